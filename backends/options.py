@@ -1,0 +1,121 @@
+"""Validation of backend options (``solve with menu(size = 512)`` and ``--option``).
+
+Every backend declares its options as ``OptionSpec`` records; unknown names get
+'did you mean', wrong types a clear message, both pointing at the spec text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..dsl.diagnostics import Diagnostic, did_you_mean
+from ..errors import PlanError
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    type: type
+    default: Any
+    help: str
+    choices: tuple[Any, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+
+
+def _coerce(name: str, value: Any, spec: OptionSpec) -> Any:
+    t = spec.type
+    if t is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise TypeError("a boolean (true or false)")
+    if t is int:
+        if isinstance(value, bool):
+            raise TypeError("an integer")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                pass
+        raise TypeError("an integer")
+    if t is float:
+        if isinstance(value, bool):
+            raise TypeError("a number")
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise TypeError("a number")
+    if t is str:
+        if isinstance(value, str):
+            return value
+        raise TypeError("a string")
+    return value
+
+
+def parse_options(
+    backend: str, given: dict[str, Any], specs: dict[str, OptionSpec], spec_ir: Any = None
+) -> dict[str, Any]:
+    """Defaults merged with ``given``; raises PlanError (E0602/E0603/E0604) on bad options."""
+    diags: list[Diagnostic] = []
+    out = {k: s.default for k, s in specs.items()}
+    for name, value in given.items():
+        where = f"solve.options.{name}"
+        if name not in specs:
+            diags.append(
+                Diagnostic(
+                    "E0602",
+                    f"unknown option '{name}' for backend {backend}",
+                    help="options of " + backend + ": " + ", ".join(sorted(specs)),
+                    suggestion=did_you_mean(name, specs),
+                    where=where,
+                ).with_span(spec_ir)
+            )
+            continue
+        s = specs[name]
+        try:
+            v = _coerce(name, value, s)
+        except TypeError as e:
+            diags.append(
+                Diagnostic(
+                    "E0603",
+                    f"option '{name}' of backend {backend} must be {e}, not {value!r}",
+                    help=f"{name}: {s.help}",
+                    where=where,
+                ).with_span(spec_ir)
+            )
+            continue
+        if s.choices is not None and v not in s.choices:
+            diags.append(
+                Diagnostic(
+                    "E0604",
+                    f"option '{name}' of backend {backend} must be one of {', '.join(map(str, s.choices))}, not {v!r}",
+                    suggestion=did_you_mean(str(v), map(str, s.choices)),
+                    where=where,
+                ).with_span(spec_ir)
+            )
+            continue
+        if (s.min is not None and v < s.min) or (s.max is not None and v > s.max):
+            rng = f"at least {s.min}" if s.max is None else f"between {s.min} and {s.max}"
+            diags.append(
+                Diagnostic(
+                    "E0604",
+                    f"option '{name}' of backend {backend} must be {rng}, not {v!r}",
+                    help=f"{name}: {s.help}",
+                    where=where,
+                ).with_span(spec_ir)
+            )
+            continue
+        out[name] = v
+    if diags:
+        raise PlanError(diags)
+    return out

@@ -1,0 +1,444 @@
+"""The Spec IR: the only contract between the front end and the backends.
+
+Every model is a frozen pydantic v2 value with ``extra="forbid"``; unions are
+discriminated on ``kind`` so the JSON form is self-describing.  Nothing here
+knows about the surface syntax: bidder groups are expanded, params are
+substituted, item counts are turned into names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+Scalar = Union[bool, int, float, str]
+
+
+class Node(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --------------------------------------------------------------------------
+# Distributions
+# --------------------------------------------------------------------------
+
+
+class Uniform(Node):
+    kind: Literal["uniform"] = "uniform"
+    low: float
+    high: float
+
+
+class Normal(Node):
+    """Normal(mu, sigma), truncated to [low, high] when either bound is given."""
+
+    kind: Literal["normal"] = "normal"
+    mu: float
+    sigma: float
+    low: float | None = None
+    high: float | None = None
+
+
+class Exponential(Node):
+    kind: Literal["exponential"] = "exponential"
+    rate: float
+
+
+class Beta(Node):
+    kind: Literal["beta"] = "beta"
+    a: float
+    b: float
+
+
+class Discrete(Node):
+    kind: Literal["discrete"] = "discrete"
+    values: tuple[float, ...]
+    probs: tuple[float, ...]
+
+
+class Grid(Node):
+    """Uniform on n equally spaced points lo, ..., hi (n >= 2) or the single point lo (n = 1)."""
+
+    kind: Literal["grid"] = "grid"
+    low: float
+    high: float
+    n: int
+
+
+class PointMass(Node):
+    kind: Literal["point_mass"] = "point_mass"
+    value: float
+
+
+class Mixture(Node):
+    kind: Literal["mixture"] = "mixture"
+    weights: tuple[float, ...]
+    components: tuple["Distribution", ...]
+
+
+Distribution = Annotated[
+    Union[Uniform, Normal, Exponential, Beta, Discrete, Grid, PointMass, Mixture],
+    Field(discriminator="kind"),
+]
+
+
+# --------------------------------------------------------------------------
+# Value expressions: a sum of terms, for affiliated values and signals.
+# --------------------------------------------------------------------------
+
+
+class Const(Node):
+    kind: Literal["const"] = "const"
+    value: float
+
+
+class CommonRef(Node):
+    """A reference to a ``common`` variable, drawn once per auction and shared."""
+
+    kind: Literal["common_ref"] = "common_ref"
+    name: str
+
+
+class Draw(Node):
+    """An independent draw for this bidder (and this item)."""
+
+    kind: Literal["draw"] = "draw"
+    dist: Distribution
+
+
+Term = Annotated[Union[Const, CommonRef, Draw], Field(discriminator="kind")]
+
+
+class ValueExpr(Node):
+    """``coef_1 * term_1 + ... + coef_k * term_k``; a plain distribution is one Draw term."""
+
+    terms: tuple[Term, ...]
+    coefs: tuple[float, ...]
+
+    @property
+    def is_plain(self) -> bool:
+        return len(self.terms) == 1 and self.coefs == (1.0,) and isinstance(self.terms[0], Draw)
+
+    @property
+    def plain_dist(self) -> "Distribution | None":
+        return self.terms[0].dist if self.is_plain else None  # type: ignore[union-attr]
+
+
+class CommonVar(Node):
+    name: str
+    dist: Distribution
+
+
+# --------------------------------------------------------------------------
+# Valuations
+# --------------------------------------------------------------------------
+
+
+class Additive(Node):
+    """v(S) = sum of item values; ``values[i]`` is the value of ``items[i]``."""
+
+    kind: Literal["additive"] = "additive"
+    values: tuple[ValueExpr, ...]
+
+
+class UnitDemand(Node):
+    """v(S) = max of item values in S."""
+
+    kind: Literal["unit_demand"] = "unit_demand"
+    values: tuple[ValueExpr, ...]
+
+
+class Single(Node):
+    """One item; one value."""
+
+    kind: Literal["single"] = "single"
+    value: ValueExpr
+
+
+class XorBid(Node):
+    bundle: tuple[str, ...]
+    value: ValueExpr
+
+
+class Xor(Node):
+    """v(S) = max over bids whose bundle is a subset of S (0 if none)."""
+
+    kind: Literal["xor"] = "xor"
+    bids: tuple[XorBid, ...]
+
+
+class Cats(Node):
+    """XOR bids drawn from a CATS v2 distribution, one instance per valuation draw."""
+
+    kind: Literal["cats"] = "cats"
+    distribution: Literal["arbitrary", "regions", "paths", "scheduling", "matching"]
+    options: dict[str, Scalar] = Field(default_factory=dict)
+
+
+Valuation = Annotated[
+    Union[Additive, UnitDemand, Single, Xor, Cats], Field(discriminator="kind")
+]
+
+
+# --------------------------------------------------------------------------
+# Agents (who plays a bidder in simulations)
+# --------------------------------------------------------------------------
+
+
+class LLMAgent(Node):
+    kind: Literal["llm"] = "llm"
+    model: str | None = None
+    reasoning: Literal["plain", "cot"] = "plain"
+    prompt: str = "default"
+    temperature: float = 0.5
+    language: str = "en"
+    currency: str = "$"
+    api_base: str | None = None
+
+
+class Truthful(Node):
+    kind: Literal["truthful"] = "truthful"
+
+
+class BNE(Node):
+    kind: Literal["bne"] = "bne"
+
+
+class CRRA(Node):
+    kind: Literal["crra"] = "crra"
+    r: float
+
+
+class RandomAgent(Node):
+    kind: Literal["random"] = "random"
+
+
+Agent = Annotated[
+    Union[LLMAgent, Truthful, BNE, CRRA, RandomAgent], Field(discriminator="kind")
+]
+
+
+class Bidder(Node):
+    name: str
+    group: str | None = None
+    """The ``bidders N { }`` block this bidder came from (symmetric bidders share it)."""
+    valuation: Valuation
+    signal: ValueExpr | None = None
+    """What the bidder observes when it is not its value (common-value auctions)."""
+    agent: Agent | None = None
+
+
+# --------------------------------------------------------------------------
+# Data markets
+# --------------------------------------------------------------------------
+
+
+class BeliefType(Node):
+    """The buyer's private type is its prior belief P(state = ``state``) (binary states)
+    or, for more states, a Dirichlet-free discrete list of belief vectors."""
+
+    kind: Literal["belief"] = "belief"
+    state: str
+    dist: Distribution
+
+
+class ScaleType(Node):
+    """The buyer's private type scales its payoffs; the belief is common knowledge."""
+
+    kind: Literal["scale"] = "scale"
+    dist: Distribution
+    prior: tuple[float, ...]
+    """The common prior over states, in the order of ``MarketSpec.states``."""
+
+
+BuyerType = Annotated[Union[BeliefType, ScaleType], Field(discriminator="kind")]
+
+
+class Buyer(Node):
+    name: str
+    actions: tuple[str, ...]
+    payoffs: tuple[tuple[float, ...], ...]
+    """``payoffs[a][s]``: the payoff of action ``actions[a]`` in state ``states[s]``."""
+    type: BuyerType
+    agent: Agent | None = None
+
+
+# --------------------------------------------------------------------------
+# Requirements, objective, formats, solve/simulate/verify sections
+# --------------------------------------------------------------------------
+
+
+class IC(Node):
+    kind: Literal["IC"] = "IC"
+    mode: Literal["dominant", "bayesian"] = "dominant"
+
+
+class IR(Node):
+    kind: Literal["IR"] = "IR"
+    mode: Literal["ex_post", "interim"] = "ex_post"
+
+
+class Obedience(Node):
+    kind: Literal["obedience"] = "obedience"
+
+
+class Deterministic(Node):
+    kind: Literal["deterministic"] = "deterministic"
+
+
+class BudgetBalance(Node):
+    kind: Literal["budget_balance"] = "budget_balance"
+
+
+Constraint = Annotated[
+    Union[IC, IR, Obedience, Deterministic, BudgetBalance], Field(discriminator="kind")
+]
+
+
+class Objective(Node):
+    """Maximise ``sum(weights[i] * terms[i])``."""
+
+    terms: tuple[Literal["revenue", "welfare"], ...]
+    weights: tuple[float, ...]
+
+
+FormatName = Literal[
+    "first_price",
+    "second_price",
+    "third_price",
+    "vcg",
+    "all_pay",
+    "ascending_clock",
+    "dutch",
+    "posted_price",
+]
+
+
+class Format(Node):
+    name: FormatName
+    reserve: float = 0.0
+    increment: float | None = None
+    entry_fee: float = 0.0
+    price: float | None = None
+    """Posted price (``posted_price`` only); a per-item price list is in ``prices``."""
+    prices: tuple[float, ...] | None = None
+    announce_dropouts: bool = True
+    """Ascending clock: whether bidders see who dropped out (``False`` is the blind clock)."""
+    start: float | None = None
+    """Dutch and clock: the starting price."""
+
+
+class Solve(Node):
+    backend: str
+    options: dict[str, Scalar] = Field(default_factory=dict)
+
+
+class Simulate(Node):
+    rounds: int = 15
+    seed: int = 0
+    repetitions: int = 1
+    integer_values: bool = False
+    options: dict[str, Scalar] = Field(default_factory=dict)
+
+
+class Verify(Node):
+    samples: int | None = None
+    steps: int | None = None
+    restarts: int | None = None
+    seed: int | None = None
+    options: dict[str, Scalar] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------
+# Top-level specs
+# --------------------------------------------------------------------------
+
+
+class _SpecCommon(Node):
+    name: str
+    params: dict[str, Scalar] = Field(default_factory=dict)
+    """The params after ``--set`` overrides; recorded for reproducibility."""
+    requirements: tuple[Constraint, ...] = ()
+    objective: Objective | None = None
+    mechanism: Format | None = None
+    solve: Solve | None = None
+    simulate: Simulate | None = None
+    verify: Verify | None = None
+    source: str | None = Field(default=None, exclude=True)
+    """The file the spec came from (for messages; not part of the hash)."""
+    _spans: dict = PrivateAttr(default_factory=dict)
+    """Source spans by IR path ("solve.options.steps", "bidders.buyer.valuation", ...),
+    filled by the front end so later stages can point at the spec text."""
+
+    def span_of(self, path: str):
+        """The span of the IR path or of its nearest ancestor that has one (or None)."""
+        while path:
+            if path in self._spans:
+                return self._spans[path]
+            path = path.rpartition(".")[0]
+        return self._spans.get("spec")
+
+    def requirement(self, kind: str) -> Constraint | None:
+        for c in self.requirements:
+            if c.kind == kind:
+                return c
+        return None
+
+    def requires(self, kind: str) -> bool:
+        return self.requirement(kind) is not None
+
+    @property
+    def designs(self) -> bool:
+        """True when the spec asks for a mechanism to be designed."""
+        return self.objective is not None
+
+    def spec_hash(self) -> str:
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class AuctionSpec(_SpecCommon):
+    kind: Literal["auction"] = "auction"
+    items: tuple[str, ...]
+    bidders: tuple[Bidder, ...]
+    common: tuple[CommonVar, ...] = ()
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    @property
+    def n_bidders(self) -> int:
+        return len(self.bidders)
+
+    @property
+    def valuation_kinds(self) -> set[str]:
+        return {b.valuation.kind for b in self.bidders}
+
+
+class MarketSpec(_SpecCommon):
+    kind: Literal["market"] = "market"
+    states: tuple[str, ...]
+    buyers: tuple[Buyer, ...]
+    externality: float = 0.0
+    """Negative externality alpha: buyer i's payoff loses alpha * payoff of the others."""
+
+    @property
+    def n_bidders(self) -> int:
+        return len(self.buyers)
+
+
+Spec = Annotated[Union[AuctionSpec, MarketSpec], Field(discriminator="kind")]
+
+
+class SpecDocument(Node):
+    """The JSON envelope ``auctionc compile --emit ir`` prints and the schema describes."""
+
+    ir_version: Literal[1] = 1
+    spec: Spec
+
+
+Mixture.model_rebuild()

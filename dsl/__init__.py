@@ -1,0 +1,1 @@
+"""The .auction language: grammar, parser, AST with spans, diagnostics, formatter."""
