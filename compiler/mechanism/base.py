@@ -104,6 +104,31 @@ class Mechanism(ABC):
     def from_data(cls, data: dict[str, Any], meta: ArtifactMeta, directory: Path) -> "Mechanism":
         """Rebuild from ``data()``; ``directory`` holds any side files (weights)."""
 
+    # ---- optional hooks the verifier uses (each artifact kind implements what applies) ----
+
+    differentiable: ClassVar[bool] = False
+    """True when ``allocate_and_pay_torch`` exists (gradient-ascent misreports)."""
+
+    def allocate_and_pay_torch(self, bids: Any) -> tuple[Any, Any]:
+        """Differentiable ``allocate_and_pay`` on a torch tensor ``(B, n, dim)``."""
+        raise NotImplementedError
+
+    def menu_structure(self) -> dict[str, Any] | None:
+        """For single-bidder menus: ``{"n_bidders": 1, "null_element": bool, "choice": "argmax"}``,
+        checked structurally for an exact-by-construction certificate; None otherwise."""
+        return None
+
+    def exact_check(self, spec: Any) -> dict[str, Any] | None:
+        """For finite type spaces: enumerate every (bidder, type, misreport) and return
+        ``{"max_ic_violation", "worst": {"bidder", "type", "misreport"}, "max_ir_violation",
+        "max_obedience_violation", "revenue", "welfare", "checked_pairs"}``; None otherwise."""
+        return None
+
+    def recheck_certificate(self, spec: Any) -> dict[str, Any] | None:
+        """For artifacts carrying a proof object (GemNet menu compatibility): re-check it
+        and return ``{"ok": bool, ...details}``; None when the artifact has none."""
+        return None
+
     def save_side_files(self, directory: Path) -> None:
         """Write weights or other side files next to ``mechanism.json`` (default: none)."""
 

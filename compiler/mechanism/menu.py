@@ -47,6 +47,9 @@ class MenuMechanism(Mechanism):
         null = (np.abs(self.allocations).max(axis=1) <= TIE_TOL) & (np.abs(self.prices) <= TIE_TOL)
         return bool(null.any())
 
+    def menu_structure(self) -> dict[str, Any]:
+        return {"n_bidders": 1, "null_element": self.has_null_element, "choice": "argmax"}
+
     def choose(self, values: np.ndarray) -> np.ndarray:
         """Index of the chosen element for values ``(B, dim)``."""
         u = values @ self.allocations.T - self.prices[None, :]
