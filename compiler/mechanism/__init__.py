@@ -15,24 +15,29 @@ _CORE_MODULES = ("menu", "table", "formats", "datamarket")
 _loaded = False
 
 
-def _ensure_kinds_loaded() -> None:
-    """Import the core artifact modules and any registered through the
-    ``auctionc.artifacts`` entry-point group (backends with artifact kinds of their own)."""
+def _ensure_kinds_loaded(kind: str | None = None) -> None:
+    """Import the core artifact modules; for a kind they do not define, the module
+    registered under that name in the ``auctionc.artifacts`` entry-point group
+    (backends with artifact kinds of their own), imported only when needed."""
     global _loaded
-    if _loaded:
-        return
     import importlib
-    from importlib.metadata import entry_points
 
-    for mod in _CORE_MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{mod}")
-        except ModuleNotFoundError as e:  # a core module not written yet
-            if e.name != f"{__name__}.{mod}":
-                raise
-    for ep in entry_points(group="auctionc.artifacts"):
-        ep.load()
-    _loaded = True
+    if not _loaded:
+        for mod in _CORE_MODULES:
+            try:
+                importlib.import_module(f"{__name__}.{mod}")
+            except ModuleNotFoundError as e:  # a core module not written yet
+                if e.name != f"{__name__}.{mod}":
+                    raise
+        _loaded = True
+    if kind is not None:
+        from importlib.metadata import entry_points
+
+        from .base import _KINDS
+
+        if kind not in _KINDS:
+            for ep in entry_points(group="auctionc.artifacts", name=kind):
+                ep.load()
 
 
 __all__ = [

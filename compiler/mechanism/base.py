@@ -173,8 +173,8 @@ def load_mechanism(path: str | Path) -> Mechanism:
     if path.is_dir():
         path = path / "mechanism.json"
     doc = json.loads(path.read_text())
-    _ensure_kinds_loaded()
     kind = doc.get("kind")
+    _ensure_kinds_loaded(kind)
     if kind not in _KINDS:
         raise KeyError(kind)
     meta = ArtifactMeta.from_json(doc.get("meta", {}))
