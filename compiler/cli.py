@@ -1,0 +1,429 @@
+"""The ``auctionc`` command line (typer): a thin layer over ``auctionc.api``.
+
+Machine-readable output goes to stdout with ``--json``; human messages,
+tables and progress go to stderr.  Exit codes: 0 ok, 1 the spec or the run
+failed, 2 usage.  ``check``, ``fmt``, ``plan`` and ``--help`` import no torch,
+cvxpy or litellm.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from . import __version__
+from .errors import AuctionError, UsageError
+
+app = typer.Typer(
+    name="auctionc",
+    help="Compile declarative auction specs (.auction) into verified mechanisms.\n\n"
+    "Write a spec of bidders, valuations, constraints and an objective (or name a standard "
+    "format); `auctionc compile` picks a backend (exact LP/MILP, menu networks, BundleFlow), "
+    "solves or trains, and verifies strategy-proofness; `auctionc simulate` plays a format "
+    "with rule-based or LLM bidders.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+JSON_OPT = typer.Option(False, "--json", help="Print one JSON object on stdout (human output stays on stderr).")
+SET_OPT = typer.Option(None, "--set", metavar="NAME=VALUE", help="Override a `param` of the spec (repeatable).")
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _emit_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=1, default=str))
+
+
+def _read_source(path: str | None) -> str | None:
+    if not path or path.startswith("<"):
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _render(diags: list, spec: Any = None) -> str:
+    from .dsl.diagnostics import render_all
+
+    diags = [d.with_span(spec) for d in diags]
+    files = {d.span.file for d in diags if d.span is not None}
+    sources = {f: s for f in files if (s := _read_source(f)) is not None}
+    return render_all(diags, sources)
+
+
+def _fail(e: AuctionError, as_json: bool, spec: Any = None) -> None:
+    diags = [d.with_span(spec) for d in e.diagnostics]
+    if as_json:
+        _emit_json({"ok": False, "diagnostics": [d.to_json() for d in diags]})
+    _err(_render(diags, spec))
+    raise typer.Exit(e.exit_code)
+
+
+def _parse_pairs(pairs: list[str] | None, flag: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for p in pairs or []:
+        if "=" not in p or not p.split("=", 1)[0].strip():
+            raise typer.BadParameter(f"expected NAME=VALUE, got {p!r}", param_hint=flag)
+        k, v = p.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def _scalar(v: str) -> Any:
+    try:
+        return json.loads(v)
+    except json.JSONDecodeError:
+        return v
+
+
+def _load(path: Path, sets: list[str] | None):
+    from .frontend import load_file
+
+    return load_file(path, _parse_pairs(sets, "--set") or None)
+
+
+def _guard(fn):
+    """Turn AuctionErrors into diagnostics and exit codes; interrupts into a clean message."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json = bool(kwargs.get("as_json"))
+        try:
+            return fn(*args, **kwargs)
+        except AuctionError as e:
+            _fail(e, as_json)
+        except KeyboardInterrupt:
+            _err("interrupted: what was done so far is saved; rerun with --resume to continue")
+            raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as e:  # a bug in auctionc, not a user mistake
+            if os.environ.get("AUCTIONC_DEBUG"):
+                traceback.print_exc()
+            from .dsl.diagnostics import Diagnostic
+
+            d = Diagnostic(
+                "E0999",
+                f"internal error: {type(e).__name__}: {e}",
+                help="this is a bug in auctionc; rerun with AUCTIONC_DEBUG=1 for the traceback and report it",
+            )
+            if as_json:
+                _emit_json({"ok": False, "diagnostics": [d.to_json()]})
+            _err(d.render())
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"auctionc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    """auctionc: a declarative auction-design language and its compiler."""
+
+
+@app.command()
+@_guard
+def check(
+    files: list[Path] = typer.Argument(..., help="Spec files to check."),
+    sets: Optional[list[str]] = SET_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Check specs for errors (syntax, names, distributions, sections, backend names and options)."""
+    from .frontend import check_file
+
+    overrides = _parse_pairs(sets, "--set") or None
+    results = []
+    failed = False
+    for f in files:
+        spec, diags, _src = check_file(f, overrides)
+        usage = any(d.code == "E0001" for d in diags)
+        errors = [d for d in diags if d.severity == "error"]
+        failed = failed or bool(errors)
+        results.append({"file": str(f), "ok": not errors, "diagnostics": [d.to_json() for d in diags]})
+        if diags:
+            _err(_render(diags, spec))
+        if not errors:
+            _err(f"ok: {f}")
+        if usage and len(files) == 1:
+            if as_json:
+                _emit_json({"ok": False, "files": results})
+            raise typer.Exit(2)
+    if as_json:
+        _emit_json({"ok": not failed, "files": results})
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+@_guard
+def fmt(
+    file: Path = typer.Argument(..., help="Spec file to format."),
+    write: bool = typer.Option(False, "--write", "-w", help="Rewrite the file in place instead of printing."),
+    check_only: bool = typer.Option(False, "--check", help="Exit 1 if the file is not canonically formatted."),
+) -> None:
+    """Print a spec in canonical form (comments kept)."""
+    from .dsl.format import format_source
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        from .dsl.diagnostics import Diagnostic
+
+        raise UsageError(Diagnostic("E0001", f"cannot read {file} ({e.__class__.__name__})", help="check the path")) from None
+    out = format_source(text, str(file))
+    if check_only:
+        if out != text:
+            _err(f"would reformat {file}")
+            raise typer.Exit(1)
+        return
+    if write:
+        if out != text:
+            file.write_text(out, encoding="utf-8")
+            _err(f"reformatted {file}")
+        return
+    sys.stdout.write(out)
+
+
+@app.command()
+@_guard
+def plan(
+    file: Path = typer.Argument(..., help="Spec file."),
+    backend: Optional[str] = typer.Option(None, "--backend", "-b", help="Ask this backend instead of the spec's choice."),
+    sets: Optional[list[str]] = SET_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Show which backend compile would use, why, and why the others refuse."""
+    from .plan import make_plan
+
+    spec = _load(file, sets)
+    try:
+        p = make_plan(spec, backend)
+    except AuctionError as e:
+        _fail(e, as_json, spec)
+    if as_json:
+        _emit_json({"ok": True, "spec": spec.name, "spec_hash": spec.spec_hash(), "plan": p.to_json()})
+    _err(str(p))
+
+
+def _summary(result: dict[str, Any]) -> None:
+    try:
+        from rich.console import Console
+
+        from .report import summary_table
+
+        Console(stderr=True).print(summary_table(result))
+    except ImportError:
+        _err(json.dumps(result.get("metrics", {}), indent=1))
+
+
+@app.command()
+@_guard
+def compile(  # noqa: A001
+    file: Path = typer.Argument(..., help="Spec file."),
+    backend: Optional[str] = typer.Option(None, "--backend", "-b", help="Backend to use (default: the spec's `solve with`, else the planner's choice)."),
+    sets: Optional[list[str]] = SET_OPT,
+    option: Optional[list[str]] = typer.Option(None, "--option", "-o", metavar="NAME=VALUE", help="Backend option, overriding the spec's `solve with` options (repeatable)."),
+    emit: Optional[str] = typer.Option(None, "--emit", help="Stop early and print an intermediate form: `ir` (the Spec IR as JSON)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default: out/<spec name>)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (recorded in the artifact)."),
+    device: str = typer.Option("cpu", "--device", help="Torch device for learning backends (cpu, cuda)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue training from the last checkpoint in --out."),
+    no_verify: bool = typer.Option(False, "--no-verify", help="Skip the verification step."),
+    samples: Optional[int] = typer.Option(None, "--samples", help="Verification samples."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Compile a spec: plan, solve/train, save the artifact and report, verify."""
+    spec = _load(file, sets)
+    if emit is not None:
+        if emit != "ir":
+            raise typer.BadParameter(f"unknown form {emit!r}; expected: ir", param_hint="--emit")
+        print(json.dumps({"ir_version": 1, "spec": spec.model_dump(mode="json")}, indent=1))
+        return
+    from . import api
+
+    out_dir = out or Path("out") / spec.name
+    opts = {k: _scalar(v) for k, v in _parse_pairs(option, "--option").items()}
+    vo = {"samples": samples} if samples else {}
+    try:
+        res = api.compile(
+            spec,
+            backend=backend,
+            options=opts,
+            seed=seed,
+            out=out_dir,
+            device=device,
+            resume=resume,
+            progress=not quiet,
+            verify=not no_verify,
+            verify_options=vo,
+        )
+    except AuctionError as e:
+        _fail(e, as_json, spec)
+    doc = res.to_json()
+    doc["ok"] = True
+    if as_json:
+        _emit_json(doc)
+    _err(f"backend: {res.backend} ({res.plan.why})")
+    for title, body in res.report_sections[:1]:
+        _err(f"\n{title}\n{body}")
+    _summary(doc)
+    _err(f"artifact: {res.artifact}")
+    if "report_md" in res.files:
+        _err(f"report: {res.files['report_md']}")
+
+
+@app.command()
+@_guard
+def verify(
+    target: Path = typer.Argument(..., help="An artifact directory (or its mechanism.json) or a spec with a `mechanism` format."),
+    spec_file: Optional[Path] = typer.Option(None, "--spec", help="Spec to verify the artifact under (default: the spec.json saved beside it)."),
+    samples: int = typer.Option(10000, "--samples", help="Value profiles sampled for estimated certificates."),
+    steps: int = typer.Option(200, "--misreport-steps", help="Gradient-ascent steps per misreport search."),
+    restarts: int = typer.Option(20, "--restarts", help="Random restarts per sample."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    sets: Optional[list[str]] = SET_OPT,
+    out: Optional[Path] = typer.Option(None, "--out", help="Where to write the report (default: beside the artifact)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Verify a mechanism: strategy-proofness, IR, obedience, revenue and welfare."""
+    from . import api
+
+    if target.suffix == ".auction":
+        spec = _load(target, sets)
+        if spec.mechanism is None:
+            from .dsl.diagnostics import Diagnostic
+
+            raise UsageError(
+                Diagnostic(
+                    "E0903",
+                    f"spec {target} names no format to verify",
+                    help="add `mechanism second_price` (or another format), or compile it first and verify the artifact directory",
+                )
+            )
+        res = api.compile(spec, backend="format", out=None, progress=False, verify=False)
+        mech, report_dir = res.mechanism, out or Path("out") / spec.name / "verify"
+    else:
+        if not target.exists():
+            from .dsl.diagnostics import Diagnostic
+
+            raise UsageError(Diagnostic("E0901", f"cannot read artifact {target} (no such file or directory)", help="pass a directory written by `auctionc compile --out DIR`"))
+        mech, spec = api.load_artifact(target)
+        if spec_file is not None:
+            spec = _load(spec_file, sets)
+        if spec is None:
+            from .dsl.diagnostics import Diagnostic
+
+            raise UsageError(Diagnostic("E0904", f"no spec.json beside {target}", help="pass the spec with --spec FILE"))
+        report_dir = out or (target if target.is_dir() else target.parent)
+    cert = api.verify(mech, spec, samples=samples, steps=steps, restarts=restarts, seed=seed, progress=not quiet)
+    doc = {"ok": True, "spec": spec.name, "spec_hash": spec.spec_hash(), "artifact_kind": mech.kind, **cert.to_json()}
+    try:
+        from .report import write_report
+
+        files = write_report(report_dir, spec=spec, mechanism=mech, certificate=cert, result_json=doc)
+        doc["files"] = {k: str(v) for k, v in files.items()}
+    except ImportError:
+        pass
+    if as_json:
+        _emit_json(doc)
+    _summary(doc)
+
+
+@app.command()
+@_guard
+def simulate(
+    file: Path = typer.Argument(..., help="Spec with a `mechanism` format (and optionally `simulate { }` and agents)."),
+    llm: bool = typer.Option(False, "--llm", help="Make every bidder an LLM agent of --model."),
+    model: Optional[str] = typer.Option(None, "--model", help="litellm model name (default: the local model served by `auctionc serve-model`)."),
+    api_base: Optional[str] = typer.Option(None, "--api-base", help="Base URL of an OpenAI-compatible server."),
+    rounds: Optional[int] = typer.Option(None, "--rounds", help="Rounds per experiment (default: the spec's)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed for values and agents (default: the spec's)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default: out/<spec name>/simulate)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run without repeating finished calls."),
+    max_cost: Optional[float] = typer.Option(None, "--max-cost", help="Stop cleanly when the estimated cost in USD reaches this."),
+    concurrency: int = typer.Option(4, "--concurrency", help="Concurrent model calls."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Estimate calls and cost without calling a model."),
+    sets: Optional[list[str]] = SET_OPT,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Play the spec's format with simulated bidders and report behavioural metrics."""
+    spec = _load(file, sets)
+    from . import api
+
+    try:
+        res = api.simulate(
+            spec,
+            llm=llm,
+            model=model,
+            api_base=api_base,
+            rounds=rounds,
+            seed=seed,
+            out_dir=out or Path("out") / spec.name / "simulate",
+            resume=resume,
+            max_cost=max_cost,
+            concurrency=concurrency,
+            dry_run=dry_run,
+            progress=not quiet,
+        )
+    except AuctionError as e:
+        _fail(e, as_json, spec)
+    doc = {"ok": True, **res.to_json()}
+    if as_json:
+        _emit_json(doc)
+    _summary(doc)
+    for key in ("transcript_path", "report_path"):
+        if doc.get(key):
+            _err(f"{key.replace('_path', '')}: {doc[key]}")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the Spec IR."""
+    from .frontend import ir_json_schema
+
+    print(json.dumps(ir_json_schema(), indent=1))
+
+
+@app.command("serve-model")
+@_guard
+def serve_model(
+    model: Optional[Path] = typer.Option(None, "--model", help="GGUF file to serve (default: the bundled SmolLM2-135M)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8080, "--port", help="Port to listen on."),
+    threads: int = typer.Option(1, "--threads", help="CPU threads for inference."),
+) -> None:
+    """Serve a local GGUF model with llama.cpp's OpenAI-compatible server (for `simulate --llm`)."""
+    from .backends.simulate import serve_local_model
+
+    serve_local_model(str(model) if model else None, host=host, port=port, threads=threads)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
