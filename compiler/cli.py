@@ -108,7 +108,7 @@ def _guard(fn):
         except KeyboardInterrupt:
             _err("interrupted: what was done so far is saved; rerun with --resume to continue")
             raise typer.Exit(130) from None
-        except (typer.Exit, typer.Abort, SystemExit):
+        except (typer.Exit, typer.Abort, SystemExit, typer.BadParameter):
             raise
         except Exception as e:  # a bug in auctionc, not a user mistake
             if os.environ.get("AUCTIONC_DEBUG"):

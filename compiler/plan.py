@@ -67,6 +67,13 @@ def _ask(name: str, spec: Any) -> tuple[Any, Any]:
         return backend, Verdict.no(f"backend {name} failed while checking the spec ({type(e).__name__}: {e})")
 
 
+def _fits_role(backend: Any, spec: Any) -> bool:
+    caps = backend.capabilities
+    if spec.kind not in caps.spec_kinds:
+        return False
+    return caps.designs if spec.objective is not None else caps.runs_formats
+
+
 def make_plan(spec: Any, backend: str | None = None, *, purpose: str = "compile") -> Plan:
     """Choose a backend for ``spec``.  ``backend`` overrides the spec's ``solve with``.
 
@@ -107,8 +114,11 @@ def make_plan(spec: Any, backend: str | None = None, *, purpose: str = "compile"
 
     accepted: list[tuple[float, int, str, Any]] = []
     refused: list[Refusal] = []
+    relevant: set[str] = set()
     for name in names:
         b, verdict = _ask(name, spec)
+        if b is not None and _fits_role(b, spec):
+            relevant.add(name)
         if not verdict.ok:
             refused.append(Refusal(name, verdict.reasons, verdict.hints))
             continue
@@ -121,7 +131,10 @@ def make_plan(spec: Any, backend: str | None = None, *, purpose: str = "compile"
         accepted.append((verdict.score, -_METHOD_RANK.get(method, 3), name, verdict))
     if not accepted:
         notes = tuple(f"{r.backend}: {'; '.join(r.reasons)}" for r in refused)
-        hints = [h for r in refused for h in r.hints]
+        # hints from backends made for this kind of spec come first (a design spec
+        # wants "add a grid", not "name a format")
+        ordered = sorted(refused, key=lambda r: r.backend not in relevant)
+        hints = [h for r in ordered for h in r.hints]
         raise PlanError(
             Diagnostic(
                 "E0606",

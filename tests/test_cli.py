@@ -1,0 +1,104 @@
+"""The command line: exit codes, JSON on stdout, diagnostics on stderr, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from auctionc.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+EX = ROOT / "examples"
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_version():
+    r = run("--version")
+    assert r.exit_code == 0 and r.stdout.startswith("auctionc 0.")
+
+
+def test_help_lists_every_command():
+    r = run("--help")
+    assert r.exit_code == 0
+    for cmd in ("check", "fmt", "plan", "compile", "verify", "simulate", "schema", "serve-model"):
+        assert cmd in r.stdout
+
+
+def test_check_all_examples_ok():
+    files = sorted(EX.glob("*.auction"))
+    r = run("check", *files, "--json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["ok"] is True and len(doc["files"]) == len(files)
+
+
+def test_check_missing_file_is_usage_error():
+    r = run("check", "no/such/file.auction")
+    assert r.exit_code == 2
+    assert "E0001" in r.stderr and "Traceback" not in r.stderr + r.stdout
+
+
+def test_check_bad_spec_json_diagnostics(tmp_path):
+    bad = tmp_path / "bad.auction"
+    bad.write_text("auction a {\n    items A\n    bidder b { valuation adittive }\n    require IC, IR\n    maximize revenue\n}\n")
+    r = run("check", bad, "--json")
+    assert r.exit_code == 1
+    doc = json.loads(r.stdout)
+    d = doc["files"][0]["diagnostics"][0]
+    assert d["code"] == "E0203" and d["suggestion"] == "additive"
+    assert d["span"]["line"] == 3
+    assert "error[E0203]" in r.stderr and "^^^^^^^^" in r.stderr
+
+
+def test_set_overrides_param_and_rejects_unknown():
+    r = run("compile", EX / "two_by_two.auction", "--emit", "ir", "--set", "n=3")
+    assert r.exit_code == 0, r.stderr
+    spec = json.loads(r.stdout)["spec"]
+    assert len(spec["bidders"]) == 3 and spec["params"]["n"] == 3
+    r = run("compile", EX / "two_by_two.auction", "--emit", "ir", "--set", "nn=3")
+    assert r.exit_code == 1 and "E05" in r.stderr and "did you mean 'n'" in r.stderr
+
+
+def test_set_needs_name_value():
+    r = run("check", EX / "two_by_two.auction", "--set", "n")
+    assert r.exit_code == 2
+
+
+def test_emit_ir_round_trips_through_the_schema():
+    from auctionc.ir import SpecDocument
+
+    r = run("compile", EX / "manelli_vincent.auction", "--emit", "ir")
+    doc = SpecDocument.model_validate_json(r.stdout)
+    assert doc.spec.name == "manelli_vincent" and doc.spec.items == ("A", "B")
+
+
+def test_plan_json_names_choice_and_refusals():
+    r = run("plan", EX / "lab_first_price.auction", "--json")
+    assert r.exit_code == 0, r.stderr
+    plan = json.loads(r.stdout)["plan"]
+    assert plan["chosen"] == "format"
+    assert {x["backend"] for x in plan["refused"]} >= {"lp", "menu"}
+
+
+def test_unknown_backend_on_command_line():
+    r = run("plan", EX / "manelli_vincent.auction", "--backend", "mnu")
+    assert r.exit_code == 1
+    assert "E0601" in r.stderr and "did you mean 'menu'" in r.stderr
+
+
+def test_schema_is_json():
+    r = run("schema")
+    assert r.exit_code == 0 and "SpecDocument" in json.dumps(json.loads(r.stdout))
+
+
+def test_fmt_prints_canonical_text():
+    r = run("fmt", EX / "manelli_vincent.auction")
+    assert r.exit_code == 0 and "auction manelli_vincent" in r.stdout
+    r2 = run("fmt", "--check", EX / "manelli_vincent.auction")
+    assert r2.exit_code in (0, 1)
