@@ -1,0 +1,19 @@
+"""Backend ``lp``: optimal randomised mechanisms over finite type spaces (HiGHS)."""
+
+from __future__ import annotations
+
+from ..base import Capabilities
+from .common import ExactBackend
+
+
+class LPBackend(ExactBackend):
+    name = "lp"
+    summary = "exact LP over finite (or discretised) type spaces: menus, direct mechanisms, data markets"
+    capabilities = Capabilities(
+        spec_kinds=frozenset({"auction", "market"}),
+        valuations=frozenset({"additive", "unit_demand", "single", "xor"}),
+        constraints=frozenset({"IC", "IR", "obedience"}),
+        objectives=frozenset({"revenue", "welfare"}),
+        method="exact",
+    )
+    deterministic = False

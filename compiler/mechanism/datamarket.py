@@ -1,0 +1,292 @@
+"""Data markets: a menu of experiments with prices (kind ``"datamarket"``).
+
+One buyer with finitely many private types.  A type is a belief over the states
+(``belief`` types, binary states: ``theta = P(state)``) or a scale of the payoffs
+under a common prior (``scale`` types).  Type ``t`` buys experiment ``t`` at price
+``p_t``; experiments are in *recommendation form*: the signals are the buyer's
+actions and ``experiments[t, a, s] = P(recommend a | state s)`` (signal-by-state;
+each column sums to one).  The literature prints the transpose, a state-by-signal
+stochastic matrix (``[[q, 1-q], [0, 1]]``); ``experiments_table`` gives both.
+
+Reports are ``(B, n_buyers)`` type parameters (beliefs or scales); an off-grid
+report takes the nearest type (ties to the lower one).  ``allocate_and_pay``
+returns experiments ``(B, n_buyers, n_signals, n_states)`` and prices ``(B, n_buyers)``.
+
+Welfare here is the value the information creates: the buyer's expected payoff
+when following the recommendation minus its payoff acting on the prior alone
+(the seller's cost is zero).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import distributions as D
+from .. import ir
+from .base import ArtifactMeta, Mechanism, register_artifact
+from .table import UnsupportedPrior
+
+
+@dataclass
+class MarketTypes:
+    """The buyer's finite types: parameter ``points (T,)`` (belief or scale), beliefs
+    ``(T, S)``, payoff scales ``(T,)``, probabilities ``(T,)``."""
+
+    kind: str
+    points: np.ndarray
+    beliefs: np.ndarray
+    scales: np.ndarray
+    probs: np.ndarray
+    discretised: bool
+
+    @property
+    def size(self) -> int:
+        return len(self.probs)
+
+
+def market_types(spec: ir.MarketSpec, grid: int | None, buyer: int = 0) -> MarketTypes:
+    """The finite type space of a market buyer (raises ``UnsupportedPrior``)."""
+    b = spec.buyers[buyer]
+    t = b.type
+    where = f"buyers.{b.name}.type"
+    a = D.atoms(t.dist)
+    disc = False
+    if a is None:
+        if not grid:
+            raise UnsupportedPrior(
+                f"buyer {b.name} has a continuous type prior {D.describe(t.dist)}",
+                bidder=b.name,
+                where=where,
+                needs_grid=True,
+            )
+        a = D.discretize(t.dist, grid)
+        disc = True
+    pts, probs = a
+    S = len(spec.states)
+    if isinstance(t, ir.BeliefType):
+        if S != 2:
+            raise UnsupportedPrior(
+                f"buyer {b.name} has a belief type over {S} states; belief types need exactly 2 states",
+                bidder=b.name,
+                where=where,
+            )
+        if pts.min() < 0 or pts.max() > 1:
+            raise UnsupportedPrior(
+                f"buyer {b.name}'s belief type takes values outside [0, 1]", bidder=b.name, where=where
+            )
+        k = spec.states.index(t.state)
+        beliefs = np.zeros((len(pts), 2))
+        beliefs[:, k] = pts
+        beliefs[:, 1 - k] = 1 - pts
+        scales = np.ones(len(pts))
+    else:
+        prior = np.asarray(t.prior, float)
+        if prior.shape != (S,):
+            raise UnsupportedPrior(
+                f"buyer {b.name}'s common prior has {len(prior)} entries for {S} states", bidder=b.name, where=where
+            )
+        beliefs = np.tile(prior / prior.sum(), (len(pts), 1))
+        scales = pts.astype(float)
+    return MarketTypes(t.kind, pts.astype(float), beliefs, scales, probs / probs.sum(), disc)
+
+
+def deviation_maps(n_actions: int) -> np.ndarray:
+    """All maps from recommended action to taken action: ``(A**A, A)``."""
+    return np.array(list(itertools.product(range(n_actions), repeat=n_actions)), dtype=np.int64)
+
+
+def joint_values(w: np.ndarray, experiments: np.ndarray, payoffs: np.ndarray) -> np.ndarray:
+    """``M[t, u, a, b] = sum_s w[t, s] experiments[u, a, s] payoffs[b, s]`` as one matrix product
+    (a plain einsum over four indices is several times slower at 800 types)."""
+    T, S = w.shape
+    Uu, A, _ = experiments.shape
+    B = payoffs.shape[0]
+    left = (w[:, None, :] * payoffs[None, :, :]).reshape(T * B, S)  # (t, b) x s
+    M = left @ experiments.reshape(Uu * A, S).T  # (t, b) x (u, a)
+    return M.reshape(T, B, Uu, A).transpose(0, 2, 3, 1)
+
+
+@register_artifact
+class DataMarketMechanism(Mechanism):
+    kind = "datamarket"
+    outcome_space = "experiments"
+    n_bidders = 1
+
+    def __init__(
+        self,
+        states: list[str],
+        actions: list[str],
+        payoffs: np.ndarray,
+        type_kind: str,
+        points: np.ndarray,
+        beliefs: np.ndarray,
+        scales: np.ndarray,
+        type_probs: np.ndarray,
+        experiments: np.ndarray,
+        prices: np.ndarray,
+        *,
+        buyer: str = "buyer",
+        meta: ArtifactMeta | None = None,
+    ) -> None:
+        self.states = list(states)
+        self.actions = list(actions)
+        self.payoffs = np.asarray(payoffs, float)  # (A, S)
+        self.type_kind = type_kind
+        self.points = np.asarray(points, float)
+        self.beliefs = np.asarray(beliefs, float)
+        self.scales = np.asarray(scales, float)
+        self.type_probs = np.asarray(type_probs, float)
+        self.experiments = np.asarray(experiments, float)  # (T, A, S)
+        self.prices = np.asarray(prices, float)
+        self.buyer = buyer
+        self.meta = meta or ArtifactMeta()
+        T, A, S = self.experiments.shape
+        if self.payoffs.shape != (A, S) or self.beliefs.shape != (T, S) or self.prices.shape != (T,):
+            raise ValueError("experiments (T, A, S), payoffs (A, S), beliefs (T, S) and prices (T,) do not agree")
+
+    def report_to_types(self, bids: np.ndarray) -> np.ndarray:
+        x = np.asarray(bids, float).reshape(len(bids), -1)[:, 0]
+        order = np.argsort(self.points, kind="stable")
+        pts = self.points[order]
+        if len(pts) == 1:
+            return np.zeros(len(x), dtype=np.int64)
+        k = np.searchsorted(0.5 * (pts[1:] + pts[:-1]), x, side="left")
+        return order[k]
+
+    def allocate_and_pay(self, bids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        k = self.report_to_types(bids)
+        return self.experiments[k][:, None], self.prices[k][:, None]
+
+    # ---- values ----
+
+    def value_matrix(self) -> np.ndarray:
+        """``M[t, u, a, b]``: type ``t``'s expected payoff from taking action ``b`` when
+        experiment ``u`` recommends ``a`` (joint with the recommendation)."""
+        return joint_values(self.beliefs * self.scales[:, None], self.experiments, self.payoffs)
+
+    def outside_values(self) -> np.ndarray:
+        """Each type's payoff acting on its prior alone (the IR benchmark)."""
+        w = self.beliefs * self.scales[:, None]
+        return (w @ self.payoffs.T).max(axis=1)
+
+    def exact_check(self, spec: Any = None) -> dict[str, Any]:
+        """Every type against every misreport followed by the best action on each signal;
+        IR against acting on the prior; obedience (best action = recommended one)."""
+        M = self.value_matrix()
+        T, A = M.shape[0], M.shape[2]
+        diag = np.arange(T)
+        obedient = np.einsum("taa->t", M[diag, diag])
+        best = M.max(axis=3).sum(axis=2)  # (t, u): misreport u, then act optimally
+        truthful = obedient - self.prices
+        gain = best - self.prices[None, :] - truthful[:, None]
+        gain[diag, diag] = -np.inf
+        k = np.unravel_index(int(gain.argmax()), gain.shape) if T > 1 else (0, 0)
+        max_ic = float(gain[k]) if T > 1 else 0.0
+        outside = self.outside_values()
+        # obedience per recommendation: no action beats the recommended one given the signal
+        own = M[diag, diag]  # (t, a, b)
+        obey = own - np.einsum("taa->ta", own)[:, :, None]
+        out = {
+            "max_ic_violation": max(0.0, max_ic),
+            "worst": {
+                "bidder": self.buyer,
+                "type": float(self.points[k[0]]),
+                "misreport": float(self.points[k[1]]),
+            }
+            if T > 1
+            else None,
+            "max_ir_violation": max(0.0, float(np.max(outside - truthful))),
+            "max_obedience_violation": max(0.0, float(obey.max())),
+            "revenue": float(self.type_probs @ self.prices),
+            "welfare": float(self.type_probs @ (obedient - outside)),
+            "buyer_surplus": float(self.type_probs @ (truthful - outside)),
+            "checked_pairs": int(T * (T - 1) * A**A + T * A * (A - 1)),
+            "ic_mode": "joint deviation: misreport, then the best action on each signal",
+            "type_counts": [T],
+        }
+        if spec is not None and self.meta.stats is not None:
+            try:
+                ref = market_types(spec, self.meta.stats.get("grid"))
+                out["types_match_spec"] = bool(
+                    ref.size == T and np.allclose(ref.points, self.points) and np.allclose(ref.probs, self.type_probs)
+                )
+            except UnsupportedPrior:
+                out["types_match_spec"] = False
+        return out
+
+    def experiments_table(self, decimals: int = 4) -> list[dict[str, Any]]:
+        """Distinct (experiment, price) pairs of the menu, by price, with the types that buy them.
+
+        ``signal_by_state[a][s] = P(signal a | state s)``; ``state_by_signal`` is its
+        transpose, the row-stochastic form the literature prints."""
+        groups: dict[tuple, dict[str, Any]] = {}
+        for t in np.argsort(self.points, kind="stable"):
+            E = np.round(self.experiments[t], decimals) + 0.0
+            p = round(float(self.prices[t]), decimals) + 0.0
+            key = (tuple(E.ravel()), p)
+            g = groups.get(key)
+            if g is None:
+                g = groups[key] = {
+                    "price": p,
+                    "signals": [f"recommend {a}" for a in self.actions],
+                    "states": list(self.states),
+                    "signal_by_state": E.tolist(),
+                    "state_by_signal": E.T.tolist(),
+                    "informative": bool(np.ptp(E, axis=1).max() > 10 ** (-decimals)),
+                    "types": [],
+                    "probability": 0.0,
+                }
+            g["types"].append(float(self.points[t]))
+            g["probability"] += float(self.type_probs[t])
+        out = sorted(groups.values(), key=lambda g: g["price"])
+        for g in out:
+            g["type_range"] = [min(g["types"]), max(g["types"])]
+            g["probability"] = round(g["probability"], 12)
+        return out
+
+    # ---- serialisation ----
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "buyer": self.buyer,
+            "states": self.states,
+            "actions": self.actions,
+            "payoffs": self.payoffs.tolist(),
+            "type_kind": self.type_kind,
+            "points": self.points.tolist(),
+            "beliefs": self.beliefs.tolist(),
+            "scales": self.scales.tolist(),
+            "type_probs": self.type_probs.tolist(),
+            "experiments": self.experiments.tolist(),
+            "prices": self.prices.tolist(),
+            "form": "recommendation; experiments[t][a][s] = P(recommend a | state s)",
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], meta: ArtifactMeta, directory: Path) -> DataMarketMechanism:
+        return cls(
+            data["states"],
+            data["actions"],
+            np.asarray(data["payoffs"], float),
+            data["type_kind"],
+            np.asarray(data["points"], float),
+            np.asarray(data["beliefs"], float),
+            np.asarray(data["scales"], float),
+            np.asarray(data["type_probs"], float),
+            np.asarray(data["experiments"], float),
+            np.asarray(data["prices"], float),
+            buyer=data.get("buyer", "buyer"),
+            meta=meta,
+        )
+
+    def describe(self) -> str:
+        n = len(self.experiments_table())
+        return (
+            f"data market: {n} distinct experiments with prices for {len(self.points)} {self.type_kind} types "
+            f"({len(self.states)} states, {len(self.actions)} actions)"
+        )
