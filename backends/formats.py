@@ -1,0 +1,95 @@
+"""The ``format`` backend: run a named standard format (``mechanism first_price``).
+
+Nothing is solved: the artifact is the format itself (``auctionc.mechanism.formats``),
+which the verifier then measures like any designed mechanism.  Torch is never
+imported here.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from .base import Backend, Capabilities, CompileResult, Verdict
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ..ir import AuctionSpec, MarketSpec
+
+    Spec = AuctionSpec | MarketSpec
+
+
+class FormatBackend(Backend):
+    name = "format"
+    summary = "runs a standard format (first/second/third price, VCG, all-pay, clock, Dutch, posted price)"
+    capabilities = Capabilities(
+        spec_kinds=frozenset({"auction"}),
+        valuations=frozenset({"additive", "unit_demand", "single", "xor"}),
+        # a format is run, not designed: requirements are checked by the verifier afterwards
+        constraints=frozenset({"IC", "IR", "deterministic", "budget_balance"}),
+        objectives=frozenset(),
+        method="exact",
+        designs=False,
+        runs_formats=True,
+    )
+    options: dict = {}
+
+    def accepts(self, spec: Spec) -> Verdict:
+        if spec.mechanism is None:
+            return Verdict.no(
+                "backend format runs a named format; this spec names none",
+                "add e.g. `mechanism second_price` to the spec",
+            )
+        if spec.objective is not None:
+            return Verdict.no(
+                "backend format does not design mechanisms; this spec asks to maximise an objective",
+                "the format named in `mechanism` is compared after the design backend runs",
+            )
+        v = self.check_capabilities(spec)
+        if v is not None:
+            return v
+        from ..errors import SpecError
+        from ..mechanism.formats import format_mechanism
+
+        try:
+            format_mechanism(spec.mechanism, spec)  # type: ignore[arg-type]
+        except SpecError as e:
+            return Verdict.no(e.diagnostics[0].message, e.diagnostics[0].help or "")
+        return Verdict.yes(score=1.0, why=f"the spec names the format {spec.mechanism.name}")
+
+    def compile(
+        self,
+        spec: Spec,
+        options: dict[str, Any],
+        *,
+        seed: int = 0,
+        out_dir: Path | None = None,
+        device: str = "cpu",
+        resume: bool = False,
+        progress: bool = True,
+    ) -> CompileResult:
+        from ..dsl.diagnostics import Diagnostic
+        from ..errors import PlanError
+        from ..mechanism.formats import format_mechanism
+
+        self.parse_options(spec, options)
+        if spec.kind != "auction" or spec.mechanism is None:
+            raise PlanError(Diagnostic(
+                "E0601", "backend format needs an auction spec that names a format",
+                help="add e.g. `mechanism second_price` to the spec", where="mechanism",
+            ).with_span(spec))
+        t0 = time.perf_counter()
+        mech = format_mechanism(spec.mechanism, spec)
+        mech.meta.seed = seed
+        if out_dir is not None:
+            mech.save(out_dir)
+        stats = {"seconds": time.perf_counter() - t0, "format": spec.mechanism.name}
+        mech.meta.stats = dict(stats)
+        notes = "\n".join(f"- {n}" for n in mech.notes)
+        return CompileResult(
+            mechanism=mech,
+            backend=self.name,
+            stats=stats,
+            report_sections=[("Format", f"{mech.describe()}\n\n{notes}\n")],
+        )
