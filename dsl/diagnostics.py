@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class Diagnostic:
     """An IR path ("solve.options.steps") for stages that see only the IR; the API
     resolves it to a span with ``Spec.span_of`` (see ``with_span``)."""
 
-    def with_span(self, spec: Any) -> "Diagnostic":
+    def with_span(self, spec: Any) -> Diagnostic:
         if self.span is not None or self.where is None or spec is None:
             return self
         from dataclasses import replace
@@ -77,6 +78,7 @@ class Diagnostic:
     def render(self, source: str | None = None) -> str:
         """The human form: header, location, excerpt with caret, help lines."""
         out = [f"{self.severity}[{self.code}]: {self.message}"]
+        pad = " "
         if self.span is not None:
             sp = self.span
             out.append(f"  --> {sp.file}:{sp.line}:{sp.col}")
@@ -93,13 +95,81 @@ class Diagnostic:
                 out.append(f" {pad} |")
                 out.append(f" {sp.line} | {text}")
                 out.append(f" {pad} | {' ' * (sp.col - 1)}{'^' * n}")
+        # the '=' lines line up with the excerpt's '|' gutter, whatever the line number's width
         for note in self.notes:
-            out.append(f"   = note: {note}")
+            out.append(f" {pad} = note: {note}")
         if self.help:
-            out.append(f"   = help: {self.help}")
+            out.append(f" {pad} = help: {self.help}")
         if self.suggestion:
-            out.append(f"   = did you mean '{self.suggestion}'?")
+            out.append(f" {pad} = did you mean '{self.suggestion}'?")
         return "\n".join(out)
+
+
+CODES: dict[str, str] = {
+    # E00xx input
+    "E0001": "the spec file cannot be read (missing, a directory, no permission)",
+    "E0002": "empty spec: no auction or market block",
+    "E0003": "the file is not UTF-8 text (binary data)",
+    # E01xx syntax
+    "E0101": "unexpected token",
+    "E0102": "unexpected end of file (a block is never closed)",
+    "E0103": "unexpected character",
+    "E0104": "unterminated string",
+    "E0105": "a second auction or market block in one file",
+    # E02xx names
+    "E0201": "unknown name (not a param or common variable)",
+    "E0202": "duplicate name or entry",
+    "E0203": "unknown valuation kind",
+    "E0204": "unknown distribution",
+    "E0205": "unknown item",
+    "E0206": "unknown format",
+    "E0207": "unknown agent",
+    "E0208": "unknown requirement",
+    "E0209": "unknown objective, or an objective that is not a weighted sum of revenue and welfare",
+    "E0210": "unknown option of a format or agent",
+    "E0211": "unknown state",
+    "E0212": "unknown action",
+    "E0213": "unknown setting in simulate or verify",
+    "E0214": "unknown CATS generator or distribution",
+    "E0215": "unknown mode of a requirement",
+    # E03xx values
+    "E0300": "the spec does not form a valid IR (a gap in the checks; please report)",
+    "E0301": "invalid distribution parameters",
+    "E0302": "probabilities or weights that do not sum to 1",
+    "E0303": "a probability outside [0, 1]",
+    "E0304": "wrong arguments of a distribution, format, agent or generator",
+    "E0305": "an option or setting of the wrong type",
+    "E0306": "not a number where a number is needed",
+    "E0307": "a count that is not a whole number >= 1",
+    "E0308": "not a value expression (sum of distributions, common variables and constants)",
+    "E0309": "an empty item range",
+    "E0310": "an option value out of range",
+    "E0311": "division by zero",
+    # E04xx sections
+    "E0401": "nothing to do: no objective and no format",
+    "E0403": "a format that contradicts a requirement (require IC with a format that is not strategy-proof)",
+    "E0404": "a statement or requirement that does not belong in this kind of spec",
+    "E0405": "no bidders or buyers",
+    "E0406": "a missing section (items in an auction, states in a market)",
+    "E0407": "a bidder without a valuation or without values for every item",
+    "E0408": "a buyer without actions, payoffs or type",
+    "E0409": "simulate without a format",
+    "E0410": "a section or statement given twice",
+    "E0411": "values that do not fit the valuation kind or the items",
+    "E0412": "a signal without a value in a common-value auction",
+    "E0414": "a belief type with more than two states",
+    "E0415": "a value type without a prior over states",
+    # E05xx params and --set
+    "E0501": "--set of an unknown param",
+    "E0502": "--set value of the wrong type",
+    "E0503": "a param that is not a literal",
+    # E06xx backends
+    "E0601": "unknown backend",
+    "E0602": "unknown backend option",
+    "E0603": "backend option of the wrong type",
+    "E0604": "backend option out of range or not one of its choices",
+}
+"""Every code the front end (and the backend option check) can emit: the docs table."""
 
 
 def did_you_mean(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
