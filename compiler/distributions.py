@@ -3,7 +3,7 @@
 Each IR distribution gets seeded sampling (numpy and torch), its support, mean,
 cdf/pdf where defined, a finite discretisation (for the exact backend) and
 Myerson virtual values (for single-item baselines).  Torch is imported only by
-``sample_torch``.
+``sample_torch``, scipy only for the continuous families.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from . import ir
 
@@ -20,7 +19,12 @@ _SUPPORT_Q = 1e-9  # tail mass dropped when an unbounded support must be made fi
 
 
 def _frozen(d: ir.Distribution):
-    """A scipy frozen distribution for the continuous families."""
+    """A scipy frozen distribution for the continuous families.
+
+    scipy.stats is imported here, not at module level: it costs over a second and
+    ``auctionc check`` reaches this module through the backends' ``accepts``."""
+    from scipy import stats
+
     if isinstance(d, ir.Uniform):
         return stats.uniform(loc=d.low, scale=d.high - d.low)
     if isinstance(d, ir.Normal):
