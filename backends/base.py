@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 if TYPE_CHECKING:  # keep ``auctionc plan`` free of heavy imports
     from pathlib import Path
 
-    from .options import OptionSpec
     from ..ir import AuctionSpec, MarketSpec
     from ..mechanism import Mechanism
+    from .options import OptionSpec
 
     Spec = AuctionSpec | MarketSpec
 
@@ -57,17 +57,17 @@ class Verdict:
     """Preference among accepting backends (higher wins): exact beats learned when both fit."""
 
     @classmethod
-    def yes(cls, score: float = 0.0, why: str = "") -> "Verdict":
+    def yes(cls, score: float = 0.0, why: str = "") -> Verdict:
         return cls(True, (why,) if why else (), (), score)
 
     @classmethod
-    def no(cls, reason: str, hint: str = "") -> "Verdict":
+    def no(cls, reason: str, hint: str = "") -> Verdict:
         return cls(False, (reason,), (hint,) if hint else ())
 
 
 @dataclass
 class CompileResult:
-    mechanism: "Mechanism"
+    mechanism: Mechanism
     backend: str
     stats: dict[str, Any] = field(default_factory=dict)
     """Solver or training statistics (seconds, iterations, constraint rounds...)."""
@@ -85,11 +85,11 @@ class Backend:
     name: ClassVar[str]
     summary: ClassVar[str] = ""
     capabilities: ClassVar[Capabilities] = Capabilities()
-    options: ClassVar[dict[str, "OptionSpec"]] = {}
+    options: ClassVar[dict[str, OptionSpec]] = {}
     """Declared options (``solve with NAME(opt = value)``), validated by ``parse_options``
     and listed by the docs and ``auctionc plan``."""
 
-    def check_capabilities(self, spec: "Spec") -> Verdict | None:
+    def check_capabilities(self, spec: Spec) -> Verdict | None:
         """The generic part of ``accepts``: spec kind, valuations, constraints, objective, sizes."""
         caps = self.capabilities
         if spec.kind not in caps.spec_kinds:
@@ -117,21 +117,21 @@ class Backend:
                 return Verdict.no(f"backend {self.name} takes at most {caps.max_items} items, not {spec.n_items}")
         return None
 
-    def accepts(self, spec: "Spec") -> Verdict:
+    def accepts(self, spec: Spec) -> Verdict:
         return self.check_capabilities(spec) or Verdict.yes()
 
-    def parse_options(self, spec: "Spec", given: dict[str, Any]) -> dict[str, Any]:
+    def parse_options(self, spec: Spec, given: dict[str, Any]) -> dict[str, Any]:
         from .options import parse_options
 
         return parse_options(self.name, given, self.options, spec)
 
     def compile(
         self,
-        spec: "Spec",
+        spec: Spec,
         options: dict[str, Any],
         *,
         seed: int = 0,
-        out_dir: "Path | None" = None,
+        out_dir: Path | None = None,
         device: str = "cpu",
         resume: bool = False,
         progress: bool = True,

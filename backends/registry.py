@@ -26,7 +26,7 @@ def available_backends() -> list[str]:
     return sorted(_entry_points())
 
 
-def get_backend(name: str) -> "Backend":
+def get_backend(name: str) -> Backend:
     """Instantiate a backend by name; KeyError with close matches when unknown."""
     eps = _entry_points()
     if name not in eps:

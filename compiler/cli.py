@@ -13,7 +13,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -145,7 +145,7 @@ def main_callback(
 @_guard
 def check(
     files: list[Path] = typer.Argument(..., help="Spec files to check."),
-    sets: Optional[list[str]] = SET_OPT,
+    sets: list[str] | None = SET_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
     """Check specs for errors (syntax, names, distributions, sections, backend names and options)."""
@@ -208,8 +208,8 @@ def fmt(
 @_guard
 def plan(
     file: Path = typer.Argument(..., help="Spec file."),
-    backend: Optional[str] = typer.Option(None, "--backend", "-b", help="Ask this backend instead of the spec's choice."),
-    sets: Optional[list[str]] = SET_OPT,
+    backend: str | None = typer.Option(None, "--backend", "-b", help="Ask this backend instead of the spec's choice."),
+    sets: list[str] | None = SET_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
     """Show which backend compile would use, why, and why the others refuse."""
@@ -240,16 +240,16 @@ def _summary(result: dict[str, Any]) -> None:
 @_guard
 def compile(  # noqa: A001
     file: Path = typer.Argument(..., help="Spec file."),
-    backend: Optional[str] = typer.Option(None, "--backend", "-b", help="Backend to use (default: the spec's `solve with`, else the planner's choice)."),
-    sets: Optional[list[str]] = SET_OPT,
-    option: Optional[list[str]] = typer.Option(None, "--option", "-o", metavar="NAME=VALUE", help="Backend option, overriding the spec's `solve with` options (repeatable)."),
-    emit: Optional[str] = typer.Option(None, "--emit", help="Stop early and print an intermediate form: `ir` (the Spec IR as JSON)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default: out/<spec name>)."),
+    backend: str | None = typer.Option(None, "--backend", "-b", help="Backend to use (default: the spec's `solve with`, else the planner's choice)."),
+    sets: list[str] | None = SET_OPT,
+    option: list[str] | None = typer.Option(None, "--option", "-o", metavar="NAME=VALUE", help="Backend option, overriding the spec's `solve with` options (repeatable)."),
+    emit: str | None = typer.Option(None, "--emit", help="Stop early and print an intermediate form: `ir` (the Spec IR as JSON)."),
+    out: Path | None = typer.Option(None, "--out", help="Output directory (default: out/<spec name>)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (recorded in the artifact)."),
     device: str = typer.Option("cpu", "--device", help="Torch device for learning backends (cpu, cuda)."),
     resume: bool = typer.Option(False, "--resume", help="Continue training from the last checkpoint in --out."),
     no_verify: bool = typer.Option(False, "--no-verify", help="Skip the verification step."),
-    samples: Optional[int] = typer.Option(None, "--samples", help="Verification samples."),
+    samples: int | None = typer.Option(None, "--samples", help="Verification samples."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -297,13 +297,13 @@ def compile(  # noqa: A001
 @_guard
 def verify(
     target: Path = typer.Argument(..., help="An artifact directory (or its mechanism.json) or a spec with a `mechanism` format."),
-    spec_file: Optional[Path] = typer.Option(None, "--spec", help="Spec to verify the artifact under (default: the spec.json saved beside it)."),
+    spec_file: Path | None = typer.Option(None, "--spec", help="Spec to verify the artifact under (default: the spec.json saved beside it)."),
     samples: int = typer.Option(10000, "--samples", help="Value profiles sampled for estimated certificates."),
     steps: int = typer.Option(200, "--misreport-steps", help="Gradient-ascent steps per misreport search."),
     restarts: int = typer.Option(20, "--restarts", help="Random restarts per sample."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
-    sets: Optional[list[str]] = SET_OPT,
-    out: Optional[Path] = typer.Option(None, "--out", help="Where to write the report (default: beside the artifact)."),
+    sets: list[str] | None = SET_OPT,
+    out: Path | None = typer.Option(None, "--out", help="Where to write the report (default: beside the artifact)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -356,16 +356,16 @@ def verify(
 def simulate(
     file: Path = typer.Argument(..., help="Spec with a `mechanism` format (and optionally `simulate { }` and agents)."),
     llm: bool = typer.Option(False, "--llm", help="Make every bidder an LLM agent of --model."),
-    model: Optional[str] = typer.Option(None, "--model", help="litellm model name (default: the local model served by `auctionc serve-model`)."),
-    api_base: Optional[str] = typer.Option(None, "--api-base", help="Base URL of an OpenAI-compatible server."),
-    rounds: Optional[int] = typer.Option(None, "--rounds", help="Rounds per experiment (default: the spec's)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed for values and agents (default: the spec's)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default: out/<spec name>/simulate)."),
+    model: str | None = typer.Option(None, "--model", help="litellm model name (default: the local model served by `auctionc serve-model`)."),
+    api_base: str | None = typer.Option(None, "--api-base", help="Base URL of an OpenAI-compatible server."),
+    rounds: int | None = typer.Option(None, "--rounds", help="Rounds per experiment (default: the spec's)."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed for values and agents (default: the spec's)."),
+    out: Path | None = typer.Option(None, "--out", help="Output directory (default: out/<spec name>/simulate)."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run without repeating finished calls."),
-    max_cost: Optional[float] = typer.Option(None, "--max-cost", help="Stop cleanly when the estimated cost in USD reaches this."),
+    max_cost: float | None = typer.Option(None, "--max-cost", help="Stop cleanly when the estimated cost in USD reaches this."),
     concurrency: int = typer.Option(4, "--concurrency", help="Concurrent model calls."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Estimate calls and cost without calling a model."),
-    sets: Optional[list[str]] = SET_OPT,
+    sets: list[str] | None = SET_OPT,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -410,7 +410,7 @@ def schema() -> None:
 @app.command("serve-model")
 @_guard
 def serve_model(
-    model: Optional[Path] = typer.Option(None, "--model", help="GGUF file to serve (default: the bundled SmolLM2-135M)."),
+    model: Path | None = typer.Option(None, "--model", help="GGUF file to serve (default: the bundled SmolLM2-135M)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8080, "--port", help="Port to listen on."),
     threads: int = typer.Option(1, "--threads", help="CPU threads for inference."),

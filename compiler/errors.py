@@ -13,7 +13,7 @@ class AuctionError(Exception):
 
     exit_code = 1
 
-    def __init__(self, diagnostics: "list[Diagnostic] | Diagnostic"):
+    def __init__(self, diagnostics: list[Diagnostic] | Diagnostic):
         if not isinstance(diagnostics, list):
             diagnostics = [diagnostics]
         self.diagnostics = diagnostics

@@ -76,7 +76,7 @@ class PointMass(Node):
 class Mixture(Node):
     kind: Literal["mixture"] = "mixture"
     weights: tuple[float, ...]
-    components: tuple["Distribution", ...]
+    components: tuple[Distribution, ...]
 
 
 Distribution = Annotated[
@@ -123,7 +123,7 @@ class ValueExpr(Node):
         return len(self.terms) == 1 and self.coefs == (1.0,) and isinstance(self.terms[0], Draw)
 
     @property
-    def plain_dist(self) -> "Distribution | None":
+    def plain_dist(self) -> Distribution | None:
         return self.terms[0].dist if self.is_plain else None  # type: ignore[union-attr]
 
 

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 ARTIFACT_VERSION = 1
-_KINDS: dict[str, type["Mechanism"]] = {}
+_KINDS: dict[str, type[Mechanism]] = {}
 
 
 def package_versions(*extra: str) -> dict[str, str]:
@@ -73,11 +73,11 @@ class ArtifactMeta:
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "ArtifactMeta":
+    def from_json(cls, d: dict[str, Any]) -> ArtifactMeta:
         return cls(**{k: d.get(k) for k in cls.__dataclass_fields__ if k in d})
 
 
-def register_artifact(cls: type["Mechanism"]) -> type["Mechanism"]:
+def register_artifact(cls: type[Mechanism]) -> type[Mechanism]:
     """Class decorator: make an artifact kind loadable by ``load_mechanism``."""
     _KINDS[cls.kind] = cls
     return cls
@@ -101,7 +101,7 @@ class Mechanism(ABC):
 
     @classmethod
     @abstractmethod
-    def from_data(cls, data: dict[str, Any], meta: ArtifactMeta, directory: Path) -> "Mechanism":
+    def from_data(cls, data: dict[str, Any], meta: ArtifactMeta, directory: Path) -> Mechanism:
         """Rebuild from ``data()``; ``directory`` holds any side files (weights)."""
 
     # ---- optional hooks the verifier uses (each artifact kind implements what applies) ----

@@ -75,7 +75,7 @@ class MenuMechanism(Mechanism):
         }
 
     @classmethod
-    def from_data(cls, data: dict[str, Any], meta: ArtifactMeta, directory: Path) -> "MenuMechanism":
+    def from_data(cls, data: dict[str, Any], meta: ArtifactMeta, directory: Path) -> MenuMechanism:
         return cls(
             np.asarray(data["allocations"], dtype=float),
             np.asarray(data["prices"], dtype=float),
