@@ -1,0 +1,224 @@
+"""The ``menu`` backend: RochetNet for one bidder, GemNet for two or more.
+
+This module must stay light: ``auctionc plan`` imports it to ask ``accepts``, so torch,
+scipy and matplotlib are imported inside ``compile`` only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ...dsl.diagnostics import Diagnostic
+from ...errors import BackendError, PlanError
+from ..base import Backend, Capabilities, CompileResult, Verdict
+from ..options import OptionSpec
+
+if TYPE_CHECKING:
+    from ..base import Spec
+
+MAX_XOR_ITEMS = 6
+"""XOR menus are distributions over all 2**m bundles; past 64 bundles BundleFlow is the tool."""
+MAX_GEMNET_ITEMS = 3
+CERTIFIABLE_BIDDERS = 3
+
+# Diagnostic codes of this backend (E07xx: solving).
+E_REFUSED = "E0730"
+E_DIVERGED = "E0731"
+E_DEVICE = "E0732"
+
+
+class MenuBackend(Backend):
+    name = "menu"
+    summary = (
+        "menu networks: RochetNet (one bidder, exact IC/IR by construction) and GemNet "
+        "(several bidders, exact SP by a certified menu-compatibility transform)"
+    )
+    capabilities = Capabilities(
+        spec_kinds=frozenset({"auction"}),
+        valuations=frozenset({"additive", "unit_demand", "single", "xor"}),
+        constraints=frozenset({"IC", "IR"}),
+        objectives=frozenset({"revenue"}),
+        min_bidders=1,
+        max_bidders=None,
+        method="learned",
+    )
+    options = {
+        "size": OptionSpec(int, None, "menu elements per bidder (default 200 for one bidder, "
+                           "4 for one item and 8 per item for GemNet)", min=1, max=100_000),
+        "steps": OptionSpec(int, None, "training steps (default 2000 for RochetNet, 3000 for GemNet)",
+                            min=1),
+        "batch": OptionSpec(int, 1024, "value profiles per training step", min=1),
+        "lr": OptionSpec(float, 1e-2, "Adam learning rate (decays to a tenth over the run)", min=0.0),
+        "temperature": OptionSpec(float, 0.05, "initial softmax temperature of the relaxed choice, "
+                                  "in units of the largest value", min=1e-9),
+        "temperature_final": OptionSpec(float, 0.002, "final softmax temperature", min=1e-9),
+        "schedule": OptionSpec(str, "geometric", "temperature schedule", choices=("geometric", "linear", "constant")),
+        "checkpoint_every": OptionSpec(int, 500, "steps between checkpoints under out_dir (0: none)", min=0),
+        "patience": OptionSpec(int, 0, "stop when the smoothed revenue has not improved for this "
+                               "many steps after annealing (0: never)", min=0),
+        "test_samples": OptionSpec(int, 200_000, "fresh profiles for the argmax test revenue", min=1000),
+        "hidden": OptionSpec(int, 32, "GemNet: hidden units per layer", min=1),
+        "layers": OptionSpec(int, 2, "GemNet: hidden layers", min=1, max=8),
+        "penalty": OptionSpec(float, 0.3, "GemNet: initial weight of the over-allocation penalty", min=1e-9),
+        "penalty_final": OptionSpec(float, 3.0, "GemNet: final weight of the over-allocation penalty", min=1e-9),
+        "grid": OptionSpec(int, None, "GemNet: certification grid cells per value coordinate "
+                           "(default: the finest with at most 160,000 profile cells)", min=2),
+        "certify": OptionSpec(bool, True, "GemNet: run the price transform and certify compatibility"),
+        "milp_time_limit": OptionSpec(float, 120.0, "GemNet: seconds for the transform MILPs", min=1.0),
+    }
+
+    # ---------------------------------------------------------------- accepts
+
+    def accepts(self, spec: Spec) -> Verdict:
+        if spec.kind == "market":
+            return Verdict.no(
+                "backend menu designs auctions, not data markets",
+                "data markets (experiments with prices) are solved exactly by `solve with lp`",
+            )
+        kinds = spec.valuation_kinds
+        if "cats" in kinds:
+            return Verdict.no(
+                "backend menu cannot take CATS valuations (menus over every bundle of many items)",
+                "use `solve with bundleflow` for CATS valuations",
+            )
+        if spec.designs and spec.requires("deterministic"):
+            return Verdict.no(
+                "backend menu learns lotteries and cannot enforce deterministic",
+                "use `solve with milp` for deterministic mechanisms",
+            )
+        base = self.check_capabilities(spec)
+        if base is not None:
+            return base
+        if any(b.signal is not None for b in spec.bidders):
+            return Verdict.no(
+                "backend menu needs bidders who know their values; this spec has signals",
+                "interdependent values are simulated (`simulate`) or solved with `lp` on a grid",
+            )
+        n, m = spec.n_bidders, spec.n_items
+        if "xor" in kinds:
+            if n > 1:
+                return Verdict.no(
+                    "backend menu takes xor valuations for one bidder only",
+                    "GemNet menus here cover additive and unit-demand bidders; use `lp` on a grid",
+                )
+            if m > MAX_XOR_ITEMS:
+                return Verdict.no(
+                    f"backend menu takes xor valuations over at most {MAX_XOR_ITEMS} items, not {m}",
+                    "use `solve with bundleflow` for larger combinatorial valuations",
+                )
+        if n == 1:
+            return Verdict.yes(0.5, "RochetNet: one bidder, a menu with a null element is IC and IR by construction")
+        if m > MAX_GEMNET_ITEMS:
+            return Verdict.no(
+                f"backend menu (GemNet) takes at most {MAX_GEMNET_ITEMS} items with several bidders, not {m}",
+                "use `lp` on a coarse grid, or reduce the items",
+            )
+        why = "GemNet: menus from the others' bids, certified compatible by a price transform"
+        if n > CERTIFIABLE_BIDDERS:
+            why += (f"; with {n} bidders the certification grid is coarse and may fail, in which case "
+                    "the result is reported as estimated")
+        return Verdict.yes(0.4, why)
+
+    # ---------------------------------------------------------------- compile
+
+    def compile(
+        self,
+        spec: Spec,
+        options: dict[str, Any],
+        *,
+        seed: int = 0,
+        out_dir: Path | None = None,
+        device: str = "cpu",
+        resume: bool = False,
+        progress: bool = True,
+    ) -> CompileResult:
+        verdict = self.accepts(spec)
+        if not verdict.ok:
+            raise PlanError(
+                Diagnostic(E_REFUSED, verdict.reasons[0], help=verdict.hints[0] if verdict.hints else None,
+                           where="solve").with_span(spec)
+            )
+        opts = self.parse_options(spec, options)
+        if opts["temperature_final"] > opts["temperature"] and opts["schedule"] != "constant":
+            raise PlanError(Diagnostic(
+                "E0604",
+                f"option 'temperature_final' of backend menu ({opts['temperature_final']:g}) must not "
+                f"exceed 'temperature' ({opts['temperature']:g})",
+                help="the relaxed choice sharpens during training: start warm, end cold",
+                where="solve.options.temperature_final",
+            ).with_span(spec))
+        import torch
+
+        try:
+            torch.empty(1, device=device)
+        except (RuntimeError, AssertionError) as e:
+            raise BackendError(Diagnostic(
+                E_DEVICE, f"device '{device}' is not available to torch",
+                help="run on the CPU (the default) or name a device torch can see", notes=(str(e).splitlines()[0],),
+            )) from None
+        out = Path(out_dir) if out_dir is not None else None
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+        log = _logger(progress)
+        if spec.n_bidders == 1:
+            from .rochetnet import train_rochetnet
+
+            opts = {**opts, "size": opts["size"] or 200, "steps": opts["steps"] or 2000}
+            result = train_rochetnet(spec, opts, seed=seed, out_dir=out, device=device,
+                                     resume=resume, progress=progress)
+        else:
+            from .gemnet import train_gemnet
+
+            opts = {**opts, "steps": opts["steps"] or 3000}
+            result = train_gemnet(spec, opts, seed=seed, out_dir=out, device=device,
+                                  resume=resume, progress=progress, log=log)
+        import math
+
+        if not math.isfinite(result.stats.get("test_revenue", float("nan"))):
+            raise BackendError(Diagnostic(
+                E_DIVERGED, "menu training diverged: the learned menu has non-finite prices",
+                help="lower lr or raise temperature_final", where="solve.options.lr",
+            ).with_span(spec))
+        if out is not None:
+            result.files.update(_write_outputs(spec, result, out))
+        return result
+
+
+def _logger(progress: bool):
+    if not progress:
+        return None
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    return lambda msg: console.print(f"[dim]{msg}[/dim]")
+
+
+def _write_outputs(spec: Spec, result: CompileResult, out: Path) -> dict[str, str]:
+    """Artifact, checkpoint path and figures under ``out``."""
+    from ...valuation import outcome_space, value_bounds
+    from . import plots
+
+    files: dict[str, str] = {}
+    files["mechanism"] = str(result.mechanism.save(out))
+    ckpt = out / "checkpoints" / "checkpoint.pt"
+    if ckpt.exists():
+        files["checkpoint"] = str(ckpt)
+    history = getattr(result, "_history", None)
+    if history and history["step"]:
+        files["training_curves"] = str(
+            plots.training_curves(history, out / "training_curves.png", title=f"{spec.name}: menu training")
+        )
+    n, m = spec.n_bidders, spec.n_items
+    if n == 1 and m == 2 and outcome_space(spec) == "items":
+        box = value_bounds(spec)[0]
+        files["allocation_regions"] = str(
+            plots.allocation_regions(result.mechanism, box, list(spec.items), out / "allocation_regions.png",
+                                     title=f"{spec.name}: learned menu")
+        )
+    elif n == 2 and m == 1:
+        files["allocation_regions"] = str(
+            plots.two_bidder_regions(result.mechanism, value_bounds(spec), out / "allocation_regions.png",
+                                     title=f"{spec.name}: GemNet allocation")
+        )
+    return files

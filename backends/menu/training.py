@@ -1,0 +1,188 @@
+"""The training loop shared by RochetNet and GemNet: temperature schedule, rich progress
+on stderr, checkpoints under ``out_dir``, resume, early stop on a plateau, history.
+
+Imported only from ``compile`` (it imports torch).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+CKPT_NAME = "checkpoint.pt"
+
+
+@dataclass
+class Schedule:
+    """Softmax temperature (in normalised value units), geometric from ``start`` to ``end``
+    over the first ``frac`` of the steps, then held; "constant" keeps ``start``."""
+
+    start: float
+    end: float
+    steps: int
+    kind: str = "geometric"
+    frac: float = 0.8
+
+    def __call__(self, step: int) -> float:
+        if self.kind == "constant" or self.steps <= 1:
+            return self.start
+        t = min(1.0, step / max(1.0, self.frac * self.steps))
+        if self.kind == "linear":
+            return self.start + t * (self.end - self.start)
+        return math.exp(math.log(self.start) + t * (math.log(self.end) - math.log(self.start)))
+
+
+@dataclass
+class TrainState:
+    step: int = 0
+    history: dict[str, list[float]] = field(
+        default_factory=lambda: {"step": [], "revenue": [], "penalty": [], "temperature": []}
+    )
+    best: float = -math.inf
+    since_best: int = 0
+    stopped_early: bool = False
+    seconds: float = 0.0
+    resumed_from: int | None = None
+
+
+StepFn = Callable[[int, float], tuple[torch.Tensor, float, float]]
+"""``step_fn(step, temperature) -> (loss, revenue, penalty)``; revenue in value units."""
+
+
+def train_loop(
+    step_fn: StepFn,
+    params: list[torch.nn.Parameter] | Any,
+    modules: dict[str, Any],
+    *,
+    steps: int,
+    lr: float,
+    schedule: Schedule,
+    rng: np.random.Generator,
+    out_dir: Path | None,
+    checkpoint_every: int,
+    patience: int,
+    resume: bool,
+    progress: bool,
+    label: str,
+    log_every: int = 10,
+    lr_decay: float = 0.1,
+) -> TrainState:
+    """Adam on ``params`` for ``steps`` steps.  ``modules`` maps names to objects with
+    ``state_dict``/``load_state_dict`` that a checkpoint must hold (the model).  The
+    learning rate decays geometrically to ``lr * lr_decay`` at the end, which is what
+    lets short runs settle on a sharp menu instead of jittering around it."""
+    opt = torch.optim.Adam(params, lr=lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: lr_decay ** min(1.0, s / max(1, steps))
+    )
+    state = TrainState()
+    ckpt = out_dir / "checkpoints" / CKPT_NAME if out_dir is not None else None
+    if resume and ckpt is not None and ckpt.exists():
+        blob = torch.load(ckpt, weights_only=False)
+        for name, mod in modules.items():
+            mod.load_state_dict(blob["modules"][name])
+        opt.load_state_dict(blob["optimizer"])
+        sched.load_state_dict(blob["scheduler"])
+        rng.bit_generator.state = blob["rng"]
+        torch.set_rng_state(blob["torch_rng"])
+        state = blob["state"]
+        state.resumed_from = state.step
+
+    ema: float | None = None
+    t0 = time.perf_counter() - state.seconds
+    bar = _Progress(label, steps, state.step) if progress else None
+    try:
+        while state.step < steps:
+            temp = schedule(state.step)
+            loss, rev, pen = step_fn(state.step, temp)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            state.step += 1
+            ema = rev if ema is None else 0.98 * ema + 0.02 * rev
+            if state.step % log_every == 0 or state.step == steps:
+                h = state.history
+                h["step"].append(state.step)
+                h["revenue"].append(rev)
+                h["penalty"].append(pen)
+                h["temperature"].append(temp)
+            if bar is not None:
+                bar.update(state.step, rev, pen, temp, force=state.step == steps)
+            # plateau: the smoothed revenue has not improved by 0.01% for `patience` steps,
+            # checked only once the temperature schedule is done (annealing moves it)
+            if ema > state.best + max(1e-4 * abs(state.best), 1e-12):
+                state.best = ema
+                state.since_best = 0
+            else:
+                state.since_best += 1
+            if (
+                patience > 0
+                and state.step >= schedule.frac * steps
+                and state.since_best >= patience
+            ):
+                state.stopped_early = True
+                break
+            if ckpt is not None and checkpoint_every > 0 and state.step % checkpoint_every == 0:
+                state.seconds = time.perf_counter() - t0
+                _save_checkpoint(ckpt, modules, opt, sched, rng, state)
+    finally:
+        if bar is not None:
+            bar.close()
+    state.seconds = time.perf_counter() - t0
+    if ckpt is not None and checkpoint_every > 0:
+        _save_checkpoint(ckpt, modules, opt, sched, rng, state)
+    return state
+
+
+def _save_checkpoint(path: Path, modules, opt, sched, rng, state: TrainState) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    blob = {
+        "modules": {k: m.state_dict() for k, m in modules.items()},
+        "optimizer": opt.state_dict(),
+        "scheduler": sched.state_dict(),
+        "rng": rng.bit_generator.state,
+        "torch_rng": torch.get_rng_state(),
+        "state": state,
+    }
+    tmp = path.with_suffix(".tmp")
+    torch.save(blob, tmp)
+    tmp.replace(path)
+
+
+class _Progress:
+    """A rich progress bar on stderr showing step, revenue, penalty and temperature."""
+
+    def __init__(self, label: str, total: int, start: int) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.p = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("rev {task.fields[rev]:.4f}  pen {task.fields[pen]:.2e}  T {task.fields[temp]:.3g}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self.p.start()
+        self.task = self.p.add_task(label, total=total, completed=start, rev=0.0, pen=0.0, temp=0.0)
+        self._last = 0.0
+
+    def update(self, step: int, rev: float, pen: float, temp: float, force: bool = False) -> None:
+        now = time.perf_counter()
+        if now - self._last < 0.1 and not force:
+            return
+        self._last = now
+        self.p.update(self.task, completed=step, rev=rev, pen=pen, temp=temp)
+
+    def close(self) -> None:
+        self.p.stop()
