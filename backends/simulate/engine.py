@@ -1,0 +1,571 @@
+"""The simulation engine: rounds of a single-item format played by a population of
+agents, with values redrawn every round, checkpoints, resume, a budget and a
+dry-run estimate.  ``run_simulation`` is the public entry point.
+
+Randomness comes from independent seeded streams, so a rerun is identical and
+agents cannot shift the value draws: values ``[seed, 0, experiment]``, random
+agents ``[seed, 1, experiment, round, bidder]``, tie draws ``[seed, 2,
+experiment, round]``; model calls carry a seed derived from their replicate id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ... import ir
+from ... import valuation as V
+from ...dsl.diagnostics import Diagnostic
+from ...errors import BackendError, PlanError
+from ...mechanism.base import package_versions
+from . import formats as F
+from .agents import Agent, LLMAgent, RoundView, RuleAgent
+from .theory import SUPPORTED_FORMATS, InfoModel, NoClosedForm, info_model
+
+CHECKPOINT_VERSION = 1
+
+
+@dataclass
+class RoundRecord:
+    experiment: int
+    round: int
+    values: list[float]
+    obs: list[float]
+    common: float | None
+    bids: list[float | None]
+    """Sealed bids; ascending clock: drop-out prices; Dutch: the price each bidder called at."""
+    winner: int | None
+    price: float
+    payments: list[float]
+    profits: list[float]
+    ticks: int
+    failed: list[bool]
+    texts: list[dict[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> RoundRecord:
+        return cls(**d)
+
+
+@dataclass
+class SimulationResult:
+    spec_name: str
+    spec_hash: str
+    format: str
+    seed: int
+    rounds: int
+    experiments: int
+    agents: list[str]
+    records: list[RoundRecord]
+    metrics: dict[str, Any]
+    behaviour: dict[str, Any]
+    theory: dict[str, Any]
+    calls: dict[str, Any]
+    complete: bool = True
+    stop_reason: str | None = None
+    warnings: list[Diagnostic] = field(default_factory=list)
+    transcript_path: Path | None = None
+    report_path: Path | None = None
+    plot_path: Path | None = None
+    checkpoint_path: Path | None = None
+    dry_run: dict[str, Any] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec_name,
+            "spec_hash": self.spec_hash,
+            "backend": "simulate",
+            "format": self.format,
+            "seed": self.seed,
+            "rounds": self.rounds,
+            "experiments": self.experiments,
+            "agents": self.agents,
+            "complete": self.complete,
+            "stop_reason": self.stop_reason,
+            "metrics": self.metrics,
+            "behaviour": self.behaviour,
+            "theory": self.theory,
+            "calls": self.calls,
+            "dry_run": self.dry_run,
+            "transcript_path": str(self.transcript_path) if self.transcript_path else None,
+            "report_path": str(self.report_path) if self.report_path else None,
+            "plot_path": str(self.plot_path) if self.plot_path else None,
+            "checkpoint_path": str(self.checkpoint_path) if self.checkpoint_path else None,
+            "warnings": [d.to_json() for d in self.warnings],
+            "timings": self.timings,
+            "options": self.options,
+            "versions": self.versions,
+        }
+
+
+def _err(code: str, message: str, help: str, where: str | None = None, spec: Any = None) -> Diagnostic:
+    return Diagnostic(code, message, help=help, where=where).with_span(spec)
+
+
+def check_spec(spec: ir.AuctionSpec) -> InfoModel:
+    """The spec must be a single-item auction running a supported format."""
+    if spec.kind != "auction":
+        raise PlanError(_err("E0808", "simulation runs auctions, not data markets", "use an auction spec with a mechanism"))
+    if spec.mechanism is None:
+        raise PlanError(_err("E0808", "the spec names no format to simulate",
+                             "add a line like `mechanism first_price` to the spec", "mechanism", spec))
+    if spec.mechanism.name not in SUPPORTED_FORMATS:
+        raise PlanError(_err("E0808", f"the simulator does not play {spec.mechanism.name}",
+                             "simulated formats: " + ", ".join(SUPPORTED_FORMATS), "mechanism", spec))
+    if spec.n_items != 1 or any(not isinstance(b.valuation, ir.Single) for b in spec.bidders):
+        raise PlanError(_err("E0808", "the simulator plays single-item auctions only",
+                             "use `items 1` and one value per bidder", "items", spec))
+    if spec.n_bidders < 2:
+        raise PlanError(_err("E0808", "an auction simulation needs at least 2 bidders", "add bidders", "bidders", spec))
+    return info_model(spec)
+
+
+def _agent_for(
+    b: ir.Bidder, i: int, spec: ir.AuctionSpec, model: InfoModel, seed: int, ctx: dict[str, Any]
+) -> tuple[Agent, str | None]:
+    a = b.agent
+    note = None
+    if ctx["llm"]:
+        a = ir.LLMAgent(model=ctx["model"])
+    if a is None:
+        try:
+            return RuleAgent(ir.BNE(), spec.mechanism, model, seed), None  # type: ignore[arg-type]
+        except NoClosedForm as e:
+            note = f"{b.name} has no agent and bne has none here ({e}): it bids truthfully"
+            return RuleAgent(ir.Truthful(), spec.mechanism, model, seed), note  # type: ignore[arg-type]
+    if isinstance(a, ir.LLMAgent):
+        from .llm import llm_config
+
+        cfg = llm_config(a, ctx["model"], ctx["api_base"], ctx["max_tokens"])
+        return LLMAgent(
+            cfg, ctx["engine"], name=f"Bidder {i + 1}", n=spec.n_bidders, rounds=ctx["rounds"],
+            fmt=spec.mechanism, common_value=model.kind == "common",  # type: ignore[arg-type]
+            value_range=ctx["obs_range"], signal_note=ctx["signal_note"], experiment_id=ctx["experiment_id"],
+            steps=ctx["steps"], clock_start=ctx["clock"].start, clock_increment=ctx["clock"].increment,
+            integer_bids=ctx["integer"],
+        ), None
+    try:
+        return RuleAgent(a, spec.mechanism, model, seed), None  # type: ignore[arg-type]
+    except NoClosedForm as e:
+        raise PlanError(_err("E0809", f"agent {a.kind} of {b.name} has no strategy here: {e}",
+                             "use truthful, random or llm agents for this format", f"bidders.{b.name}.agent", spec)) from e
+
+
+def draw_values(spec: ir.AuctionSpec, rounds: int, seed: int, experiment: int, integer: bool):
+    s = V.sample_values(spec, rounds, np.random.default_rng([seed, 0, experiment]))
+    values = s.values[:, :, 0]
+    obs = s.signals if s.signals is not None else values
+    common = next(iter(s.common.values())) if s.common else None
+    if integer:
+        values, obs = np.rint(values), np.rint(obs)
+        common = np.rint(common) if common is not None else None
+    return values, obs, common
+
+
+def history_for(records: list[RoundRecord], i: int, fmt: ir.Format) -> list[dict[str, Any]]:
+    out = []
+    for r in records:
+        shown = [b for b in r.bids if b is not None]
+        out.append({
+            "round": r.round, "obs": r.obs[i], "bid": r.bids[i], "won": r.winner == i,
+            "profit": r.profits[i], "value": r.common, "sold": r.winner is not None,
+            "all_bids": sorted(shown, reverse=True), "price": r.price,
+        })
+    return out
+
+
+def _finish(values: np.ndarray, winner: int | None, payments: list[float]) -> list[float]:
+    prof = [-p for p in payments]
+    if winner is not None:
+        prof[winner] += float(values[winner])
+    return prof
+
+
+async def _all(coros: list, concurrent: bool) -> list:
+    """gather() wraps each coroutine in a task; rule agents never wait, so awaiting them
+    in turn is the same answer at a fraction of the cost (clocks ask at every tick)."""
+    if concurrent:
+        return list(await asyncio.gather(*coros))
+    return [await c for c in coros]
+
+
+async def _play_round(
+    spec: ir.AuctionSpec, agents: list[Agent], e: int, r: int, values: np.ndarray, obs: np.ndarray,
+    common: float | None, records: list[RoundRecord], seed: int, rules: F.ClockRules | None,
+) -> RoundRecord:
+    fmt = spec.mechanism
+    assert fmt is not None
+    n = len(agents)
+    views = [RoundView(e, r, i, float(obs[i]), history_for(records, i, fmt) if agents[i].is_llm else [])
+             for i in range(n)]
+    tie_rng = np.random.default_rng([seed, 2, e, r])
+    failed = [False] * n
+    texts: list[dict[str, str]] = [{} for _ in range(n)]
+    if fmt.name in F.SEALED_NAMES:
+        turns = await asyncio.gather(*(a.sealed(v) for a, v in zip(agents, views)))
+        bids = np.array([t.bid if t.bid is not None else math.nan for t in turns], float)
+        out = F.sealed_outcomes(fmt, spec, bids[None, :], lambda _: tie_rng)[0]
+        failed = [t.failed for t in turns]
+        texts = [t.texts for t in turns]
+        shown: list[float | None] = [None if math.isnan(b) else float(b) for b in bids]
+        return RoundRecord(e, r, values.tolist(), obs.tolist(), common, shown, out.winner, out.price,
+                           out.payments, _finish(values, out.winner, out.payments), 1, failed, texts)
+    assert rules is not None
+    llm = any(a.is_llm for a in agents)
+    if fmt.name == "ascending_clock":
+        async def decide(tick: int, price: float, active: list[int], log: list) -> dict[int, bool]:
+            seen = [p for (_, p, who) in log for _ in who] if fmt.announce_dropouts else []
+            res = await _all([agents[i].stays(views[i], tick, price, len(active), seen) for i in active], llm)
+            for i, (_, bad) in zip(active, res):
+                failed[i] = failed[i] or bad
+            return {i: s for i, (s, _) in zip(active, res)}
+
+        res = await F.play_ascending(rules, n, decide, tie_rng)
+    else:
+        async def decide(tick: int, price: float, active: list[int], log: list) -> dict[int, bool]:
+            res = await _all([agents[i].buys(views[i], tick, price) for i in active], llm)
+            for i, (_, bad) in zip(active, res):
+                failed[i] = failed[i] or bad
+            return {i: s for i, (s, _) in zip(active, res)}
+
+        res = await F.play_dutch(rules, n, decide, tie_rng)
+    pay = F.clock_payments(fmt, res, n)
+    return RoundRecord(e, r, values.tolist(), obs.tolist(), common, res.drops, res.winner, res.price, pay,
+                       _finish(values, res.winner, pay), res.ticks, failed, texts)
+
+
+def _rule_sealed_batch(
+    spec: ir.AuctionSpec, agents: list[Agent], e: int, values: np.ndarray, obs: np.ndarray,
+    common: np.ndarray | None, seed: int,
+) -> list[RoundRecord]:
+    """All rounds of a rule-only sealed-bid experiment at once (no history needed)."""
+    fmt = spec.mechanism
+    assert fmt is not None
+    R, n = values.shape
+    bids = np.stack([a.batch_bids(e, i, obs[:, i]) for i, a in enumerate(agents) if isinstance(a, RuleAgent)], axis=1)
+    outs = F.sealed_outcomes(fmt, spec, bids, lambda r: np.random.default_rng([seed, 2, e, r]))
+    recs = []
+    for r, out in enumerate(outs):
+        shown = [None if math.isnan(b) else float(b) for b in bids[r]]
+        recs.append(RoundRecord(e, r, values[r].tolist(), obs[r].tolist(),
+                                None if common is None else float(common[r]), shown, out.winner, out.price,
+                                out.payments, _finish(values[r], out.winner, out.payments), 1, [False] * n,
+                                [{} for _ in range(n)]))
+    return recs
+
+
+class _Checkpoint:
+    def __init__(self, path: Path, header: dict[str, Any]):
+        self.path = path
+        self.header = header
+        self.records: dict[int, list[dict[str, Any]]] = {}
+
+    def load(self) -> dict[int, list[RoundRecord]]:
+        doc = json.loads(self.path.read_text())
+        for k in ("spec_hash", "seed", "rounds", "experiments", "agents"):
+            if doc.get(k) != self.header.get(k):
+                raise BackendError(Diagnostic(
+                    "E0810", f"the checkpoint in {self.path.parent} was made by a different run ({k} differs)",
+                    help="rerun without --resume to start over (cached replies are still reused), or use another --out"))
+        self.records = {int(k): v for k, v in doc["records"].items()}
+        return {k: [RoundRecord.from_json(x) for x in v] for k, v in self.records.items()}
+
+    def save(self, e: int, rec: RoundRecord) -> None:
+        self.records.setdefault(e, []).append(asdict(rec))
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({**self.header, "version": CHECKPOINT_VERSION, "records": self.records}))
+        tmp.replace(self.path)
+
+
+def run_simulation(
+    spec: ir.AuctionSpec,
+    *,
+    llm: bool = False,
+    model: str | None = None,
+    api_base: str | None = None,
+    rounds: int | None = None,
+    seed: int | None = None,
+    out_dir: Path,
+    resume: bool = False,
+    max_cost: float | None = None,
+    concurrency: int = 4,
+    dry_run: bool = False,
+    progress: bool = True,
+    options: dict[str, Any] | None = None,
+) -> SimulationResult:
+    """Play the spec's format for ``rounds`` rounds (times ``simulate { repetitions }``)
+    and write the transcript, checkpoint, report and plot under ``out_dir``.
+
+    ``llm``: every bidder becomes an LLM agent of ``model`` (default: the local
+    model served by ``auctionc serve-model``).  ``options`` (also read from
+    ``simulate { }``): ``steps`` ("separate": reflection, plan, bid calls as in
+    the seed experiments; "combined": one call), ``max_tokens``, ``parse_retries``,
+    ``api_retries``, ``timeout``, ``cache`` (a path shared across runs),
+    ``input_cost_per_token``/``output_cost_per_token`` (price a model the table
+    lacks), ``report`` (false: skip markdown and PNG).  Raises PlanError/BackendError
+    with E08xx diagnostics; a spent budget returns a partial result (``complete``
+    false, ``stop_reason`` "max_cost") after saving the checkpoint."""
+    t_start = time.perf_counter()
+    model_info = check_spec(spec)
+    fmt = spec.mechanism
+    assert fmt is not None
+    sim = spec.simulate or ir.Simulate()
+    opts = {**sim.options, **(options or {})}
+    R = int(rounds if rounds is not None else sim.rounds)
+    S = int(seed if seed is not None else sim.seed)
+    E = int(sim.repetitions)
+    integer = bool(sim.integer_values)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    bounds = V.value_bounds(spec)[:, 0, :]
+    lo, hi = float(bounds[:, 0].min()), float(bounds[:, 1].max())
+    obs_lo, obs_hi = lo, hi
+    signal_note = ""
+    if model_info.kind == "common":
+        sig_b = [V.expr_support(b.signal, spec) for b in spec.bidders if b.signal is not None]
+        obs_lo, obs_hi = min(s[0] for s in sig_b), max(s[1] for s in sig_b)
+        if model_info.noise is not None:
+            signal_note = (f"The true value is drawn from {lo:g} to {hi:g}; the error is uniform between "
+                           f"-{model_info.noise:g} and +{model_info.noise:g}.")
+    rules = F.clock_rules(fmt, obs_hi if model_info.kind == "common" else hi, lo) if fmt.name in F.DYNAMIC_NAMES else None
+    experiment_id = f"{spec.name}:seed{S}"
+    transcript = out_dir / "transcript.jsonl"
+    ckpt_path = out_dir / "checkpoint.json"
+    steps = str(opts.get("steps", "separate"))
+    if steps not in ("separate", "combined"):
+        raise PlanError(_err("E0604", f"option 'steps' must be separate or combined, not {steps!r}",
+                             "steps: separate (reflection, plan, bid) or combined (one call)", "simulate.options.steps", spec))
+    custom_price = None
+    if "input_cost_per_token" in opts or "output_cost_per_token" in opts:
+        custom_price = (float(opts.get("input_cost_per_token", 0.0)), float(opts.get("output_cost_per_token", 0.0)))
+    ctx: dict[str, Any] = {
+        "llm": llm, "model": model, "api_base": api_base, "max_tokens": opts.get("max_tokens"), "rounds": R,
+        "obs_range": (obs_lo, obs_hi), "signal_note": signal_note, "experiment_id": experiment_id,
+        "steps": steps, "integer": integer, "clock": rules or F.ClockRules(0.0, 1.0, 1, False), "engine": None,
+    }
+    agents: list[Agent] = []
+    notes: list[str] = []
+    for i, b in enumerate(spec.bidders):
+        a, note = _agent_for(b, i, spec, model_info, S, ctx)
+        agents.append(a)
+        if note:
+            notes.append(note)
+    any_llm = any(a.is_llm for a in agents)
+    header = {"spec_hash": spec.spec_hash(), "seed": S, "rounds": R, "experiments": E,
+              "agents": [a.describe() for a in agents]}
+    run_opts = {"rounds": R, "seed": S, "experiments": E, "integer_values": integer, "steps": steps,
+                "concurrency": concurrency, "max_cost": max_cost, "llm": llm, "model": model,
+                "api_base": api_base, **{k: v for k, v in opts.items() if k != "cache"}}
+    draws = [draw_values(spec, R, S, e, integer) for e in range(E)]
+
+    if dry_run:
+        est = estimate_calls(spec, agents, draws, rules, R, S)
+        res = SimulationResult(spec.name, spec.spec_hash(), fmt.name, S, R, E, header["agents"], [], {}, {}, {},
+                               {"model_calls": 0, "cache_hits": 0, "failed_parses": 0, "cost_usd": 0.0},
+                               dry_run=est, options=run_opts, versions=package_versions("litellm"))
+        return res
+
+    engine = None
+    cache = None
+    if any_llm:
+        from .llm import LLMEngine, ResponseCache
+
+        cache = ResponseCache(Path(str(opts["cache"])) if "cache" in opts else out_dir / "llm_cache.sqlite")
+        logged: set[str] = set()
+        if resume and transcript.exists():
+            for line in transcript.read_text().splitlines():
+                try:
+                    doc = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line cut by the interruption
+                if "key" in doc and "error" not in doc:
+                    logged.add(doc["key"])
+        elif transcript.exists():
+            transcript.unlink()
+        engine = LLMEngine(
+            cache, transcript, concurrency=concurrency, max_cost=max_cost,
+            parse_retries=int(opts.get("parse_retries", 2)), api_retries=int(opts.get("api_retries", 3)),
+            timeout=float(opts.get("timeout", 120.0)), custom_price=custom_price, logged_keys=logged,
+        )
+        for a in agents:
+            if isinstance(a, LLMAgent):
+                a.engine = engine
+    ckpt = _Checkpoint(ckpt_path, header)
+    done: dict[int, list[RoundRecord]] = {}
+    if resume and ckpt_path.exists():
+        done = ckpt.load()
+    elif ckpt_path.exists():
+        ckpt_path.unlink()
+
+    stop_reason: str | None = None
+    bar = _Progress(progress, E * R, sum(len(v) for v in done.values()))
+
+    async def experiment(e: int) -> list[RoundRecord]:
+        nonlocal stop_reason
+        values, obs, common = draws[e]
+        recs = list(done.get(e, []))
+        if not any_llm and fmt.name in F.SEALED_NAMES:
+            recs = _rule_sealed_batch(spec, agents, e, values, obs, common, S)
+            bar.advance(R)
+            return recs
+        for i, a in enumerate(agents):
+            if isinstance(a, RuleAgent):
+                a.prime(e, i, obs[:, i])
+        for r in range(len(recs), R):
+            try:
+                rec = await _play_round(spec, agents, e, r, values[r], obs[r],
+                                        None if common is None else float(common[r]), recs, S, rules)
+            except _budget_error() as exc:
+                del exc
+                stop_reason = "max_cost"
+                return recs
+            recs.append(rec)
+            if any_llm:
+                ckpt.save(e, rec)
+            bar.advance(1)
+        return recs
+
+    async def main() -> list[list[RoundRecord]]:
+        return await asyncio.gather(*(experiment(e) for e in range(E)))
+
+    t_play = time.perf_counter()
+    try:
+        per_exp = asyncio.run(main())
+    finally:
+        bar.close()
+        if engine is not None:
+            engine.close()
+        if cache is not None:
+            cache.close()
+    t_done = time.perf_counter()
+    records = [r for recs in per_exp for r in recs]
+
+    from .report import summarise, write_report
+
+    metrics, behaviour, theory = summarise(spec, model_info, fmt, records, rules, S)
+    warnings = [Diagnostic("E0807", n, severity="warning") for n in notes]
+    calls = engine.stats.to_json() if engine is not None else {
+        "model_calls": 0, "cache_hits": 0, "failed_parses": 0, "cost_usd": 0.0}
+    if stop_reason == "max_cost":
+        warnings.append(Diagnostic(
+            "E0805", f"the cost budget of ${max_cost:g} was spent; {len(records)} of {E * R} rounds are done",
+            help="rerun with --resume and a higher --max-cost: finished calls are cached and not paid again",
+            severity="warning"))
+    result = SimulationResult(
+        spec.name, spec.spec_hash(), fmt.name, S, R, E, header["agents"], records, metrics, behaviour, theory,
+        calls, complete=stop_reason is None, stop_reason=stop_reason, warnings=warnings,
+        transcript_path=transcript if any_llm else None, checkpoint_path=ckpt_path if any_llm else None,
+        options=run_opts, versions=package_versions("litellm", "xllamacpp") if any_llm else package_versions(),
+    )
+    if opts.get("report", True) and records:
+        result.report_path, result.plot_path = write_report(result, spec, model_info, rules, out_dir)
+    (out_dir / "result.json").write_text(json.dumps(result.to_json(), indent=1, default=str))
+    result.timings = {"setup_s": round(t_play - t_start, 4), "play_s": round(t_done - t_play, 4),
+                      "total_s": round(time.perf_counter() - t_start, 4)}
+    return result
+
+
+def _budget_error() -> type[Exception]:
+    from .llm import BudgetExhausted
+
+    return BudgetExhausted
+
+
+class _Progress:
+    def __init__(self, on: bool, total: int, done: int):
+        self.p = None
+        if on and total > 0:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self.p = Progress(console=Console(file=sys.stderr), transient=True)
+            self.p.start()
+            self.task = self.p.add_task("rounds", total=total, completed=done)
+
+    def advance(self, k: int) -> None:
+        if self.p is not None:
+            self.p.advance(self.task, k)
+
+    def close(self) -> None:
+        if self.p is not None:
+            self.p.stop()
+
+
+def estimate_calls(
+    spec: ir.AuctionSpec, agents: list[Agent], draws: list, rules: F.ClockRules | None, R: int, S: int,
+) -> dict[str, Any]:
+    """Calls, tokens and cost a run would need, without calling any model.
+
+    Sealed formats: the exact number of calls (retries aside).  Clocks: the ticks
+    the same auctions take with value-bidding in place of every LLM agent."""
+    from .llm import count_tokens, price_per_token
+
+    fmt = spec.mechanism
+    assert fmt is not None
+    llm_idx = [i for i, a in enumerate(agents) if isinstance(a, LLMAgent)]
+    if not llm_idx:
+        return {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0, "by_model": {}}
+    by_model: dict[str, dict[str, float]] = {}
+    proxies = [a if not a.is_llm else RuleAgent(ir.Truthful(), fmt, info_model(spec), S) for a in agents]
+    for e, (values, obs, common) in enumerate(draws):
+        fake: list[RoundRecord] = []
+        for r in range(R):
+            rec = asyncio.run(_play_round(spec, proxies, e, r, values[r], obs[r],
+                                          None if common is None else float(common[r]), fake, S, rules))
+            for i in llm_idx:
+                a = agents[i]
+                assert isinstance(a, LLMAgent)
+                view = RoundView(e, r, i, float(obs[r][i]), history_for(fake, i, fmt))
+                if fmt.name in F.SEALED_NAMES:
+                    steps = a.sealed_steps(r)
+                    msgs = [{"role": "system", "content": a.system},
+                            {"role": "user", "content": a.history_text(view) + a.observation(view)}]
+                    n_calls = len(steps)
+                    out_tok = sum({"reflection": 80, "plan": 80, "bid": 12, "combined": 150}[s.name] for s in steps)
+                else:
+                    msgs = [{"role": "system", "content": a.system},
+                            {"role": "user", "content": a.history_text(view) + a.observation(view) + " tick"}]
+                    if fmt.name == "ascending_clock":
+                        quit_tick = rec.ticks if rec.bids[i] is None else next(
+                            k for k in range(rec.ticks + 1) if rules is not None and rules.price(k) >= rec.bids[i] - 1e-9)
+                        n_calls = min(quit_tick + 1, rec.ticks)
+                    else:
+                        n_calls = rec.ticks
+                    out_tok = 12 * n_calls
+                if a.cfg.reasoning == "cot":
+                    out_tok *= 3
+                m = by_model.setdefault(a.cfg.model, {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0})
+                base = count_tokens(a.cfg.model, msgs) + 40
+                m["calls"] += n_calls
+                m["prompt_tokens"] += base * n_calls + (60 * n_calls if n_calls > 1 and fmt.name in F.SEALED_NAMES else 0)
+                m["completion_tokens"] += out_tok
+            fake.append(rec)
+    total_cost = 0.0
+    unpriced = []
+    for name, m in by_model.items():
+        price = price_per_token(name)
+        if price is None:
+            unpriced.append(name)
+            m["cost_usd"] = None  # type: ignore[assignment]
+            continue
+        m["cost_usd"] = m["prompt_tokens"] * price[0] + m["completion_tokens"] * price[1]
+        total_cost += m["cost_usd"]
+    return {
+        "calls": int(sum(m["calls"] for m in by_model.values())),
+        "prompt_tokens": int(sum(m["prompt_tokens"] for m in by_model.values())),
+        "completion_tokens": int(sum(m["completion_tokens"] for m in by_model.values())),
+        "cost_usd": round(total_cost, 6),
+        "unpriced_models": unpriced,
+        "by_model": by_model,
+    }
