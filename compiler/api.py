@@ -227,4 +227,38 @@ def simulate(spec: Any, llm: bool = False, model: str | None = None, **kwargs: A
     from .backends.simulate import run_simulation
 
     kwargs.setdefault("out_dir", Path("out") / spec.name / "simulate")
+    wants_local = (llm or _has_llm_agents(spec)) and model is None and kwargs.get("api_base") is None
+    if wants_local and not kwargs.get("dry_run") and not _local_server_listening():
+        # offline by default: start the bundled local model for the length of the run
+        from .backends.simulate.local_llm import serve_local_model
+
+        with serve_local_model(port=_free_port()) as server:
+            kwargs["api_base"] = server.api_base
+            return run_simulation(spec, llm=llm, model=server.model, **kwargs)
     return run_simulation(spec, llm=llm, model=model, **kwargs)
+
+
+def _has_llm_agents(spec: Any) -> bool:
+    people = getattr(spec, "bidders", ()) or getattr(spec, "buyers", ())
+    return any(
+        getattr(b, "agent", None) is not None and b.agent.kind == "llm" and b.agent.model is None and b.agent.api_base is None
+        for b in people
+    )
+
+
+def _local_server_listening() -> bool:
+    import socket
+
+    from .backends.simulate.local_llm import DEFAULT_PORT
+
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", DEFAULT_PORT)) == 0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -391,12 +391,19 @@ def simulate(
     except AuctionError as e:
         _fail(e, as_json, spec)
     doc = {"ok": True, **res.to_json()}
+    complete = doc.get("complete", True) is not False
+    doc["ok"] = complete
     if as_json:
         _emit_json(doc)
     _summary(doc)
-    for key in ("transcript_path", "report_path"):
+    for w in doc.get("warnings") or []:
+        _err(f"warning: {w.get('message', w) if isinstance(w, dict) else w}")
+    for key in ("transcript_path", "report_path", "plot_path"):
         if doc.get(key):
             _err(f"{key.replace('_path', '')}: {doc[key]}")
+    if not complete:
+        _err(f"stopped early ({doc.get('stop_reason')}); rerun with --resume to continue")
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -415,10 +422,16 @@ def serve_model(
     port: int = typer.Option(8080, "--port", help="Port to listen on."),
     threads: int = typer.Option(1, "--threads", help="CPU threads for inference."),
 ) -> None:
-    """Serve a local GGUF model with llama.cpp's OpenAI-compatible server (for `simulate --llm`)."""
-    from .backends.simulate import serve_local_model
+    """Serve a local GGUF model with llama.cpp's OpenAI-compatible server (for `simulate --llm`).
 
-    serve_local_model(str(model) if model else None, host=host, port=port, threads=threads)
+    Runs until interrupted.  `auctionc simulate --llm` with no --model and no --api-base
+    uses this server when it runs on the default port, and otherwise starts one itself."""
+    from .backends.simulate.local_llm import main as serve_main
+
+    args = ["--host", host, "--port", str(port), "--threads", str(threads)]
+    if model is not None:
+        args += ["--model", str(model)]
+    raise typer.Exit(serve_main(args))
 
 
 def main() -> None:

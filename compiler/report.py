@@ -373,8 +373,15 @@ def summary_table(result: dict[str, Any]):
         if cert.get("samples"):
             t.add_row("samples / steps / restarts", f"{cert['samples']} / {cert.get('steps')} / {cert.get('restarts')}")
     for name, m in (result.get("metrics") or {}).items():
+        if not isinstance(m, dict):  # plain figures (simulation efficiency, shares)
+            t.add_row(name, _fmt(m))
+            continue
         ci = m.get("ci95")
         t.add_row(name, f"{_fmt(m.get('value'))}" + (f"  [{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci and not m.get("exact") else ""))
+    calls = result.get("calls") or {}
+    for key in ("model_calls", "cache_hits", "failed_parses", "cost_usd"):
+        if key in calls:
+            t.add_row(key.replace("_", " "), _fmt(calls[key]))
     for k, v in (result.get("timings") or {}).items():
         t.add_row(k, _fmt(v))
     return t
