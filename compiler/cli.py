@@ -338,7 +338,17 @@ def verify(
             raise UsageError(Diagnostic("E0904", f"no spec.json beside {target}", help="pass the spec with --spec FILE"))
         report_dir = out or (target if target.is_dir() else target.parent)
     cert = api.verify(mech, spec, samples=samples, steps=steps, restarts=restarts, seed=seed, progress=not quiet)
-    doc = {"ok": True, "spec": spec.name, "spec_hash": spec.spec_hash(), "artifact_kind": mech.kind, **cert.to_json()}
+    cert_json = cert.to_json()
+    metrics = cert_json.pop("metrics", {})
+    doc = {
+        "ok": True,
+        "spec": spec.name,
+        "spec_hash": spec.spec_hash(),
+        "artifact_kind": mech.kind,
+        "backend": getattr(mech.meta, "backend", None) or None,
+        "metrics": metrics,
+        "certificate": cert_json,
+    }
     try:
         from .report import write_report
 

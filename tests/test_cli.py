@@ -101,3 +101,57 @@ def test_fmt_prints_canonical_text():
     assert r.exit_code == 0 and "auction manelli_vincent" in r.stdout
     r2 = run("fmt", "--check", EX / "manelli_vincent.auction")
     assert r2.exit_code in (0, 1)
+
+
+def test_compile_exact_market_writes_artifact_report_and_json(tmp_path):
+    out = tmp_path / "wm"
+    r = run("compile", EX / "two_types_market.auction", "--out", out, "--json", "--quiet")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["backend"] == "lp" and doc["certificate"]["kind"] == "exact_by_enumeration"
+    assert abs(doc["metrics"]["revenue"]["value"] - 0.23) < 1e-6  # ANCHORS 7: (0.2, 0.7, 0.5) -> 0.23
+    for name in ("mechanism.json", "spec.json", "result.json", "report.md", "report.html"):
+        assert (out / name).exists(), name
+    meta = json.loads((out / "mechanism.json").read_text())["meta"]
+    assert meta["spec_hash"] == doc["spec_hash"] and meta["seed"] == 0 and "numpy" in meta["versions"]
+    # verify the saved artifact on its own, from the spec.json beside it
+    r = run("verify", out, "--json", "--quiet")
+    assert r.exit_code == 0, r.stderr
+    again = json.loads(r.stdout)
+    assert again["certificate"]["kind"] == "exact_by_enumeration"
+    assert abs(again["metrics"]["revenue"]["value"] - 0.23) < 1e-6
+
+
+def test_verify_a_format_spec_directly(tmp_path):
+    r = run("verify", EX / "sealed_formats_bne.auction", "--samples", "2000", "--restarts", "4",
+            "--misreport-steps", "20", "--out", tmp_path, "--json", "--quiet")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["artifact_kind"] == "format"
+
+
+def test_verify_missing_artifact_is_usage_error(tmp_path):
+    r = run("verify", tmp_path / "nothing")
+    assert r.exit_code == 2 and "E0901" in r.stderr
+
+
+def test_simulate_rule_based(tmp_path):
+    r = run("simulate", EX / "sealed_formats_bne.auction", "--rounds", "20", "--out", tmp_path, "--json", "--quiet")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["calls"]["model_calls"] == 0
+    assert doc["metrics"]["revenue"]["value"] > 0
+    assert (tmp_path / "report.md").exists()
+
+
+def test_no_backend_accepts_lists_refusals(tmp_path):
+    spec = tmp_path / "mkt.auction"
+    spec.write_text(
+        "market m {\n    states rain, sun\n    buyer f {\n        actions plant, wait\n"
+        "        payoff plant { rain: 0, sun: 1 }\n        payoff wait { rain: 1, sun: 0 }\n"
+        "        type belief(rain) ~ Uniform(0, 1)\n    }\n    require IC, IR, obedience\n    maximize revenue\n}\n"
+    )
+    r = run("compile", spec, "--out", tmp_path / "o")
+    assert r.exit_code == 1
+    assert "E0606" in r.stderr and "lp: " in r.stderr and "grid" in r.stderr
+    assert "Traceback" not in r.stderr
