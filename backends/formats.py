@@ -76,7 +76,7 @@ class FormatBackend(Backend):
         self.parse_options(spec, options)
         if spec.kind != "auction" or spec.mechanism is None:
             raise PlanError(Diagnostic(
-                "E0601", "backend format needs an auction spec that names a format",
+                "E0607", "backend format needs an auction spec that names a format",
                 help="add e.g. `mechanism second_price` to the spec", where="mechanism",
             ).with_span(spec))
         t0 = time.perf_counter()

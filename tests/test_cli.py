@@ -155,3 +155,15 @@ def test_no_backend_accepts_lists_refusals(tmp_path):
     assert r.exit_code == 1
     assert "E0606" in r.stderr and "lp: " in r.stderr and "grid" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_every_error_code_in_the_source_is_documented():
+    import re
+
+    from auctionc.dsl.diagnostics import CODES
+
+    used = set()
+    for top in ("compiler", "dsl", "backends"):
+        for f in (ROOT / top).rglob("*.py"):
+            used |= set(re.findall(r'"(E0\d{3})"', f.read_text()))
+    assert used - set(CODES) == set()

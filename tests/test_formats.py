@@ -195,11 +195,11 @@ def test_diagnostics_for_formats_that_cannot_run():
     s = auction(2, 2, "xor", "vcg")
     with pytest.raises(SpecError) as e:
         format_mechanism(ir.Format(name="first_price"), s)
-    assert e.value.diagnostics[0].code == "E0410"
+    assert e.value.diagnostics[0].code == "E0420"
     assert "XOR" in e.value.diagnostics[0].message
     with pytest.raises(SpecError) as e:
         format_mechanism(ir.Format(name="posted_price"), auction(1))
-    assert e.value.diagnostics[0].code == "E0413"
+    assert e.value.diagnostics[0].code == "E0423"
     assert e.value.diagnostics[0].message == "posted_price needs a price"
 
 

@@ -111,33 +111,33 @@ class FormatMechanism(Mechanism):
         f = self.format
         if self.outcome_space == "bundles" and f.name in SINGLE_ITEM_FORMATS:
             raise FormatError(
-                "E0410",
+                "E0420",
                 f"format {f.name} takes a bid per item, but this spec has XOR bundle valuations",
                 help="use `mechanism vcg` or `mechanism posted_price(...)` for bundle bids",
             )
         if self.outcome_space == "bundles" and self.n_items > V.MAX_BUNDLE_ITEMS:
             raise FormatError(
-                "E0411",
+                "E0421",
                 f"{self.n_items} items are too many for bundle-valued bids (at most {V.MAX_BUNDLE_ITEMS})",
                 help="use fewer items, or an additive/unit-demand valuation",
             )
         if f.increment is not None and f.increment <= 0:
-            raise FormatError("E0412", f"increment must be positive, not {f.increment:g}",
+            raise FormatError("E0422", f"increment must be positive, not {f.increment:g}",
                               help="write e.g. `increment = 1`", where="mechanism.increment")
         if f.reserve < 0 or f.entry_fee < 0:
-            raise FormatError("E0412", "reserve and entry fee must be non-negative",
+            raise FormatError("E0422", "reserve and entry fee must be non-negative",
                               help="a reserve of 0 means no reserve", where="mechanism")
         if f.name == "posted_price":
             p = self.posted_prices()
             if p is None:
                 raise FormatError(
-                    "E0413",
+                    "E0423",
                     "posted_price needs a price",
                     help="write `mechanism posted_price(price = 0.5)` or `prices = (...)` per item",
                 )
             if len(p) != self.n_items:
                 raise FormatError(
-                    "E0413",
+                    "E0423",
                     f"posted_price has {len(p)} prices for {self.n_items} items",
                     help="give one price per item, in the order of `items`",
                     where="mechanism.prices",
@@ -397,7 +397,7 @@ class FormatMechanism(Mechanism):
             return float(full[rows, cols].sum()), rows[keep], cols[keep]
 
         if "additive" in self.valuations:
-            raise FormatError("E0414", "VCG over many items cannot mix additive and unit-demand bidders",
+            raise FormatError("E0424", "VCG over many items cannot mix additive and unit-demand bidders",
                               help=f"use at most {MAX_ENUM_ASSIGNMENTS} item assignments ((n+1)^m)")
         for t in range(B):
             w = np.where(entrants[t][:, None], bids[t] - r, -1e18)
@@ -418,7 +418,7 @@ class FormatMechanism(Mechanism):
             from ..backends.exact.wd import winner_determination
         except ModuleNotFoundError as e:
             raise FormatError(
-                "E0415",
+                "E0425",
                 f"VCG over XOR bids on {self.n_items} items needs winner determination, which is not installed",
                 help=f"auctionc.backends.exact.wd is missing ({e.name}); use at most "
                 f"{MAX_ENUM_ASSIGNMENTS} assignments ((n+1)^m) for the built-in enumeration",
@@ -469,7 +469,7 @@ def format_mechanism(fmt: ir.Format, spec: ir.AuctionSpec) -> FormatMechanism:
     if spec.kind != "auction":
         from ..dsl.diagnostics import Diagnostic
 
-        raise SpecError(Diagnostic("E0410", f"format {fmt.name} runs auctions, not data markets",
+        raise SpecError(Diagnostic("E0420", f"format {fmt.name} runs auctions, not data markets",
                                    help="design a menu of experiments with `require` and `maximize`",
                                    where="mechanism").with_span(spec))
     meta = ArtifactMeta(
