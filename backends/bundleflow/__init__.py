@@ -1,0 +1,1 @@
+"""BundleFlow: flow-based bundle-lottery menus for one combinatorial bidder."""
