@@ -14,7 +14,7 @@ import torch
 from auctionc import ir
 from auctionc.mechanism.base import ArtifactMeta, Mechanism
 from auctionc.mechanism.formats import format_mechanism
-from auctionc.verify import verify
+from auctionc.verifier import verify
 
 
 class TinyNeural2x2(Mechanism):

@@ -149,7 +149,7 @@ def compile(  # noqa: A001 - the API name users expect
         report_sections=list(result.report_sections),
     )
     if verify:
-        from .verify import verify as run_verify
+        from .verifier import verify as run_verify
 
         vo = dict(verify_options or {})
         if spec.verify is not None:
@@ -217,7 +217,7 @@ def load_artifact(path: str | Path):
 
 def verify(mechanism: Any, spec: Any, **options: Any):
     """Verify a mechanism under the spec's priors; returns a Certificate."""
-    from .verify import verify as run_verify
+    from .verifier import verify as run_verify
 
     return run_verify(mechanism, spec, **options)
 

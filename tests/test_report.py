@@ -9,7 +9,7 @@ from auctionc.mechanism.datamarket import DataMarketMechanism, market_types
 from auctionc.mechanism.formats import format_mechanism
 from auctionc.mechanism.menu import MenuMechanism
 from auctionc.report import summary_table, write_report
-from auctionc.verify import verify
+from auctionc.verifier import verify
 from rich.console import Console
 from rich.table import Table
 

@@ -14,7 +14,7 @@ from auctionc.mechanism.datamarket import DataMarketMechanism, market_types
 from auctionc.mechanism.formats import format_mechanism
 from auctionc.mechanism.menu import MenuMechanism
 from auctionc.mechanism.table import TableMechanism
-from auctionc.verify import Certificate, enumerate_finite, verify
+from auctionc.verifier import Certificate, enumerate_finite, verify
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -284,13 +284,14 @@ def test_certificate_json_keys():
     assert d["metrics"]["welfare"]["samples"] == 500
 
 
-def test_callable_module_and_errors():
-    import auctionc.verify as vmod
+def test_api_function_and_errors():
+    import auctionc
+    import auctionc.verifier  # noqa: F401 - importing the module must not shadow the API function
     from auctionc.errors import UsageError
 
     s = single_item(2, "second_price")
     m = format_mechanism(s.mechanism, s)
-    assert vmod(m, s, samples=200, steps=2, interim=False).ok
+    assert auctionc.verify(m, s, samples=200, steps=2, interim=False).ok
     with pytest.raises(UsageError) as e:
         verify(m, single_item(3, "second_price"))
     assert e.value.diagnostics[0].code == "E0903"

@@ -27,9 +27,7 @@ signals rather than values (common values) the truthful report is the signal.
 from __future__ import annotations
 
 import math
-import sys
 import time
-import types
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -992,14 +990,3 @@ def settings_from_spec(spec: Any, **overrides: Any) -> dict[str, Any]:
                 out[key] = getattr(sec, key)
     out.update({k: v for k, v in overrides.items() if v is not None})
     return out
-
-
-class _CallableModule(types.ModuleType):
-    """``auctionc.verify`` is both this module and the API function of that name; once the
-    module is imported it shadows the package attribute, so calling it must still verify."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Certificate:
-        return verify(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
