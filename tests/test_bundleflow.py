@@ -167,3 +167,17 @@ def test_bad_cats_option_is_a_spec_error() -> None:
     with pytest.raises(PlanError) as e2:
         BundleFlowBackend().compile(_spec(), {"menuu": 3}, progress=False)
     assert e2.value.diagnostics[0].code == "E0602"
+
+
+def test_items_init_reproduces_item_pricing_on_its_sample() -> None:
+    # a menu of the bundles item pricing sells, at their additive prices, offers each valuation
+    # its item-pricing choice and nothing better (prices are additive and non-negative)
+    from auctionc.backends.bundleflow.artifact import choose
+    from auctionc.backends.bundleflow.train import items_init
+
+    data = cats.sample_valuations("regions", 8, 150, seed=4, bids=20)
+    ip = BL.item_pricing(data, data)
+    pool, price = items_init(data, np.asarray(ip["prices"]), 400, np.random.default_rng(0))
+    idx = choose(pool[:, None, :], np.ones((len(pool), 1)), price, data.bundles, data.values)
+    rev = float(np.where(idx >= 0, price[np.maximum(idx, 0)], 0.0).mean())
+    assert rev == pytest.approx(ip["train_revenue"], rel=1e-9)

@@ -39,7 +39,9 @@ class BundleFlowBackend(Backend):
         "lr_support": OptionSpec(float, 0.005, "Adam learning rate of the support points' initial positions", min=0.0),
         "sharpness_start": OptionSpec(float, 50.0, "softmax sharpness at the first step (values scaled to mean 1)", min=0.0),
         "sharpness_end": OptionSpec(float, 500.0, "softmax sharpness at the last step", min=0.0),
-        "warmup": OptionSpec(int, 500, "price-only warm-up steps on the initial bundles", min=0),
+        "warmup": OptionSpec(int, 500, "price-only warm-up steps on the initial bundles (init = bids)", min=0),
+        "init": OptionSpec(str, "bids", "menu start: bids (bid bundles, warm-up prices) or items (the bundles item pricing sells, at item prices)",
+                           choices=("items", "bids")),
         "samples": OptionSpec(int, 4000, "valuations drawn (95% train, 5% test)", min=40),
         "train_fraction": OptionSpec(float, 0.95, "share of the valuations used for training", min=0.5, max=0.99),
         "euler_steps": OptionSpec(int, 5, "fixed Euler steps of the flow ODE", min=1),
@@ -77,6 +79,7 @@ class BundleFlowBackend(Backend):
         if not verdict.ok:
             raise BackendError(Diagnostic("E0720", verdict.reasons[0], help=verdict.hints[0] if verdict.hints else None,
                                           where="solve").with_span(spec))
+        import numpy as np
         import torch
 
         from ...cats import CatsOptionError, check_options, sample_valuations
@@ -129,11 +132,18 @@ class BundleFlowBackend(Backend):
             cfg = TrainConfig(menu=opts["menu"], support=opts["support"], steps=opts["steps"], batch=opts["batch"],
                               lr=opts["lr"], lr_support=opts["lr_support"], sharpness_start=opts["sharpness_start"],
                               sharpness_end=opts["sharpness_end"], euler_steps=opts["euler_steps"],
-                              eval_every=opts["eval_every"], chunk=opts["chunk"], seed=seed, warmup_steps=opts["warmup"])
+                              eval_every=opts["eval_every"], chunk=opts["chunk"], seed=seed, warmup_steps=opts["warmup"],
+                              init=opts["init"])
+            # item pricing is both a baseline and the menu's starting point (option init)
+            t0 = time.perf_counter()
+            ip = item_pricing(train, test) if (opts["baselines"] or opts["init"] == "items") else None
+            gb = grand_bundle(train, test)
+            timings["item_pricing_s"] = time.perf_counter() - t0
             task = bar.add("menu", cfg.steps)
             out = Path(out_dir) if out_dir is not None else None
             try:
                 res = train_menu(flow, train, test, cfg, out_dir=out, resume=resume,
+                                 item_prices=None if ip is None else np.asarray(ip["prices"]), grand_price=gb["price"],
                                  on_step=lambda s, rec: bar.update(task, s, f"test revenue {rec['test_revenue']:.2f}" if rec else None))
             except FloatingPointError as e:
                 raise BackendError(Diagnostic("E0722", f"BundleFlow training diverged: {e}",
@@ -144,8 +154,7 @@ class BundleFlowBackend(Backend):
             baselines: dict[str, Any] = {}
             if opts["baselines"]:
                 task = bar.add("baselines", 1)
-                baselines["grand_bundle"] = grand_bundle(train, test)
-                ip = item_pricing(train, test)
+                baselines["grand_bundle"] = gb
                 baselines["item_pricing"] = ip
                 baselines["bundle_rochetnet"] = bundle_rochetnet(train, test, opts["rochetnet_menu"], opts["rochetnet_steps"], seed=seed)
                 if m <= opts["lp_max_items"]:
@@ -158,6 +167,7 @@ class BundleFlowBackend(Backend):
         stats = {
             "revenue": final, "train_revenue": res.train_revenue, "iterations": res.iterations, "seconds": seconds,
             "menu_seconds": res.seconds, "resumed_from": res.resumed_from,
+            "selected_step": res.state.get("selected_step"),
             "seconds_to_2pct": within["seconds"] if within else None, "steps_to_2pct": within["step"] if within else None,
             "baselines": {k: {kk: vv for kk, vv in v.items() if kk != "prices"} for k, v in baselines.items()},
             "flow": {**flow_info, "cached": cached}, "timings": timings,

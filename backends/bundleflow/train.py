@@ -35,6 +35,9 @@ class TrainConfig:
     seed: int = 0
     lr_support: float = 0.005
     warmup_steps: int = 500
+    init: str = "bids"
+    """``items``: start from the bundles item pricing sells on the training set at their item
+    prices (needs ``item_prices``); ``bids``: bundles bid on, priced by a warm-up."""
 
 
 def warm_prices(table: np.ndarray, steps: int, seed: int, lam: tuple[float, float] = (5.0, 500.0),
@@ -71,6 +74,36 @@ class TrainResult:
     resumed_from: int = 0
 
 
+def items_init(train: XorBatch, item_prices: np.ndarray, menu: int, rng: np.random.Generator,
+               grand_price: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic elements that reproduce item pricing on the training set: the bundles it
+    sells there (most often sold first) at their item prices, the grand bundle, then other bid
+    bundles, all priced additively, except the grand bundle at ``grand_price`` (the best single
+    price for it): a valuation whose bundles are not on the menu (most of them at 50 items:
+    a finite menu cannot list every bundle item pricing sells) then still buys that.  Started
+    there, the training revenue begins at item pricing's on the bundles it covers."""
+    m = train.n_items
+    cost = train.bundles.astype(float) @ item_prices
+    u = train.values - cost
+    k = np.argmax(u + 1e-9 * cost, axis=1)
+    rows = np.arange(len(train))
+    sold = u[rows, k] >= -1e-9
+    uniq, counts = np.unique(train.bundles[rows[sold], k[sold]], axis=0, return_counts=True)
+    uniq = uniq[np.argsort(-counts, kind="stable")]
+    pool = np.vstack([np.ones((1, m), dtype=np.uint8), uniq[~uniq.all(axis=1)]])[:menu]
+    if len(pool) < menu:
+        extra = candidate_bundles(train, menu, rng)
+        seen = {r.tobytes() for r in pool}
+        extra = np.array([r for r in extra if r.tobytes() not in seen], dtype=np.uint8).reshape(-1, m)
+        pool = np.vstack([pool, extra[: menu - len(pool)]])
+    if len(pool) < menu:
+        pool = pool[np.concatenate([np.arange(len(pool)), rng.choice(len(pool), menu - len(pool))])]
+    prices = pool.astype(float) @ item_prices
+    if grand_price is not None:
+        prices[0] = min(prices[0], grand_price)
+    return pool, prices
+
+
 def _evaluate(menu: BundleMenu, data: XorBatch, scale: float, chunk: int) -> tuple[float, np.ndarray]:
     with torch.no_grad():
         bundles, probs = menu.distributions()
@@ -90,20 +123,26 @@ def train_menu(
     out_dir: Path | None = None,
     resume: bool = False,
     on_step: Callable[[int, dict[str, float]], None] | None = None,
+    item_prices: np.ndarray | None = None,
+    grand_price: float | None = None,
 ) -> TrainResult:
     gen = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     scale = float(train.grand_values().mean()) or 1.0
     m = train.n_items
-    cfg.menu * cfg.support
     # every element starts as one bundle bid on in the training data (all its support points
     # at that corner), priced by a short price-only warm-up on the fixed bundles; the flow
     # stage then moves support points and mixes them into lotteries
-    pool = candidate_bundles(train, cfg.menu, rng)
-    pick = np.concatenate([np.arange(len(pool)), rng.choice(len(pool), max(cfg.menu - len(pool), 0))])[: cfg.menu]
-    init_b = torch.tensor(np.repeat(pool[pick], cfg.support, axis=0), dtype=torch.float32)
-    init_p = torch.tensor(warm_prices(train.values_of(pool[pick]) / scale, cfg.warmup_steps, cfg.seed), dtype=torch.float32)
+    if cfg.init == "items" and item_prices is not None:
+        pool, price0 = items_init(train, np.asarray(item_prices, dtype=float), cfg.menu, rng, grand_price)
+        init_p = torch.tensor(price0 / scale, dtype=torch.float32)
+    else:
+        pool = candidate_bundles(train, cfg.menu, rng)
+        pick = np.concatenate([np.arange(len(pool)), rng.choice(len(pool), max(cfg.menu - len(pool), 0))])[: cfg.menu]
+        pool = pool[pick]
+        init_p = torch.tensor(warm_prices(train.values_of(pool) / scale, cfg.warmup_steps, cfg.seed), dtype=torch.float32)
+    init_b = torch.tensor(np.repeat(pool, cfg.support, axis=0), dtype=torch.float32)
     menu = BundleMenu(flow, cfg.menu, cfg.support, cfg.euler_steps, init_b, init_p, gen)
     opt = torch.optim.Adam([{"params": [menu.mu], "lr": cfg.lr_support}, {"params": [menu.w], "lr": cfg.lr},
                             {"params": [menu.raw_price], "lr": cfg.lr}])
@@ -120,6 +159,18 @@ def train_menu(
             start, history, elapsed0 = doc["step"], doc["history"], doc["seconds"]
     resumed_from = start
     t0 = time.perf_counter() - elapsed0
+    # model selection on the training set only (argmax revenue), so a relaxation step that
+    # hurts the real revenue is never the one returned; the test set stays untouched
+    best: dict[str, Any] = {"train_revenue": -1.0}
+
+    def snapshot(step: int) -> float:
+        rev, _ = _evaluate(menu, train, scale, cfg.chunk)
+        if rev > best["train_revenue"]:
+            best.update(train_revenue=rev, step=step, menu={k: v.detach().clone() for k, v in menu.state_dict().items()
+                                                             if not k.startswith("flow.")})
+        return rev
+
+    snapshot(start)
     n = len(train)
     for step in range(start + 1, cfg.steps + 1):
         rows = torch.randint(0, n, (min(cfg.batch, n),), generator=gen)
@@ -131,8 +182,9 @@ def train_menu(
         if not torch.isfinite(loss):
             raise FloatingPointError(f"the soft revenue became {float(loss)} at step {step}")
         if step % cfg.eval_every == 0 or step == cfg.steps:
+            tr_now = snapshot(step)
             rev, _ = _evaluate(menu, test, scale, cfg.chunk)
-            rec = {"step": step, "seconds": time.perf_counter() - t0, "test_revenue": rev,
+            rec = {"step": step, "seconds": time.perf_counter() - t0, "test_revenue": rev, "train_revenue": tr_now,
                    "soft_revenue": -float(loss.detach()) * scale, "sharpness": lam}
             history.append(rec)
             if on_step is not None:
@@ -147,6 +199,8 @@ def train_menu(
         elif on_step is not None:
             on_step(step, {})
     seconds = time.perf_counter() - t0
+    if best.get("menu") is not None:
+        menu.load_state_dict(best["menu"], strict=False)
     with torch.no_grad():
         bundles, probs = menu.distributions()
     prices = menu.prices().detach().numpy().astype(float) * scale
@@ -159,4 +213,5 @@ def train_menu(
     state = {"menu": {k: v.detach().clone() for k, v in menu.state_dict().items() if not k.startswith("flow.")},
              "flow": {k: v.detach().clone() for k, v in flow.state_dict().items()}, "scale": scale,
              "flow_shape": [flow.m, flow.hidden]}
+    state["selected_step"] = best.get("step", cfg.steps)
     return TrainResult(b, p, prices, rev, tr_rev, cfg.steps, seconds, history, state, resumed_from)
