@@ -140,6 +140,32 @@ class BundleMenuMechanism(Mechanism):
         ev = _expected(batch.values_of(uniq), inv.reshape(-1), self.probs) - self.prices[None, :]
         return np.where(idx >= 0, ev[np.arange(len(idx)), np.maximum(idx, 0)], 0.0)
 
+    def evaluate_sampled(self, spec: Any, samples: int, seed: int) -> dict[str, np.ndarray]:
+        """The verifier's hook for valuations that are not arrays (CATS): draw ``samples``
+        XOR valuations from the spec's generator and return, per valuation, the regret of
+        the argmax choice against every element (incl. null), the chosen utility, the
+        payment and the expected value of the chosen lottery."""
+        from ... import ir
+        from ...cats import sample_valuations
+
+        val = spec.bidders[0].valuation
+        if not isinstance(val, ir.Cats):
+            raise TypeError("evaluate_sampled needs a CATS valuation")
+        opts = dict(val.options)
+        goods = int(opts.pop("goods", spec.n_items))
+        opts.pop("seed", None)  # the verifier's seed, not the training seed, draws fresh valuations
+        batch = sample_valuations(val.distribution, goods, samples, seed=seed, **opts)
+        uniq, inv = np.unique(self.bundles.reshape(-1, self.n_items), axis=0, return_inverse=True)
+        ev = _expected(batch.values_of(uniq), inv.reshape(-1), self.probs)  # (B, J)
+        u_all = np.concatenate([ev - self.prices[None, :], np.zeros((ev.shape[0], 1))], axis=1)
+        idx = self.choose(batch)
+        col = np.where(idx >= 0, idx, self.menu_size)
+        rows = np.arange(len(idx))
+        u = u_all[rows, col]
+        value = np.concatenate([ev, np.zeros((ev.shape[0], 1))], axis=1)[rows, col]
+        pay = np.where(idx >= 0, self.prices[np.maximum(idx, 0)], 0.0)
+        return {"regret": u_all.max(axis=1) - u, "utility": u, "payment": pay, "value": value}
+
     def data(self) -> dict[str, Any]:
         elements = []
         for j in range(self.menu_size):
