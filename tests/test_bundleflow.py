@@ -187,7 +187,6 @@ def test_verifier_certifies_a_bundle_menu_on_fresh_cats_valuations():
     """The verifier draws XOR valuations from the spec's generator through the artifact's
     evaluate_sampled hook: argmax choice over a menu with a null element has zero regret."""
     import numpy as np
-
     from auctionc import ir
     from auctionc.backends.bundleflow.artifact import BundleMenuMechanism
     from auctionc.verifier import verify
