@@ -257,3 +257,143 @@ def test_option_errors():
     with pytest.raises(PlanError) as e:
         b.compile(spec, {"temperature": 0.001, "temperature_final": 0.01}, progress=False)
     assert e.value.diagnostics[0].message.startswith("option 'temperature_final' of backend menu (0.01) must not exceed")
+
+
+# ------------------------------------------------------------------ scaling transform, tails
+
+
+def _clipped_menu_net(price: float, n_in: int = 1) -> C.NetWeights:
+    """One element: the whole item (the clipped head reaches exactly 1) at a fixed price."""
+    return {
+        "trunk": [(np.zeros((1, n_in)), np.zeros(1))],
+        "alloc": (np.zeros((1, 1)), np.array([30.0])),
+        "price": (np.zeros((1, 1)), np.array([price])),
+        "head": "additive_clipped",
+        "K": 1,
+        "m": 1,
+    }
+
+
+def test_clipped_head_reaches_exact_zero_and_one():
+    net = _clipped_menu_net(0.3)
+    a, _ = C.forward(net, np.zeros((3, 1)))
+    assert (a == 1.0).all()
+    net["alloc"] = (np.zeros((1, 1)), np.array([-30.0]))
+    a, _ = C.forward(net, np.zeros((3, 1)))
+    assert (a == 0.0).all()
+
+
+def test_scaling_transform_repairs_over_allocating_pair():
+    from auctionc.backends.menu import adaptive as A
+
+    spec = bidders(2, [U(0, 1)])
+    nets = [_clipped_menu_net(0.3), _clipped_menu_net(0.3)]
+    grid = A.make_grid(np.array([[[0.0, 1.0]], [[0.0, 1.0]]]), 10, np.zeros((2, 1), bool))
+    # both buy whenever both values exceed 0.3: the cells above 0.3 x 0.3 fail (the
+    # cells holding 0.3 too, since a bidder there may buy)
+    ref = A.refine(nets, 1.0, grid, None, depth=0)
+    assert ref.failing_per_level[0] == 8 * 8
+    weights = [np.ones(10) / 10, np.ones(10) / 10]
+    sr = A.certify_scaling(nets, 1.0, grid, weights, budget=5_000)
+    assert sr.certified and sr.lp_status == "optimal" and sr.failing_before == 64
+    f0, f1 = sr.factors
+    # only the others-cells where the other may buy are scaled, and there the factors share the item
+    assert (f0[:2] == 1).all() and (f1[:2] == 1).all()
+    assert np.allclose(f0[2:] + f1[2:], 1 - A.LP_MARGIN, atol=1e-6)
+    cert = {"kind": "exact_by_menu_compatibility", "transform": "scaling", "depth": sr.depth}
+    mech = GemNetMechanism(nets, 1.0, ["I0"], edge_grid=grid, factors=sr.factors, meta=_meta(cert))
+    v = np.random.default_rng(0).uniform(size=(50_000, 2, 1))
+    alloc, pay = mech.allocate_and_pay(v)
+    assert alloc.sum(1).max() <= 1.0
+    # IR: the scaled menus charge the factor times the price for the factor times the item
+    assert ((v * alloc).sum(2) - pay).min() >= -1e-12
+    at, pt = mech.allocate_and_pay_torch(torch.as_tensor(v[:2000]))
+    assert np.allclose(at.numpy(), alloc[:2000]) and np.allclose(pt.numpy(), pay[:2000])
+    assert mech.recheck_certificate(spec)["ok"] is True
+    # the re-check is not a rubber stamp: without factors, or with one raised, it fails
+    raised = [f0.copy(), f1.copy()]
+    raised[0][5] = raised[1][5] = 1.0
+    bad = GemNetMechanism(nets, 1.0, ["I0"], edge_grid=grid, factors=raised, meta=_meta(cert))
+    out = bad.recheck_certificate(spec)
+    assert out["ok"] is False and out["failed_boxes"] > 0
+    ones = GemNetMechanism(nets, 1.0, ["I0"], edge_grid=grid, factors=[np.ones(10)] * 2, meta=_meta(cert))
+    assert ones.recheck_certificate(spec)["ok"] is False
+
+
+def test_scaling_certificate_covers_unbounded_tail(tmp_path):
+    from auctionc.backends.menu import adaptive as A
+    from auctionc.backends.menu.gemnet import upper_tails
+
+    exp = ir.ValueExpr(terms=(ir.Draw(dist=ir.Exponential(rate=1 / 3)),), coefs=(1.0,))
+    spec = bidders(2, [exp], "exp2")
+    unb, cap = upper_tails(spec, 1e-6)
+    assert unb.all() and np.allclose(cap, 3 * np.log(1e6))
+    box = np.array([[[0.0, 62.0]], [[0.0, 62.0]]])
+    grid = A.make_grid(box, 8, unb, cap)
+    assert np.isinf(grid.edges[0][0][-1]) and grid.covers(box) and grid.counts(0) == (9,)
+    assert np.allclose(grid.input_cap(), cap)
+    nets = [_clipped_menu_net(0.3), _clipped_menu_net(0.3)]
+    sr = A.certify_scaling(nets, 10.0, grid, [np.ones(9), np.ones(9)], budget=5_000)
+    assert sr.certified
+    cert = {"kind": "exact_by_menu_compatibility", "transform": "scaling", "depth": sr.depth}
+    mech = GemNetMechanism(nets, 10.0, ["I0"], edge_grid=grid, factors=sr.factors, meta=_meta(cert))
+    # far in the tail, where no grid cell is finite, the chosen items still fit
+    v = np.array([[[1e6], [5e5]], [[1e9], [40.0]], [[2.0], [1e12]]])
+    alloc, _ = mech.allocate_and_pay(v)
+    assert alloc.sum(1).max() <= 1.0 and alloc.sum() > 0
+    mech.save(tmp_path)
+    loaded = load_mechanism(tmp_path)
+    assert loaded.recheck_certificate(spec)["ok"] is True
+    a2, _ = loaded.allocate_and_pay(v)
+    assert np.array_equal(a2, alloc)
+
+
+def test_interval_bounds_clipped_head_and_boxes():
+    from auctionc.backends.menu import adaptive as A
+    from auctionc.backends.menu.gemnet import MenuNet
+
+    gen = torch.Generator().manual_seed(3)
+    nets = [MenuNet(2, 16, 2, 6, 2, "additive_clipped", gen).export() for _ in range(2)]
+    infos = [A._NetInfo(net, *C.lipschitz_bounds(net)) for net in nets]
+    lo = np.array([[0.2, 0.5]])
+    hi = np.array([[0.3, 0.55]])
+    aL, aU, pL, pU, dU = A._menu_bounds(infos[0], lo, hi, 2.0, first_order=True)
+    x = np.random.default_rng(1).uniform(lo, hi, size=(5000, 2))
+    a, p = C.forward(nets[0], x / 2.0)
+    assert (a >= aL - 1e-12).all() and (a <= aU + 1e-12).all()
+    assert (p * 2.0 >= pL - 1e-12).all() and (p * 2.0 <= pU + 1e-12).all()
+    diff = 2.0 * (p[:, :, None] - p[:, None, :])
+    assert (diff <= dU + 1e-12).all()
+    # the first-order bound on price differences is much tighter than pU_l - pL_k
+    assert (dU < (pU[:, :, None] - pL[:, None, :]) - 1e-6).mean() > 0.5
+    # the usage bound over a box holds at every profile in it
+    blo = np.array([[[0.1, 0.2], [0.3, 0.4]]])
+    bhi = blo + 0.05
+    v = np.random.default_rng(2).uniform(blo[0], bhi[0], size=(5000, 2, 2))
+    for margin in (0.0, 0.15):  # 0.15 pushes the lowered values below 0
+        Ub = A.usage_upper(infos, 2.0, np.full((2, 2), np.inf), blo, bhi, margin)
+        alloc, _ = GemNetMechanism(nets, 2.0, ["A", "B"], margin=margin).allocate_and_pay(v)
+        assert (alloc <= Ub + 1e-12).all()
+
+
+def test_gemnet_scaling_transform_certifies_two_bidders(tmp_path):
+    spec = bidders(2, [U(0, 1)], "myerson2s")
+    opts = {"steps": 2000, "test_samples": 100_000, "transform": "scale", "grid": 100, "refine_budget": 100_000}
+    res = MenuBackend().compile(spec, opts, seed=0,
+                                out_dir=tmp_path, progress=False)
+    rev = res.stats["test_revenue"]
+    assert within(rev, 5 / 12, 0.02), rev
+    cert = res.certificate
+    assert cert["kind"] == "exact_by_menu_compatibility" and cert["transform"] == "scaling"
+    assert cert["margin"] == pytest.approx(0.01 * res.stats["value_scale"])
+    assert res.stats["over_allocation"]["rate"] == 0.0
+    loaded = load_mechanism(res.files["mechanism"])
+    out = loaded.recheck_certificate(spec)
+    assert out["ok"] is True and out["depth"] == cert["depth"]
+    v = np.random.default_rng(9).uniform(size=(5000, 2, 1))
+    a1, p1 = res.mechanism.allocate_and_pay(v)
+    a2, p2 = loaded.allocate_and_pay(v)
+    assert np.array_equal(a1, a2) and np.array_equal(p1, p2)
+    # without the margin the bidders' choice boundaries touch and the same proof fails
+    loaded.margin = 0.0
+    assert loaded.recheck_certificate(spec)["ok"] is False

@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 from auctionc.mechanism.base import ArtifactMeta, Mechanism, register_artifact
 
+from . import adaptive as A
 from . import certify as C
 
 WEIGHTS_FILE = "gemnet_weights.npz"
-TIE_TOL = 1e-9
+TIE_TOL = C.TIE_TOL
 
 
 @register_artifact
@@ -34,6 +35,9 @@ class GemNetMechanism(Mechanism):
         surcharge: list[np.ndarray] | None = None,
         meta: ArtifactMeta | None = None,
         architecture: dict[str, Any] | None = None,
+        edge_grid: A.EdgeGrid | None = None,
+        factors: list[np.ndarray] | None = None,
+        margin: float = 0.0,
     ) -> None:
         self.nets = nets
         self.n_bidders = len(nets)
@@ -43,12 +47,30 @@ class GemNetMechanism(Mechanism):
         self.surcharge = surcharge
         self.meta = meta or ArtifactMeta()
         self.architecture = architecture or {}
+        # the scaling transform: the networks see the others' reports clipped at the grid's
+        # last finite edge (tails), and bidder i's menu is multiplied by factors[i][cell of
+        # the others' reports]
+        self.edge_grid = edge_grid
+        self.factors = factors
+        self.cap = edge_grid.input_cap() if edge_grid is not None else None
+        # per-unit surcharge: every element costs margin * (items it allocates) more
+        self.margin = float(margin)
 
     # ---- evaluation ----
 
     def _inputs(self, bids: np.ndarray, i: int) -> np.ndarray:
         others = [j for j in range(self.n_bidders) if j != i]
-        return bids[:, others, :].reshape(len(bids), -1) / self.scale
+        x = bids[:, others, :]
+        if self.cap is not None:
+            x = np.minimum(x, self.cap[None, others, :])
+        return x.reshape(len(bids), -1) / self.scale
+
+    def _factors(self, bids: np.ndarray) -> np.ndarray | None:
+        """``(B, n)`` menu scale factor of each bidder (None: no scaling)."""
+        if self.factors is None or self.edge_grid is None:
+            return None
+        own = self.edge_grid.own_index(bids)
+        return np.stack([self.factors[i][self.edge_grid.others_index(own, i)] for i in range(self.n_bidders)], 1)
 
     def _surcharge(self, bids: np.ndarray) -> list[np.ndarray | None]:
         if self.surcharge is None or self.grid is None:
@@ -58,13 +80,23 @@ class GemNetMechanism(Mechanism):
 
     def menus(self, bids: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Each bidder's menu at these reports, null element excluded: allocations
-        ``(B, K, m)`` and prices ``(B, K)`` in value units, surcharges included."""
+        ``(B, K, m)`` and prices ``(B, K)`` in value units, surcharges and scale factors
+        included."""
         bids = np.asarray(bids, dtype=float)
+        f = self._factors(bids)
+        out = self._raw_menus(bids)
+        if f is None:
+            return out
+        return [(a * f[:, i, None, None], p * f[:, i, None]) for i, (a, p) in enumerate(out)]
+
+    def _raw_menus(self, bids: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The menus before scaling: scaling by a positive factor keeps every choice, so
+        choices are made here (the tie tolerance then does not depend on the factor)."""
         extra = self._surcharge(bids)
         out = []
         for i, net in enumerate(self.nets):
             a, p = C.forward(net, self._inputs(bids, i))
-            p = p * self.scale
+            p = p * self.scale + self.margin * a.sum(-1)
             if extra[i] is not None:
                 p = p + extra[i]
             out.append((a, p))
@@ -74,7 +106,7 @@ class GemNetMechanism(Mechanism):
         """``(B, n)`` chosen element per bidder; ``K`` is the null element."""
         bids = np.asarray(bids, dtype=float)
         out = []
-        for i, (a, p) in enumerate(self.menus(bids)):
+        for i, (a, p) in enumerate(self._raw_menus(bids)):
             u = np.einsum("bm,bkm->bk", bids[:, i, :], a) - p
             u = np.concatenate([u, np.zeros((len(u), 1))], axis=1)
             price = np.concatenate([p, np.zeros((len(p), 1))], axis=1)
@@ -89,11 +121,15 @@ class GemNetMechanism(Mechanism):
         pay = np.zeros((B, n))
         ch = self.choices(bids)
         rows = np.arange(B)
-        for i, (a, p) in enumerate(self.menus(bids)):
+        f = self._factors(bids)
+        for i, (a, p) in enumerate(self._raw_menus(bids)):
             take = ch[:, i] < a.shape[1]
             k = np.minimum(ch[:, i], a.shape[1] - 1)
             alloc[:, i, :] = np.where(take[:, None], a[rows, k], 0.0)
             pay[:, i] = np.where(take, p[rows, k], 0.0)
+            if f is not None:
+                alloc[:, i, :] *= f[:, i, None]
+                pay[:, i] *= f[:, i]
         return alloc, pay
 
     def allocate_and_pay_torch(self, bids: Any) -> tuple[Any, Any]:
@@ -102,22 +138,30 @@ class GemNetMechanism(Mechanism):
         import torch
 
         B, n, m = bids.shape
-        extra = self._surcharge(bids.detach().cpu().double().numpy())
+        bids_np = bids.detach().cpu().double().numpy()
+        extra = self._surcharge(bids_np)
+        f = self._factors(bids_np)
         allocs, pays = [], []
         for i, net in enumerate(self.nets):
             others = [j for j in range(n) if j != i]
-            h = bids[:, others, :].reshape(B, -1) / self.scale
+            x = bids[:, others, :]
+            if self.cap is not None:
+                x = torch.minimum(x, torch.as_tensor(self.cap[others], dtype=x.dtype, device=x.device))
+            h = x.reshape(B, -1) / self.scale
             for W, b in net["trunk"]:
                 h = torch.tanh(h @ torch.as_tensor(W, dtype=h.dtype).T + torch.as_tensor(b, dtype=h.dtype))
             Wa, ba = (torch.as_tensor(x, dtype=h.dtype) for x in net["alloc"])
             logits = (h @ Wa.T + ba).reshape(B, net["K"], C.head_width(net["head"], m))
             if net["head"] == "additive":
                 a = torch.sigmoid(logits)
+            elif net["head"] == "additive_clipped":
+                st = C.CLIP_STRETCH
+                a = torch.clamp((1 + 2 * st) * torch.sigmoid(logits) - st, 0.0, 1.0)
             else:
                 a = torch.softmax(logits, -1)
                 a = a[..., :-1] if net["head"] == "unit_demand" else a
             Wp, bp = (torch.as_tensor(x, dtype=h.dtype) for x in net["price"])
-            p = (h @ Wp.T + bp) * self.scale
+            p = (h @ Wp.T + bp) * self.scale + self.margin * a.sum(-1)
             if extra[i] is not None:
                 p = p + torch.as_tensor(extra[i], dtype=h.dtype, device=p.device)
             u = torch.einsum("bm,bkm->bk", bids[:, i, :], a) - p
@@ -127,8 +171,12 @@ class GemNetMechanism(Mechanism):
             tied = u >= u.max(1, keepdim=True).values - TIE_TOL
             k = torch.where(tied, price, torch.full_like(price, -torch.inf)).argmax(1)
             a_full = torch.cat([a, torch.zeros_like(a[:, :1])], 1)
-            allocs.append(a_full[torch.arange(B), k])
-            pays.append(price[torch.arange(B), k])
+            ai, pi = a_full[torch.arange(B), k], price[torch.arange(B), k]
+            if f is not None:
+                fi = torch.as_tensor(f[:, i], dtype=ai.dtype, device=ai.device)
+                ai, pi = ai * fi[:, None], pi * fi
+            allocs.append(ai)
+            pays.append(pi)
         return torch.stack(allocs, 1), torch.stack(pays, 1)
 
     # ---- verifier hooks ----
@@ -137,6 +185,8 @@ class GemNetMechanism(Mechanism):
         cert = self.meta.certificate or {}
         if cert.get("kind") != "exact_by_menu_compatibility":
             return None
+        if cert.get("transform") == "scaling":
+            return self._recheck_scaling(spec, cert)
         if self.grid is None:
             return {"ok": False, "reason": "the artifact has no certification grid"}
         out = C.check(self.nets, self.grid, self.scale, self.surcharge)
@@ -156,6 +206,25 @@ class GemNetMechanism(Mechanism):
         out["ok"] = bool(out["ok"] and covers)
         return out
 
+    def _recheck_scaling(self, spec: Any, cert: dict[str, Any]) -> dict[str, Any]:
+        if self.edge_grid is None or self.factors is None:
+            return {"ok": False, "reason": "the artifact has no scaling grid or factors"}
+        depth = int(cert.get("depth", 0))
+        out = A.check_scaled(self.nets, self.scale, self.edge_grid, self.factors, depth, self.margin)
+        if not out["ok"]:
+            out["reason"] = f"{out['failed_boxes']} boxes of the refinement are not compatible"
+        bad = [f for f in self.factors if f.min(initial=1.0) < 0 or f.max(initial=0.0) > 1]
+        if bad:
+            out["ok"], out["reason"] = False, "a menu scale factor lies outside [0, 1]"
+        if spec is not None and getattr(spec, "kind", None) == "auction":
+            from auctionc import valuation as V
+
+            covers = self.edge_grid.covers(V.value_bounds(spec))
+            out["covers_value_space"] = covers
+            if not covers:
+                out["ok"], out["reason"] = False, "the certified grid does not cover the spec's value space"
+        return out
+
     # ---- persistence ----
 
     def save_side_files(self, directory: Path) -> None:
@@ -167,6 +236,8 @@ class GemNetMechanism(Mechanism):
             arrays[f"b{i}_price_W"], arrays[f"b{i}_price_b"] = net["price"]
             if self.surcharge is not None:
                 arrays[f"b{i}_surcharge"] = self.surcharge[i]
+            if self.factors is not None:
+                arrays[f"b{i}_factors"] = self.factors[i]
         np.savez(Path(directory) / WEIGHTS_FILE, **arrays)
 
     def data(self) -> dict[str, Any]:
@@ -185,6 +256,12 @@ class GemNetMechanism(Mechanism):
             "tie_rule": "highest price, then lowest index",
             "grid": self.grid.to_json() if self.grid is not None else None,
             "surcharges": self.surcharge is not None,
+            "edge_grid": self.edge_grid.to_json() if self.edge_grid is not None else None,
+            "factors": self.factors is not None,
+            "margin": self.margin,
+            "scaling": "bidder i's menu (allocations and prices) is multiplied by its factor for the "
+            "edge_grid cell of the others' reports; the networks see the others' reports clipped at "
+            "the last finite edge",
         }
 
     @classmethod
@@ -210,7 +287,10 @@ class GemNetMechanism(Mechanism):
                 surcharge.append(z[f"b{i}_surcharge"])
         g = data.get("grid")
         grid = C.Grid(np.asarray(g["box"], dtype=float), int(g["cells_per_coordinate"])) if g else None
-        return cls(nets, data["value_scale"], data["items"], grid, surcharge, meta, data.get("architecture"))
+        eg = A.EdgeGrid.from_json(data["edge_grid"]) if data.get("edge_grid") else None
+        factors = [z[f"b{i}_factors"] for i in range(len(nets))] if data.get("factors") else None
+        return cls(nets, data["value_scale"], data["items"], grid, surcharge, meta, data.get("architecture"),
+                   edge_grid=eg, factors=factors, margin=float(data.get("margin", 0.0)))
 
     def describe(self) -> str:
         K = self.nets[0]["K"] if self.nets else 0

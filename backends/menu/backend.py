@@ -65,7 +65,21 @@ class MenuBackend(Backend):
         "grid": OptionSpec(int, None, "GemNet: certification grid cells per value coordinate "
                            "(default: the finest with at most 160,000 profile cells)", min=2),
         "certify": OptionSpec(bool, True, "GemNet: run the price transform and certify compatibility"),
-        "milp_time_limit": OptionSpec(float, 120.0, "GemNet: seconds for the transform MILPs", min=1.0),
+        "milp_time_limit": OptionSpec(float, 120.0, "GemNet: seconds for the transform's LP or MILPs", min=1.0),
+        "transform": OptionSpec(str, "surcharge", "GemNet: the compatibility transform: 'scale' (menus scaled "
+                                "by factors of the others' grid cell, an LP after adaptive refinement) or "
+                                "'surcharge' (price surcharges, a MILP on a uniform grid)",
+                                choices=("scale", "surcharge")),
+        "refine_budget": OptionSpec(int, 1_000_000, "GemNet (scale): boxes the adaptive refinement of the "
+                                    "certification grid may check", min=0),
+        "tail_mass": OptionSpec(float, 1e-6, "GemNet (scale): probability above the cap where an "
+                                "unbounded prior's tail cell begins", min=1e-15, max=0.5),
+        "margin": OptionSpec(float, 0.01, "GemNet (scale): per-unit surcharge, as a fraction of the value "
+                             "scale, that opens a gap between the bidders' choice boundaries", min=0.0),
+        "slack": OptionSpec(float, 0.001, "GemNet (scale): every menu is scaled by at most 1/(1+slack), so "
+                            "boxes over-allocating by at most slack need no refinement", min=0.0, max=1.0),
+        "clipped_head": OptionSpec(bool, True, "GemNet: additive allocations clip((1.02 sigmoid - 0.01), "
+                                   "0, 1), which reach exact 0 and 1 (a plain sigmoid cannot be certified)"),
     }
 
     # ---------------------------------------------------------------- accepts

@@ -33,6 +33,11 @@ NetWeights = dict[str, Any]
 """``{"trunk": [(W, b), ...], "alloc": (W, b), "price": (W, b), "head": str, "K": int,
 "m": int}``; ``W`` is ``(out, in)`` as in torch; inputs are the others' values / scale."""
 
+TIE_TOL = 1e-9
+"""The artifact's tie tolerance (value units): an element within this of the best utility
+may be chosen (the tie rule then prefers the highest price), so a sound exclusion must beat
+an element by more than this."""
+
 ETA = 1e-5
 """Domination margin of the MILP (relative to the value scale): well above the solver's
 feasibility tolerance, so a solution the MILP accepts also passes the exact re-check."""
@@ -43,9 +48,17 @@ feasibility tolerance, so a solution the MILP accepts also passes the exact re-c
 # --------------------------------------------------------------------------
 
 
+CLIP_STRETCH = 0.01
+"""GemNet's additive head ``clip((1 + 2s) sigmoid - s, 0, 1)``: a sigmoid never reaches 0
+or 1, so two bidders who both buy something always over-allocate some item by a hair and
+no cell could ever be certified; the stretched, clipped sigmoid gives exact zeros and ones."""
+
+
 def _head(logits: np.ndarray, head: str) -> np.ndarray:
     if head == "additive":
         return 1.0 / (1.0 + np.exp(-logits))
+    if head == "additive_clipped":
+        return np.clip((1 + 2 * CLIP_STRETCH) / (1.0 + np.exp(-logits)) - CLIP_STRETCH, 0.0, 1.0)
     z = logits - logits.max(-1, keepdims=True)
     e = np.exp(z)
     s = e / e.sum(-1, keepdims=True)
@@ -69,6 +82,15 @@ def forward(net: NetWeights, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _head(logits, head), h @ Wp.T + bp
 
 
+def forward_logits(net: NetWeights, x: np.ndarray) -> np.ndarray:
+    """The allocation logits ``(B, K * width)`` (normalised units)."""
+    h = x
+    for W, b in net["trunk"]:
+        h = np.tanh(h @ W.T + b)
+    Wa, ba = net["alloc"]
+    return h @ Wa.T + ba
+
+
 def _affine_box(lo: np.ndarray, hi: np.ndarray, W: np.ndarray, b: np.ndarray):
     mid = (lo + hi) / 2 @ W.T + b
     rad = (hi - lo) / 2 @ np.abs(W).T
@@ -86,7 +108,8 @@ def interval_bounds(net: NetWeights, lo: np.ndarray, hi: np.ndarray):
     w = head_width(head, m)
     lL, lU = _affine_box(lo, hi, *net["alloc"])
     lL, lU = lL.reshape(len(lo), K, w), lU.reshape(len(lo), K, w)
-    if head == "additive":
+    if head in ("additive", "additive_clipped"):
+        # both heads are increasing in each logit
         aL, aU = _head(lL, head), _head(lU, head)
     else:
         # softmax_j is increasing in logit j and decreasing in the others
@@ -107,7 +130,7 @@ def lipschitz_bounds(net: NetWeights) -> tuple[float, float]:
     L = 1.0
     for W, _ in net["trunk"]:
         L *= float(np.abs(W).sum(1).max())
-    c = 0.25 if net["head"] == "additive" else 0.5
+    c = {"additive": 0.25, "additive_clipped": 0.25 * (1 + 2 * CLIP_STRETCH)}.get(net["head"], 0.5)
     La = c * float(np.abs(net["alloc"][0]).sum(1).max()) * L
     Lp = float(np.abs(net["price"][0]).sum(1).max()) * L
     return La, Lp
@@ -220,8 +243,9 @@ def menu_bounds(nets: list[NetWeights], grid: Grid, scale: float) -> tuple[list[
         ac, pc = forward(net, (lo + hi) / 2 / scale)
         aL = np.maximum(aL, ac - La_v * r - 1e-12)
         aU = np.minimum(aU, ac + La_v * r + 1e-12)
-        pL = np.maximum(pL, pc - Lp * r - 1e-12)
-        pU = np.minimum(pU, pc + Lp * r + 1e-12)
+        # prices are normalised here: the radius in normalised input units is r / scale
+        pL = np.maximum(pL, pc - Lp * r / scale - 1e-12)
+        pU = np.minimum(pU, pc + Lp * r / scale + 1e-12)
         out.append(MenuBounds(np.clip(aL, 0, 1), np.clip(aU, 0, 1), pL * scale, pU * scale))
         La_max, Lp_max = max(La_max, La_v), max(Lp_max, Lp)
     return out, {"allocation": La_max, "price": Lp_max}
@@ -252,7 +276,7 @@ def usage_bounds(
         for s in range(0, G, step):
             uL, uU = _utility_bounds(vlo[s : s + step], vhi[s : s + step], b.aL, b.aU)
             uL, uU = uL - pU[None], uU - pL[None]
-            thr = np.maximum(uL.max(-1, keepdims=True), 0.0)
+            thr = np.maximum(uL.max(-1, keepdims=True), 0.0) - 2 * TIE_TOL
             cand = uU >= thr
             maxa[s : s + step] = np.where(cand[..., None], b.aU[None], 0.0).max(2)
         arr = maxa.reshape((G,) + (G,) * (n - 1) + (m,))

@@ -19,6 +19,7 @@ from ...ir import AuctionSpec
 from ...mechanism.base import ArtifactMeta, package_versions
 from ...mechanism.menu import MenuMechanism
 from ..base import CompileResult
+from .certify import CLIP_STRETCH
 from .training import Schedule, train_loop
 
 
@@ -50,6 +51,10 @@ def alloc_from_logits(logits: torch.Tensor, head: str) -> torch.Tensor:
     distribution over bundles (bundle 0 is the empty bundle)."""
     if head == "additive":
         return torch.sigmoid(logits)
+    if head == "additive_clipped":
+        # GemNet: a sigmoid never reaches 0 or 1, so two bidders who both buy something would
+        # always over-allocate some item by a hair; the stretched, clipped one has exact 0 and 1
+        return torch.clamp((1 + 2 * CLIP_STRETCH) * torch.sigmoid(logits) - CLIP_STRETCH, 0.0, 1.0)
     if head == "unit_demand":
         return torch.softmax(logits, dim=-1)[..., :-1]
     return torch.softmax(logits, dim=-1)
