@@ -344,7 +344,8 @@ def render_page(ex: Example) -> str:
     out += ["## Result", ""]
     if ex.result_status != "ok":
         kind = {"missing": "note", "stale": "warning", "not_computed": "info", "failed": "failure"}[ex.result_status]
-        out += [f'!!! {kind} "{headline(ex).capitalize()}"']
+        line = headline(ex)
+        out += [f'!!! {kind} "{line[:1].upper() + line[1:]}"']  # capitalize() would lower-case codes
         if ex.result_status == "missing":
             out.append("    The gallery script has not stored a result for this example yet; "
                        f"run `python scripts/build_gallery.py --refresh {ex.name}`.")
