@@ -234,41 +234,9 @@ def train_gemnet(
             "lipschitz_bound": tr.lipschitz_bound if tr is not None else None,
             "milp_status": tr.milp_status if tr is not None else "not run",
         }
-    stats = {
-        "method": "gemnet",
-        "steps": state.step,
-        "seconds": time.perf_counter() - t_start,
-        "train_seconds": state.seconds,
-        "train_revenue": float(np.mean(state.history["revenue"][-20:])) if state.history["revenue"] else None,
-        "test_revenue": revenue["value"],
-        "test_revenue_ci95": revenue["ci95"],
-        "test_revenue_before_transform": float(raw_pay.sum(1).mean()),
-        "test_welfare": welfare["value"],
-        "test_samples": int(len(test_values)),
-        "over_allocation_before_transform": before,
-        "over_allocation": after,
-        "certified": certificate["kind"] == "exact_by_menu_compatibility",
-        "seed": seed,
-        "menu_size": K,
-        "stopped_early": state.stopped_early,
-        "resumed_from": state.resumed_from,
-        "value_scale": scale,
-    }
-    mech.meta = ArtifactMeta(
-        spec_name=spec.name,
-        spec_hash=spec.spec_hash(),
-        backend="menu",
-        seed=seed,
-        options={**opts, "size": K, "method": "gemnet", "device": device},
-        versions=package_versions("torch", "scipy"),
-        certificate=certificate,
-        stats=stats,
-    )
-    section = _report(spec, certificate, stats)
-    result = CompileResult(mechanism=mech, backend="menu", stats=stats, certificate=certificate,
-                           report_sections=[("GemNet", section)])
-    result._history = state.history  # type: ignore[attr-defined]
-    return result
+    return _package(spec, mech, state, certificate, opts, K, device, seed, scale, t_start, revenue, welfare,
+                    len(test_values), before, after,
+                    {"test_revenue_before_transform": float(raw_pay.sum(1).mean())})
 
 
 def upper_tails(spec: AuctionSpec, tail_mass: float) -> tuple[np.ndarray, np.ndarray]:
@@ -403,19 +371,26 @@ def _finish_scaling(spec, opts, seed, device, t_start, state, weights, architect
             "grid": egrid.to_json(),
             "milp_status": f"LP {sr.lp_status}" if sr is not None else "not run",
         }
+    return _package(spec, mech, state, certificate, opts, K, device, seed, scale, t_start, revenue, welfare,
+                    len(test_values), before, after,
+                    {"transform": "scaling", "test_revenue_before_transform": before_rev,
+                     "test_revenue_with_margin": float(raw_pay.sum(1).mean())})
+
+
+def _package(spec, mech, state, certificate, opts, K, device, seed, scale, t_start, revenue, welfare,
+             n_test, before, after, extra) -> CompileResult:
+    """Stats, provenance and the report section shared by both certification paths."""
     stats = {
         "method": "gemnet",
-        "transform": "scaling",
         "steps": state.step,
         "seconds": time.perf_counter() - t_start,
         "train_seconds": state.seconds,
         "train_revenue": float(np.mean(state.history["revenue"][-20:])) if state.history["revenue"] else None,
         "test_revenue": revenue["value"],
         "test_revenue_ci95": revenue["ci95"],
-        "test_revenue_before_transform": before_rev,
-        "test_revenue_with_margin": float(raw_pay.sum(1).mean()),
+        **extra,
         "test_welfare": welfare["value"],
-        "test_samples": int(len(test_values)),
+        "test_samples": int(n_test),
         "over_allocation_before_transform": before,
         "over_allocation": after,
         "certified": certificate["kind"] == "exact_by_menu_compatibility",
