@@ -70,8 +70,10 @@ def _plan_section(plan: dict[str, Any] | None) -> tuple[str, str] | None:
 def _items_label(mech: Any, spec: Any) -> list[str]:
     items = list(getattr(spec, "items", []) or [])
     if getattr(mech, "outcome_space", "items") == "bundles" and items:
-        from .valuation import bundle_label
+        from .valuation import MAX_BUNDLE_ITEMS, bundle_label
 
+        if len(items) > MAX_BUNDLE_ITEMS:  # 2**m columns cannot be listed (CATS menus list themselves)
+            return []
         return [bundle_label(k, tuple(items)) for k in range(2 ** len(items))]
     return items
 
@@ -79,7 +81,6 @@ def _items_label(mech: Any, spec: Any) -> list[str]:
 def mechanism_section(mech: Any, spec: Any) -> tuple[str, str]:
     """The mechanism, listed by what its artifact exposes."""
     out = [f"Kind `{mech.kind}`: {_describe(mech)}"]
-    labels = _items_label(mech, spec)
     if hasattr(mech, "experiments_table"):
         for k, g in enumerate(mech.experiments_table()):
             out.append(f"\n**Experiment {k + 1}** at price {_fmt(g['price'])} "
@@ -88,6 +89,7 @@ def mechanism_section(mech: Any, spec: Any) -> tuple[str, str]:
             rows = [[s, *row] for s, row in zip(g["states"], g["state_by_signal"], strict=True)]
             out.append(_table(["state \\ signal", *g["signals"]], rows))
     elif hasattr(mech, "deduplicated"):
+        labels = _items_label(mech, spec)
         elems = mech.deduplicated()
         cols = labels if labels and len(labels) == len(elems[0][0]) else [f"x{j}" for j in range(len(elems[0][0]))]
         rows = [[*a, p] for a, p in elems[:MAX_ROWS]]
@@ -96,6 +98,7 @@ def mechanism_section(mech: Any, spec: Any) -> tuple[str, str]:
         if len(elems) > MAX_ROWS:
             out.append(f"\n... {len(elems) - MAX_ROWS} more")
     elif mech.kind == "table" and getattr(mech, "n_bidders", 0) == 1:
+        labels = _items_label(mech, spec)
         V, probs = mech.type_values[0], mech.type_probs[0]
         cols = labels if labels and len(labels) == V.shape[1] else [f"x{j}" for j in range(V.shape[1])]
         rows = [[_fmt(V[t]), prob, *mech.alloc[t, 0], mech.pay[t, 0]] for t, prob in enumerate(probs[:MAX_ROWS])]

@@ -84,3 +84,14 @@ def test_summary_table():
     console.print(t)
     text = console.export_text()
     assert "estimated" in text and "0.55  [0.54, 0.56]" in text and "100 / 5 / 2" in text
+
+
+def test_bundle_labels_are_not_enumerated_for_many_items():
+    """2**50 bundle columns cannot be listed: the report must not try (it once hung here)."""
+    from types import SimpleNamespace
+
+    from auctionc.report import _items_label
+
+    mech = SimpleNamespace(outcome_space="bundles")
+    assert _items_label(mech, SimpleNamespace(items=tuple(f"g{i}" for i in range(50)))) == []
+    assert len(_items_label(mech, SimpleNamespace(items=("A", "B")))) == 4
