@@ -217,23 +217,12 @@ def train_gemnet(
             else f"the price transform could not make every grid cell compatible "
             f"({tr.failed_after} of {grid.full_cells} cells still fail; MILP: {tr.milp_status})"
         )
-        certificate = {
-            "kind": "estimated",
-            "certified": False,
-            "reason": why,
-            "over_allocation": after,
-            "over_allocation_before_transform": before,
-            "regret": {
-                "mean": 0.0,
-                "max": 0.0,
-                "note": "menus ignore the bidder's own report and the bidder takes its best element, "
-                "so misreporting never helps; the failure is feasibility: the chosen elements "
-                "over-allocate on the fraction of profiles given in over_allocation",
-            },
-            "grid": grid.to_json(),
-            "lipschitz_bound": tr.lipschitz_bound if tr is not None else None,
-            "milp_status": tr.milp_status if tr is not None else "not run",
-        }
+        certificate = _uncertified(
+            why, before, after,
+            grid=grid.to_json(),
+            lipschitz_bound=tr.lipschitz_bound if tr is not None else None,
+            milp_status=tr.milp_status if tr is not None else "not run",
+        )
     return _package(spec, mech, state, certificate, opts, K, device, seed, scale, t_start, revenue, welfare,
                     len(test_values), before, after,
                     {"test_revenue_before_transform": float(raw_pay.sum(1).mean())})
@@ -355,26 +344,34 @@ def _finish_scaling(spec, opts, seed, device, t_start, state, weights, architect
     else:
         why = ("certification was switched off (certify = false)" if sr is None
                else f"the scaling LP did not give a certified transform (LP {sr.lp_status})")
-        certificate = {
-            "kind": "estimated",
-            "certified": False,
-            "reason": why,
-            "over_allocation": after,
-            "over_allocation_before_transform": before,
-            "regret": {
-                "mean": 0.0,
-                "max": 0.0,
-                "note": "menus ignore the bidder's own report and the bidder takes its best element, "
-                "so misreporting never helps; the failure is feasibility: the chosen elements "
-                "over-allocate on the fraction of profiles given in over_allocation",
-            },
-            "grid": egrid.to_json(),
-            "milp_status": f"LP {sr.lp_status}" if sr is not None else "not run",
-        }
+        certificate = _uncertified(
+            why, before, after,
+            grid=egrid.to_json(),
+            milp_status=f"LP {sr.lp_status}" if sr is not None else "not run",
+        )
     return _package(spec, mech, state, certificate, opts, K, device, seed, scale, t_start, revenue, welfare,
                     len(test_values), before, after,
                     {"transform": "scaling", "test_revenue_before_transform": before_rev,
                      "test_revenue_with_margin": float(raw_pay.sum(1).mean())})
+
+
+def _uncertified(why: str, before: Any, after: Any, **extra: Any) -> dict[str, Any]:
+    """The estimated report attached when compatibility could not be certified."""
+    return {
+        "kind": "estimated",
+        "certified": False,
+        "reason": why,
+        "over_allocation": after,
+        "over_allocation_before_transform": before,
+        "regret": {
+            "mean": 0.0,
+            "max": 0.0,
+            "note": "menus ignore the bidder's own report and the bidder takes its best element, "
+            "so misreporting never helps; the failure is feasibility: the chosen elements "
+            "over-allocate on the fraction of profiles given in over_allocation",
+        },
+        **extra,
+    }
 
 
 def _package(spec, mech, state, certificate, opts, K, device, seed, scale, t_start, revenue, welfare,
