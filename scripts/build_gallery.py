@@ -46,7 +46,6 @@ BUDGETS: dict[str, list[str]] = {
     "lab_second_price": ["--llm", "--rounds", "3"],
     "wallet": ["--llm", "--rounds", "3"],
     # learning backends: a shorter run than the spec asks for (recorded in the result)
-    "two_by_two": ["--option", "steps=1500"],
     "regions_50": ["--option", "steps=150", "--option", "warmup=100"],
     "arbitrary_g": ["--option", "steps=150", "--option", "warmup=100"],
 }

@@ -122,8 +122,8 @@ def test_resume_continues_from_checkpoint(tmp_path):
 
 def test_gemnet_two_bidders_one_item_certified(tmp_path):
     spec = bidders(2, [U(0, 1)], "myerson2")
-    res = MenuBackend().compile(spec, {"steps": 2000, "test_samples": 100_000}, seed=0, out_dir=tmp_path,
-                                progress=False)
+    res = MenuBackend().compile(spec, {"steps": 2000, "test_samples": 100_000, "transform": "surcharge"}, seed=0,
+                                out_dir=tmp_path, progress=False)
     rev = res.stats["test_revenue"]
     assert within(rev, 5 / 12, 0.02), rev
     cert = res.certificate
@@ -397,3 +397,112 @@ def test_gemnet_scaling_transform_certifies_two_bidders(tmp_path):
     # without the margin the bidders' choice boundaries touch and the same proof fails
     loaded.margin = 0.0
     assert loaded.recheck_certificate(spec)["ok"] is False
+
+
+# ------------------------------------------------------------------ cells transform
+
+
+def test_cells_possible_sets_contain_every_sampled_choice():
+    """The pairwise-domination enclosure is sound: every element chosen at a sampled own value
+    in the box is in the possible set (boxes with an unbounded coordinate included)."""
+    from auctionc.backends.menu import cells as CL
+
+    rng = np.random.default_rng(4)
+    N, K, m = 300, 6, 2
+    a = rng.uniform(size=(N, K, m)) * (rng.uniform(size=(N, K, 1)) > 0.3)
+    p = rng.uniform(0, 1.5, size=(N, K))
+    lo = rng.uniform(0, 1, size=(N, m))
+    hi = lo + rng.uniform(0.01, 0.3, size=(N, m))
+    hi[::7, 1] = np.inf
+    ok = CL._possible(a, p, lo, hi)
+    v = lo[:, None, :] + rng.uniform(size=(N, 400, m)) * np.where(np.isfinite(hi), hi - lo, 50.0)[:, None, :]
+    u = np.einsum("nsm,nkm->nsk", v, a) - p[:, None, :]
+    u = np.concatenate([u, np.zeros(u.shape[:2] + (1,))], axis=2)
+    best = u.argmax(2)  # (N, S); K is the null element
+    chosen = np.zeros((N, K + 1), bool)
+    np.put_along_axis(chosen, best, True, axis=1)
+    assert not (chosen[:, :K] & ~ok).any()
+    assert ok.sum() < N * K  # and it does exclude elements
+    # usage is the largest allocation among the possible elements
+    use = CL.usage(a, p, lo, hi)
+    assert np.allclose(use, np.where(ok[..., None], a, 0).max(1))
+
+
+def test_cells_repair_certifies_over_allocating_pair(tmp_path):
+    from auctionc.backends.menu import adaptive as A
+    from auctionc.backends.menu import cells as CL
+
+    spec = bidders(2, [U(0, 1)])
+    nets = [_clipped_menu_net(0.3), _clipped_menu_net(0.3)]
+    grid = A.make_grid(np.array([[[0.0, 1.0]], [[0.0, 1.0]]]), 10, np.zeros((2, 1), bool))
+    # both buy whenever both values exceed 0.3: the 7 x 7 cells above 0.3 fail, and the
+    # cells holding 0.3 too (a bidder there may buy)
+    before = CL.check_cells(grid, CL.menu_table(nets, 1.0, grid), None, depth=0)
+    assert len(before.own) == 8 * 8
+    weights = [np.ones(10) / 10, np.ones(10) / 10]
+    cr = CL.certify_cells(nets, 1.0, grid, weights, depth=2)
+    assert cr.certified and cr.failing_before == 64 and cr.failing_after_refinement == 0
+    # the repair raised prices (no lottery fragments to trim here) and scaled nothing
+    assert sum((s > 0).sum() for s in cr.surcharge) > 0 and all((c == 1).all() for c in cr.caps)
+    assert all((f == 1).all() for f in cr.factors)
+    cert = {"kind": "exact_by_menu_compatibility", "transform": "cells", "depth": cr.depth}
+    mech = GemNetMechanism(nets, 1.0, ["I0"], edge_grid=grid, surcharge=cr.surcharge, caps=cr.caps,
+                           factors=cr.factors, meta=_meta(cert), cells=True)
+    v = np.random.default_rng(0).uniform(size=(50_000, 2, 1))
+    alloc, pay = mech.allocate_and_pay(v)
+    assert alloc.sum(1).max() <= 1.0
+    assert ((v * alloc).sum(2) - pay).min() >= -1e-12  # IR
+    # the higher bidder keeps the item: close to a second-price auction with reserve 0.3
+    # (0.4123 on the continuum), not a shut-down menu
+    assert pay.sum(1).mean() > 0.38
+    at, pt = mech.allocate_and_pay_torch(torch.as_tensor(v[:2000]))
+    assert np.allclose(at.numpy(), alloc[:2000]) and np.allclose(pt.numpy(), pay[:2000])
+    assert mech.recheck_certificate(spec)["ok"] is True
+    mech.save(tmp_path)
+    loaded = load_mechanism(tmp_path)
+    assert loaded.recheck_certificate(spec)["ok"] is True
+    a2, p2 = loaded.allocate_and_pay(v)
+    assert np.array_equal(a2, alloc) and np.array_equal(p2, pay)
+    # the re-check is not a rubber stamp: without the surcharges it fails
+    bare = GemNetMechanism(nets, 1.0, ["I0"], edge_grid=grid, factors=cr.factors, meta=_meta(cert), cells=True)
+    out = bare.recheck_certificate(spec)
+    assert out["ok"] is False and out["failed_cells"] == 64
+
+
+def test_cells_repair_trims_lottery_fragments():
+    """A sliver of the item in one bidder's element, next to the other's whole item, is trimmed
+    to zero rather than priced out of the menu."""
+    from auctionc.backends.menu import adaptive as A
+    from auctionc.backends.menu import cells as CL
+
+    whole = _clipped_menu_net(0.3)
+    sliver = _clipped_menu_net(0.0)
+    sliver["alloc"] = (np.zeros((1, 1)), np.array([-np.log((1.02 / 0.03) - 1)]))  # ~0.02 of the item, free
+    grid = A.make_grid(np.array([[[0.0, 1.0]], [[0.0, 1.0]]]), 10, np.zeros((2, 1), bool))
+    sur, caps, rounds, first = CL.repair(grid, [whole, sliver], 1.0, 1)
+    assert first > 0 and rounds >= 1
+    assert (sur[1] == 0).all() and caps[1].min() == 0.0
+    assert CL.check(grid=grid, nets=[whole, sliver], scale=1.0, factors=[np.ones(10)] * 2, depth=1,
+                    surcharge=sur, caps=caps)["ok"] is True
+
+
+def test_gemnet_cells_transform_certifies_two_bidders(tmp_path):
+    spec = bidders(2, [U(0, 1)], "myerson2c")
+    opts = {"steps": 2000, "test_samples": 100_000, "transform": "cells"}
+    res = MenuBackend().compile(spec, opts, seed=0, out_dir=tmp_path, progress=False)
+    rev = res.stats["test_revenue"]
+    assert within(rev, 5 / 12, 0.02), rev
+    cert = res.certificate
+    assert cert["kind"] == "exact_by_menu_compatibility" and cert["transform"] == "cells"
+    assert cert["failed_cells"] == 0 and cert["checked_cells"] == cert["grid"]["full_cells"]
+    assert res.stats["over_allocation"]["rate"] == 0.0
+    loaded = load_mechanism(res.files["mechanism"])
+    assert loaded.recheck_certificate(spec)["ok"] is True
+    v = np.random.default_rng(9).uniform(size=(5000, 2, 1))
+    a1, p1 = res.mechanism.allocate_and_pay(v)
+    a2, p2 = loaded.allocate_and_pay(v)
+    assert np.array_equal(a1, a2) and np.array_equal(p1, p2)
+    # self-bid independence: bidder 0's menu does not move with its own report
+    w = v.copy()
+    w[:, 0, 0] = np.random.default_rng(2).uniform(size=5000)
+    assert np.array_equal(loaded.menus(v)[0][1], loaded.menus(w)[0][1])

@@ -14,6 +14,7 @@ import numpy as np
 from auctionc.mechanism.base import ArtifactMeta, Mechanism, register_artifact
 
 from . import adaptive as A
+from . import cells as CL
 from . import certify as C
 
 WEIGHTS_FILE = "gemnet_weights.npz"
@@ -38,6 +39,8 @@ class GemNetMechanism(Mechanism):
         edge_grid: A.EdgeGrid | None = None,
         factors: list[np.ndarray] | None = None,
         margin: float = 0.0,
+        cells: bool = False,
+        caps: list[np.ndarray] | None = None,
     ) -> None:
         self.nets = nets
         self.n_bidders = len(nets)
@@ -55,6 +58,15 @@ class GemNetMechanism(Mechanism):
         self.cap = edge_grid.input_cap() if edge_grid is not None else None
         # per-unit surcharge: every element costs margin * (items it allocates) more
         self.margin = float(margin)
+        # the cells transform: bidder i's menu is the network at the representative point of
+        # the others' edge_grid cell, i.e. a finite table of menus
+        self.cells = bool(cells) and edge_grid is not None
+        if self.cells:
+            # menus are constant on each others-cell: no gradient for a misreport search
+            self.differentiable = False
+        # the cells repair's allocation caps per (others-cell, element, item)
+        self.caps = caps
+        self._table: list[tuple[np.ndarray, np.ndarray]] | None = None
 
     # ---- evaluation ----
 
@@ -92,6 +104,11 @@ class GemNetMechanism(Mechanism):
     def _raw_menus(self, bids: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """The menus before scaling: scaling by a positive factor keeps every choice, so
         choices are made here (the tie tolerance then does not depend on the factor)."""
+        if self.cells:
+            own = self.edge_grid.own_index(bids)
+            table = self.menu_table()
+            return [(a[self.edge_grid.others_index(own, i)], p[self.edge_grid.others_index(own, i)])
+                    for i, (a, p) in enumerate(table)]
         extra = self._surcharge(bids)
         out = []
         for i, net in enumerate(self.nets):
@@ -101,6 +118,13 @@ class GemNetMechanism(Mechanism):
                 p = p + extra[i]
             out.append((a, p))
         return out
+
+    def menu_table(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Cells transform: every menu the mechanism offers, per bidder and others-cell
+        (before the scale factors); the certificate checks exactly these numbers."""
+        if self._table is None:
+            self._table = CL.menu_table(self.nets, self.scale, self.edge_grid, self.surcharge, self.caps)
+        return self._table
 
     def choices(self, bids: np.ndarray) -> np.ndarray:
         """``(B, n)`` chosen element per bidder; ``K`` is the null element."""
@@ -139,6 +163,11 @@ class GemNetMechanism(Mechanism):
 
         B, n, m = bids.shape
         bids_np = bids.detach().cpu().double().numpy()
+        if self.cells:
+            # menus are constant on each others-cell: nothing to differentiate through
+            alloc, pay = self.allocate_and_pay(bids_np)
+            return (torch.as_tensor(alloc, dtype=bids.dtype, device=bids.device),
+                    torch.as_tensor(pay, dtype=bids.dtype, device=bids.device))
         extra = self._surcharge(bids_np)
         f = self._factors(bids_np)
         allocs, pays = [], []
@@ -187,6 +216,8 @@ class GemNetMechanism(Mechanism):
             return None
         if cert.get("transform") == "scaling":
             return self._recheck_scaling(spec, cert)
+        if cert.get("transform") == "cells":
+            return self._recheck_cells(spec, cert)
         if self.grid is None:
             return {"ok": False, "reason": "the artifact has no certification grid"}
         out = C.check(self.nets, self.grid, self.scale, self.surcharge)
@@ -225,6 +256,20 @@ class GemNetMechanism(Mechanism):
                 out["ok"], out["reason"] = False, "the certified grid does not cover the spec's value space"
         return out
 
+    def _recheck_cells(self, spec: Any, cert: dict[str, Any]) -> dict[str, Any]:
+        if not self.cells or self.factors is None:
+            return {"ok": False, "reason": "the artifact has no cell grid or factors"}
+        out = CL.check(self.nets, self.scale, self.edge_grid, self.factors, int(cert.get("depth", 0)),
+                       self.surcharge, self.caps)
+        if spec is not None and getattr(spec, "kind", None) == "auction":
+            from auctionc import valuation as V
+
+            covers = self.edge_grid.covers(V.value_bounds(spec))
+            out["covers_value_space"] = covers
+            if not covers:
+                out["ok"], out["reason"] = False, "the certified grid does not cover the spec's value space"
+        return out
+
     # ---- persistence ----
 
     def save_side_files(self, directory: Path) -> None:
@@ -238,6 +283,8 @@ class GemNetMechanism(Mechanism):
                 arrays[f"b{i}_surcharge"] = self.surcharge[i]
             if self.factors is not None:
                 arrays[f"b{i}_factors"] = self.factors[i]
+            if self.caps is not None:
+                arrays[f"b{i}_caps"] = self.caps[i]
         np.savez(Path(directory) / WEIGHTS_FILE, **arrays)
 
     def data(self) -> dict[str, Any]:
@@ -259,6 +306,11 @@ class GemNetMechanism(Mechanism):
             "edge_grid": self.edge_grid.to_json() if self.edge_grid is not None else None,
             "factors": self.factors is not None,
             "margin": self.margin,
+            "cells": self.cells,
+            "caps": self.caps is not None,
+            "cells_meaning": "when true, bidder i's menu is the network evaluated at the representative "
+            "point of the edge_grid cell of the others' reports (cell centre; the lower edge of a tail cell), "
+            "with the price surcharges and allocation caps (per others-cell and element) of the repair",
             "scaling": "bidder i's menu (allocations and prices) is multiplied by its factor for the "
             "edge_grid cell of the others' reports; the networks see the others' reports clipped at "
             "the last finite edge",
@@ -290,7 +342,9 @@ class GemNetMechanism(Mechanism):
         eg = A.EdgeGrid.from_json(data["edge_grid"]) if data.get("edge_grid") else None
         factors = [z[f"b{i}_factors"] for i in range(len(nets))] if data.get("factors") else None
         return cls(nets, data["value_scale"], data["items"], grid, surcharge, meta, data.get("architecture"),
-                   edge_grid=eg, factors=factors, margin=float(data.get("margin", 0.0)))
+                   edge_grid=eg, factors=factors, margin=float(data.get("margin", 0.0)),
+                   cells=bool(data.get("cells", False)),
+                   caps=[z[f"b{i}_caps"] for i in range(len(nets))] if data.get("caps") else None)
 
     def describe(self) -> str:
         K = self.nets[0]["K"] if self.nets else 0

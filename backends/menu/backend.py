@@ -63,13 +63,18 @@ class MenuBackend(Backend):
         "penalty": OptionSpec(float, 0.3, "GemNet: initial weight of the over-allocation penalty", min=1e-9),
         "penalty_final": OptionSpec(float, 3.0, "GemNet: final weight of the over-allocation penalty", min=1e-9),
         "grid": OptionSpec(int, None, "GemNet: certification grid cells per value coordinate "
-                           "(default: the finest with at most 160,000 profile cells)", min=2),
+                           "(default: about 200,000 profile cells; at most 160,000 for surcharge)", min=2),
         "certify": OptionSpec(bool, True, "GemNet: run the price transform and certify compatibility"),
         "milp_time_limit": OptionSpec(float, 120.0, "GemNet: seconds for the transform's LP or MILPs", min=1.0),
-        "transform": OptionSpec(str, "surcharge", "GemNet: the compatibility transform: 'scale' (menus scaled "
-                                "by factors of the others' grid cell, an LP after adaptive refinement) or "
-                                "'surcharge' (price surcharges, a MILP on a uniform grid)",
-                                choices=("scale", "surcharge")),
+        "transform": OptionSpec(str, "cells", "GemNet: the compatibility transform: 'cells' (menus constant "
+                                "on the cells of the others' grid, every cell checked exactly, conflicts "
+                                "repaired by surcharges and trims, the rest scaled by an LP; its cost grows "
+                                "with size squared), 'scale' (continuous menus scaled by factors of the others' "
+                                "grid cell, an LP after adaptive refinement) or 'surcharge' (continuous menus, "
+                                "price surcharges by a MILP on a uniform grid)",
+                                choices=("cells", "scale", "surcharge")),
+        "cell_depth": OptionSpec(int, 3, "GemNet (cells): times an own cell of a failing profile cell is "
+                                 "bisected along every coordinate to enclose the possible choices", min=0, max=8),
         "refine_budget": OptionSpec(int, 1_000_000, "GemNet (scale): boxes the adaptive refinement of the "
                                     "certification grid may check", min=0),
         "tail_mass": OptionSpec(float, 1e-6, "GemNet (scale): probability above the cap where an "
