@@ -292,8 +292,8 @@ a larger one is removed by a surcharge that takes the element out of the own cel
 def repair(grid: A.EdgeGrid, nets: list[C.NetWeights], scale: float, depth: int, *, rounds: int = 200,
            log=None) -> tuple[list[np.ndarray], list[np.ndarray], int, int]:
     """Menu changes per (bidder, others-cell, element) that remove over-allocation where they
-    can.  On each failing full cell and item the bidder whose own cell is lower for that item
-    (on a tie, alternating by cell parity) yields: each conflicting element it may choose
+    can.  On each failing full cell and item the bidder facing the cheaper menu (on a tie,
+    alternating by cell parity) yields: each conflicting element it may choose
     there either has that item's allocation trimmed to fit (when the excess is at most
     ``TRIM_MAX``: lottery fragments) or is made dearer by just enough that it is beaten
     everywhere on the own cell.  Any menu that depends on the others' reports only is
@@ -317,13 +317,18 @@ def repair(grid: A.EdgeGrid, nets: list[C.NetWeights], scale: float, depth: int,
         if not len(idx):
             return sur, caps, r, first
         own = st.own[idx]
+        rows, items = np.nonzero(use.sum(1) > 1.0)
+        # the yielding bidder: the one whose menu here is cheaper (lower top price), then the
+        # one with the lower own cell for the item, then alternating with the cell's parity
+        tie = (np.arange(n)[None, :] + own[rows].sum(1, keepdims=True)) % n
+        top = np.stack([st.table[i][1][grid.others_index(own[rows], i)].max(1) for i in range(n)], 1)
         cell_val = np.stack([
             np.stack([reps[i][j][np.unravel_index(own[:, i], grid.counts(i))[j]] for j in range(m)], 1)
             for i in range(n)], 1)  # (F, n, m)
-        rows, items = np.nonzero(use.sum(1) > 1.0)
-        # the yielding bidder: lowest own cell for the item, ties alternate with the cell's parity
-        tie = (np.arange(n)[None, :] + own[rows].sum(1, keepdims=True)) % n
-        who = np.lexsort((tie.T, cell_val[rows, :, items].T), axis=0)[0] if n > 1 else np.zeros(len(rows), int)
+        val = cell_val[rows, :, items]
+        # a bidder that takes none of the item here has nothing to give up
+        top = np.where(use[rows, :, items] > 0, np.round(top, 9), np.inf)
+        who = np.lexsort((tie.T, val.T, top.T), axis=0)[0]
         for i in range(n):
             sel = who == i
             if not sel.any():
