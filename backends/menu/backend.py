@@ -230,11 +230,13 @@ def _write_outputs(spec: Spec, result: CompileResult, out: Path) -> dict[str, st
         )
     n, m = spec.n_bidders, spec.n_items
     if n == 1 and m == 2 and outcome_space(spec) == "items":
-        box = value_bounds(spec)[0]
-        files["allocation_regions"] = str(
-            plots.allocation_regions(result.mechanism, box, list(spec.items), out / "allocation_regions.png",
-                                     title=f"{spec.name}: learned menu")
-        )
+        # the report's figure (both items and the payment), under the report's file name, so a
+        # compile writes one allocation plot, not two
+        from ...report import plot_allocation_regions
+
+        path = plot_allocation_regions(result.mechanism, spec, out / "allocation.png")
+        if path is not None:
+            files["allocation_regions"] = str(path)
     elif n == 2 and m == 1:
         files["allocation_regions"] = str(
             plots.two_bidder_regions(result.mechanism, value_bounds(spec), out / "allocation_regions.png",

@@ -187,6 +187,15 @@ def usage_refined(a: np.ndarray, p: np.ndarray, lo: np.ndarray, hi: np.ndarray, 
 # --------------------------------------------------------------------------
 
 
+MAX_SUB_BOXES = 64
+"""At most this many sub-boxes per own cell (``2 ** (m * depth)``): depth 3 for one or two
+items, 2 for three."""
+
+
+def effective_depth(depth: int, m: int) -> int:
+    return max(0, min(depth, int(np.log2(MAX_SUB_BOXES)) // max(1, m)))
+
+
 def _all_own(grid: A.EdgeGrid) -> np.ndarray:
     return np.stack(np.unravel_index(np.arange(grid.full_cells), tuple(grid.own_count(i) for i in range(grid.n))),
                     axis=1)
@@ -198,7 +207,8 @@ class UsageState:
     failing full cell (cached until their menu changes)."""
 
     def __init__(self, grid: A.EdgeGrid, table: list[tuple[np.ndarray, np.ndarray]], depth: int) -> None:
-        self.grid, self.table, self.depth = grid, [(a.copy(), p.copy()) for a, p in table], depth
+        self.grid, self.table = grid, [(a.copy(), p.copy()) for a, p in table]
+        self.depth = effective_depth(depth, grid.m)
         self.own = _all_own(grid)
         n = grid.n
         self.pair = [grid.others_index(self.own, i) * grid.own_count(i) + self.own[:, i] for i in range(n)]
@@ -276,7 +286,7 @@ def check_cells(
     st = UsageState(grid, table, depth)
     idx, use = st.failing(factors, slack)
     own = st.own[idx]
-    return CellCheck(own=own, usage=use, lo=own, refined_pairs=st.refined_pairs, depth=depth, cells=len(st.own))
+    return CellCheck(own=own, usage=use, lo=own, refined_pairs=st.refined_pairs, depth=st.depth, cells=len(st.own))
 
 
 # --------------------------------------------------------------------------
@@ -406,7 +416,7 @@ def certify_cells(
         log(f"certify: LP {status} over {size.get('variables', 0)} factors; re-check "
             f"{'passes' if recheck['ok'] else 'FAILS'}")
     return CellsResult(surcharge=sur, caps=caps, repair_rounds=rounds, factors=factors, certified=bool(recheck["ok"]),
-                       lp_status=status, depth=depth, failing_before=first, failing_after_refinement=int(len(ref.own)),
+                       lp_status=status, depth=effective_depth(depth, grid.m), failing_before=first, failing_after_refinement=int(len(ref.own)),
                        lp_size=size, recheck=recheck, seconds=time.perf_counter() - t0, slack=slack)
 
 
@@ -423,7 +433,7 @@ def check(nets: list[C.NetWeights], scale: float, grid: A.EdgeGrid, factors: lis
         "failed_cells": int(len(ref.own)),
         "checked_cells": ref.cells,
         "refined_pairs": ref.refined_pairs,
-        "depth": depth,
+        "depth": effective_depth(depth, grid.m),
     }
     if bad_f:
         out["reason"] = "a menu scale factor lies outside [0, 1]"

@@ -1,5 +1,6 @@
-"""Figures: the allocation regions of a one-bidder, two-item menu over the value square (the
-figure of the RochetNet paper) and training curves.  matplotlib with the Agg backend."""
+"""Figures: who gets the item over the value square of two bidders, and training curves
+(the one-bidder, two-item allocation regions are the report's ``plot_allocation_regions``).
+matplotlib with the Agg backend."""
 
 from __future__ import annotations
 
@@ -16,32 +17,6 @@ def _plt():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def allocation_regions(mech: Any, box: np.ndarray, items: list[str], path: Path, title: str = "",
-                       resolution: int = 201) -> Path:
-    """Probability of receiving each item over the value square ``box (2, 2)``."""
-    plt = _plt()
-    x = np.linspace(box[0, 0], box[0, 1], resolution)
-    y = np.linspace(box[1, 0], box[1, 1], resolution)
-    X, Y = np.meshgrid(x, y)
-    bids = np.stack([X.ravel(), Y.ravel()], axis=1)[:, None, :]
-    alloc, _ = mech.allocate_and_pay(bids)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4), constrained_layout=True)
-    for j, ax in enumerate(axes):
-        im = ax.imshow(
-            alloc[:, 0, j].reshape(X.shape), origin="lower", vmin=0, vmax=1, cmap="YlOrRd",
-            extent=(x[0], x[-1], y[0], y[-1]), aspect="auto",
-        )
-        ax.set_xlabel(f"value of {items[0]}")
-        ax.set_ylabel(f"value of {items[1]}")
-        ax.set_title(f"P(receive {items[j]})")
-    fig.colorbar(im, ax=axes, shrink=0.9)
-    if title:
-        fig.suptitle(title)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
 
 
 def two_bidder_regions(mech: Any, box: np.ndarray, path: Path, title: str = "", resolution: int = 201) -> Path:
