@@ -442,6 +442,8 @@ def refresh_one(ex: Example, timeout_s: float, results: Path = RESULTS) -> dict[
             src = Path(path)
             if src.suffix.lower() == ".png" and src.exists():
                 dest = f"{ex.name}-{src.stem}.png"
+                if dest in plots:  # one file listed under two keys (backend and report)
+                    continue
                 shutil.copyfile(src, results / dest)
                 plots.append(dest)
         # Temporary paths mean nothing on the docs site.
