@@ -294,6 +294,8 @@ def check_cells(
 # --------------------------------------------------------------------------
 
 
+STALL_ROUNDS = 20
+"""The repair stops when this many rounds pass without fewer failing cells."""
 TRIM_MAX = 0.05
 """Largest excess (in probability) the repair removes by trimming an element's allocation;
 a larger one is removed by a surcharge that takes the element out of the own cell."""
@@ -318,6 +320,7 @@ def repair(grid: A.EdgeGrid, nets: list[C.NetWeights], scale: float, depth: int,
     st = UsageState(grid, base, depth)
     reps = representatives(grid)
     first = None
+    fewest, fewest_round = None, 0
     for r in range(rounds):
         idx, use = st.failing(None)
         if first is None:
@@ -325,6 +328,11 @@ def repair(grid: A.EdgeGrid, nets: list[C.NetWeights], scale: float, depth: int,
         if log and r % 10 == 0:
             log(f"certify: repair round {r}: {len(idx):,} cells fail")
         if not len(idx):
+            return sur, caps, r, first
+        if fewest is None or len(idx) < fewest:
+            fewest, fewest_round = len(idx), r
+        elif r - fewest_round >= STALL_ROUNDS:
+            # the last few conflicts chase each other around a menu: leave them to the LP
             return sur, caps, r, first
         own = st.own[idx]
         rows, items = np.nonzero(use.sum(1) > 1.0)
