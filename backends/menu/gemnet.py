@@ -192,10 +192,7 @@ def train_gemnet(
         # for the cells seen so far): without a certificate keep the trained menus as they are
         surcharge = tr.surcharge if tr.certified else None
     mech = GemNetMechanism(weights, scale, list(spec.items), grid, surcharge, architecture=architecture)
-    alloc, pay = _batched(mech, test_values)
-    after = over_allocation(spec, alloc)
-    revenue = _mean_ci(pay.sum(1))
-    welfare = _mean_ci((test_values * alloc).sum((1, 2)))
+    after, revenue, welfare = _test_metrics(spec, mech, test_values)
 
     if tr is not None and tr.certified:
         certificate = {
@@ -299,22 +296,13 @@ def _finish_scaling(spec, opts, seed, device, t_start, state, weights, architect
                                   margin=margin)
         raw_alloc, raw_pay = _batched(shifted, test_values)
     if opts["certify"]:
-        own = egrid.own_index(test_values)
-        # LP objective: the estimated revenue each factor multiplies (a floor keeps every
-        # factor worth something, so the LP never lowers one for nothing)
-        w = []
-        for i in range(n):
-            c = egrid.others_index(own, i)
-            w.append(np.bincount(c, weights=raw_pay[:, i], minlength=egrid.others_count(i)) / len(own) + 1e-7)
+        w = _factor_weights(egrid, test_values, raw_pay, n)
         sr = A.certify_scaling(weights, scale, egrid, w, budget=opts["refine_budget"],
                                time_limit=opts["milp_time_limit"], margin=margin, slack=opts["slack"], log=log)
         factors = sr.factors if sr.certified else None
     mech = GemNetMechanism(weights, scale, list(spec.items), architecture=architecture, edge_grid=egrid,
                            factors=factors, margin=margin if factors is not None else 0.0)
-    alloc, pay = _batched(mech, test_values)
-    after = over_allocation(spec, alloc)
-    revenue = _mean_ci(pay.sum(1))
-    welfare = _mean_ci((test_values * alloc).sum((1, 2)))
+    after, revenue, welfare = _test_metrics(spec, mech, test_values)
     tails = bool(np.isinf(egrid.input_cap()).all()) is False
     if sr is not None and sr.certified:
         f = np.concatenate(factors)
@@ -365,6 +353,20 @@ def _finish_scaling(spec, opts, seed, device, t_start, state, weights, architect
                      "test_revenue_with_margin": float(raw_pay.sum(1).mean())})
 
 
+def _factor_weights(egrid: A.EdgeGrid, values: np.ndarray, pay: np.ndarray, n: int) -> list[np.ndarray]:
+    """LP objective of the scaling transforms: the estimated revenue each factor multiplies
+    (a floor keeps every factor worth something, so the LP never lowers one for nothing)."""
+    own = egrid.own_index(values)
+    return [np.bincount(egrid.others_index(own, i), weights=pay[:, i], minlength=egrid.others_count(i)) / len(own)
+            + 1e-7 for i in range(n)]
+
+
+def _test_metrics(spec: AuctionSpec, mech: GemNetMechanism, values: np.ndarray):
+    """Over-allocation, revenue and welfare (with 95% intervals) on the test profiles."""
+    alloc, pay = _batched(mech, values)
+    return (over_allocation(spec, alloc), _mean_ci(pay.sum(1)), _mean_ci((values * alloc).sum((1, 2))))
+
+
 def _finish_cells(spec, opts, seed, device, t_start, state, weights, architecture, scale, egrid,
                   test_values, raw_alloc, raw_pay, before, K, log) -> CompileResult:
     """Certify the table of menus (``cells``): exact check of every full cell, then the
@@ -374,21 +376,14 @@ def _finish_cells(spec, opts, seed, device, t_start, state, weights, architectur
     cr = None
     factors = None
     if opts["certify"]:
-        own = egrid.own_index(test_values)
-        w = []
-        for i in range(n):
-            c = egrid.others_index(own, i)
-            w.append(np.bincount(c, weights=raw_pay[:, i], minlength=egrid.others_count(i)) / len(own) + 1e-7)
+        w = _factor_weights(egrid, test_values, raw_pay, n)
         cr = CL.certify_cells(weights, scale, egrid, w, depth=opts["cell_depth"], slack=0.0,
                               time_limit=opts["milp_time_limit"], log=log)
         factors = cr.factors if cr.certified else None
     mech = GemNetMechanism(weights, scale, list(spec.items), architecture=architecture, edge_grid=egrid,
                            surcharge=cr.surcharge if factors is not None else None, factors=factors, cells=True,
                            caps=cr.caps if factors is not None else None)
-    alloc, pay = _batched(mech, test_values)
-    after = over_allocation(spec, alloc)
-    revenue = _mean_ci(pay.sum(1))
-    welfare = _mean_ci((test_values * alloc).sum((1, 2)))
+    after, revenue, welfare = _test_metrics(spec, mech, test_values)
     tails = not bool(np.isinf(egrid.input_cap()).all())
     if cr is not None and cr.certified:
         f = np.concatenate(factors)
