@@ -441,7 +441,7 @@ def test_cells_repair_certifies_over_allocating_pair(tmp_path):
     assert len(before.own) == 8 * 8
     weights = [np.ones(10) / 10, np.ones(10) / 10]
     cr = CL.certify_cells(nets, 1.0, grid, weights, depth=2)
-    assert cr.certified and cr.failing_before == 64 and cr.failing_after_refinement == 0
+    assert cr.certified and cr.failing_before == 64 and cr.failing_after_repair == 0
     # the repair raised prices (no lottery fragments to trim here) and scaled nothing
     assert sum((s > 0).sum() for s in cr.surcharge) > 0 and all((c == 1).all() for c in cr.caps)
     assert all((f == 1).all() for f in cr.factors)

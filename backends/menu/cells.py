@@ -395,7 +395,7 @@ class CellsResult:
     lp_status: str
     depth: int
     failing_before: int
-    failing_after_refinement: int
+    failing_after_repair: int
     lp_size: dict[str, int]
     recheck: dict[str, Any]
     seconds: float
@@ -424,7 +424,7 @@ def certify_cells(
         log(f"certify: LP {status} over {size.get('variables', 0)} factors; re-check "
             f"{'passes' if recheck['ok'] else 'FAILS'}")
     return CellsResult(surcharge=sur, caps=caps, repair_rounds=rounds, factors=factors, certified=bool(recheck["ok"]),
-                       lp_status=status, depth=effective_depth(depth, grid.m), failing_before=first, failing_after_refinement=int(len(ref.own)),
+                       lp_status=status, depth=effective_depth(depth, grid.m), failing_before=first, failing_after_repair=int(len(ref.own)),
                        lp_size=size, recheck=recheck, seconds=time.perf_counter() - t0, slack=slack)
 
 

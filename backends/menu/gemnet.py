@@ -396,9 +396,10 @@ def _finish_cells(spec, opts, seed, device, t_start, state, weights, architectur
             "milp_status": f"LP {cr.lp_status}",
             "lp_size": cr.lp_size,
             "cells_failing_before_transform": cr.failing_before,
-            "cells_failing_after_refinement": cr.failing_after_refinement,
+            "cells_failing_after_repair": cr.failing_after_repair,
             "repair_rounds": cr.repair_rounds,
             "surcharged_elements": int(sum((x > 0).sum() for x in cr.surcharge)),
+            "trimmed_elements": int(sum((c < 1).any(-1).sum() for c in cr.caps)),
             "checked_cells": egrid.full_cells,
             "failed_cells": 0,
             "scaled_menus": int((f < 1).sum()),
@@ -524,9 +525,12 @@ def _report(spec: AuctionSpec, cert: dict[str, Any], stats: dict[str, Any]) -> s
     if cert.get("transform") == "cells":
         lines.append(
             f"Certified exact by menu compatibility: menus constant on the cells of the others' grid, "
-            f"{cert['checked_cells']:,} full cells checked ({cert['cells_failing_after_refinement']:,} "
-            f"needed the LP after refining own cells {cert['depth']} level(s)), {cert['milp_status']}; "
-            f"{cert['scaled_menus']} of {cert['menus']} menus scaled (smallest factor "
+            f"{cert['checked_cells']:,} full cells checked (own cells refined {cert['depth']} level(s) where "
+            f"a cell failed). {cert['cells_failing_before_transform']:,} cells over-allocated before the "
+            f"transform; in {cert['repair_rounds']} round(s) the repair priced {cert['surcharged_elements']} "
+            f"menu elements out of conflicting cells and trimmed {cert['trimmed_elements']}; "
+            f"{cert['cells_failing_after_repair']:,} cells went to the scaling LP ({cert['milp_status']}), "
+            f"which scaled {cert['scaled_menus']} of {cert['menus']} menus (smallest factor "
             f"{cert['min_factor']:.4f}). Covers {cert['covers']}."
         )
     elif cert.get("transform") == "scaling":
