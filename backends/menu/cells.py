@@ -21,9 +21,14 @@ finite table of menus and nothing has to be bounded:
   an unbounded own coordinate is handled exactly).  Where a cell fails, the own box is
   bisected ``depth`` times along every finite coordinate and ``S_i`` is the union over the
   sub-boxes, which is tighter.
+* Where cells fail, ``repair`` changes single menu elements (a surcharge that prices an
+  element out of the conflicting own cell, or a trim of a lottery fragment): any table of
+  menus that depends only on the others' reports keeps IC and IR, so only compatibility has
+  to be re-checked, and it is, round by round.
 * Multiplying bidder i's menu (allocations and prices) by a factor ``f_i`` of the others'
-  cell keeps every choice, so the condition ``sum_i f_i U_ij <= 1`` is linear in the
-  factors: the LP of ``adaptive.solve_factors`` maximises the revenue kept.
+  cell keeps every choice, so for the cells the repair leaves, the condition
+  ``sum_i f_i U_ij <= 1`` is linear in the factors: the LP of ``adaptive.solve_factors``
+  maximises the revenue kept.
 * ``check`` rebuilds the menu table from the weights, recomputes every enclosure and
   confirms each full cell; the artifact evaluates menus from the same table, so what is
   checked is exactly what runs.

@@ -369,8 +369,8 @@ def _test_metrics(spec: AuctionSpec, mech: GemNetMechanism, values: np.ndarray):
 
 def _finish_cells(spec, opts, seed, device, t_start, state, weights, architecture, scale, egrid,
                   test_values, raw_alloc, raw_pay, before, K, log) -> CompileResult:
-    """Certify the table of menus (``cells``): exact check of every full cell, then the
-    scaling LP where the trained menus over-allocate."""
+    """Certify the table of menus (``cells``): exact check of every full cell, the repair
+    (surcharges and trims) where the trained menus over-allocate, the scaling LP for the rest."""
     n = spec.n_bidders
     before_rev = float(raw_pay.sum(1).mean())
     cr = None
