@@ -257,6 +257,15 @@ def test_option_errors():
     with pytest.raises(PlanError) as e:
         b.compile(spec, {"temperature": 0.001, "temperature_final": 0.01}, progress=False)
     assert e.value.diagnostics[0].message.startswith("option 'temperature_final' of backend menu (0.01) must not exceed")
+    # a cells certification that would run for hours is refused before any training
+    two = bidders(2, [U(0, 1), U(0, 1)])
+    with pytest.raises(PlanError) as e:
+        b.compile(two, {"size": 512}, progress=False)
+    d = e.value.diagnostics[0]
+    assert d.code == "E0604" and d.message == (
+        "GemNet's cells certification with size = 512 and grid = 21 would compare about 2.0e+11 pairs "
+        "of menu elements, hours of work")
+    assert d.help == 'lower `size` (default 16 here) or `grid` (default 21), or use transform = "scale"'
 
 
 # ------------------------------------------------------------------ scaling transform, tails

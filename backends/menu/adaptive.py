@@ -549,3 +549,8 @@ def check_scaled(
 def default_cells(n: int, m: int, budget: int = 200_000) -> int:
     """Coarse cells per coordinate: about ``budget`` full-profile cells."""
     return max(2, int(math.floor(budget ** (1.0 / (n * m)) + 1e-9)))
+
+
+def default_size(m: int) -> int:
+    """GemNet's menu elements per bidder when the spec does not say."""
+    return 4 if m == 1 else 8 * m

@@ -167,6 +167,8 @@ class MenuBackend(Backend):
                 help="the relaxed choice sharpens during training: start warm, end cold",
                 where="solve.options.temperature_final",
             ).with_span(spec))
+        if spec.n_bidders > 1 and opts["transform"] == "cells" and opts["certify"]:
+            _check_cells_work(spec, opts)
         import torch
 
         try:
@@ -243,3 +245,28 @@ def _write_outputs(spec: Spec, result: CompileResult, out: Path) -> dict[str, st
                                      title=f"{spec.name}: GemNet allocation")
         )
     return files
+
+
+CELLS_WORK_LIMIT = 5e9
+"""Element comparisons of the cells check's first pass above which a compile is refused
+before training (measured: 2.3e8 take about 20 s on one core, so this is several minutes)."""
+
+
+def _check_cells_work(spec: Spec, opts: dict[str, Any]) -> None:
+    """Refuse, before any training, a cells certification that would run for hours: it compares
+    every pair of menu elements on every (menu cell, own cell) pair, (size + 1)^2 per pair."""
+    from .adaptive import default_cells, default_size
+
+    n, m = spec.n_bidders, spec.n_items
+    size = opts["size"] or default_size(m)
+    grid = opts["grid"] or default_cells(n, m)
+    work = n * float(grid) ** (n * m) * (size + 1) ** 2 * m
+    if work > CELLS_WORK_LIMIT:
+        raise PlanError(Diagnostic(
+            "E0604",
+            f"GemNet's cells certification with size = {size} and grid = {grid} would compare about "
+            f"{work:.1e} pairs of menu elements, hours of work",
+            help=f"lower `size` (default {default_size(m)} here) or `grid` (default {default_cells(n, m)}), "
+            "or use transform = \"scale\"",
+            where="solve.options",
+        ).with_span(spec))

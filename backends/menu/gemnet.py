@@ -69,10 +69,6 @@ class MenuNet(torch.nn.Module):
         }
 
 
-def default_size(m: int) -> int:
-    return 4 if m == 1 else 8 * m
-
-
 def over_allocation(spec: AuctionSpec, alloc: np.ndarray) -> dict[str, float]:
     """How often and by how much the chosen elements over-allocate an item."""
     excess = np.maximum(V.item_usage(spec, alloc) - 1.0, 0.0).max(1)
@@ -117,7 +113,7 @@ def train_gemnet(
     # constant on a tail cell and the certificate covers the whole value space
     in_cap = egrid.input_cap() if egrid is not None else np.full((n, m), np.inf)
     cap_t = torch.as_tensor(np.minimum(in_cap / scale, 1e30), dtype=torch.float32, device=device)
-    K = opts["size"] or default_size(m)
+    K = opts["size"] or A.default_size(m)
     nets = torch.nn.ModuleList(
         MenuNet((n - 1) * m, opts["hidden"], opts["layers"], K, m, heads[i], gen) for i in range(n)
     ).to(device)
