@@ -723,12 +723,19 @@ def _search_bidder(run: _Run, i, reports, values, u_true, lo, hi, rng):
             rand[:, :half] = pool[rng.integers(0, B, (b, half))]
         cand = rand if grid is None else np.concatenate([np.broadcast_to(grid, (b, *grid.shape)), rand], axis=1)
         u = _utility_with(run.mech, i, reports[sl], values[sl], cand)
-        k = u.argmax(axis=1)
-        uk = u[np.arange(b), k]
-        better = uk > best_u[sl]
-        best_u[sl] = np.where(better, uk, best_u[sl])
-        best_r[sl] = np.where(better[:, None], cand[np.arange(b), k], best_r[sl])
+        best_u[sl], best_r[sl], _ = _keep_best(u, cand, best_u[sl], best_r[sl])
     return best_u, best_r
+
+
+def _keep_best(u, cand, best_u, best_r, eps: float = 0.0):
+    """Each row's best candidate (``u (b, c)``, ``cand (b, c, dim)``) replaces the incumbent
+    where it beats it by more than ``eps``; returns the new utilities, reports and where
+    they improved."""
+    rows = np.arange(len(u))
+    k = u.argmax(axis=1)
+    uk = u[rows, k]
+    better = uk > best_u + eps
+    return np.where(better, uk, best_u), np.where(better[:, None], cand[rows, k], best_r), better
 
 
 def _local_bidder(run: _Run, i, reports, values, best_u, best_r, lo, hi):
@@ -752,11 +759,7 @@ def _local_bidder(run: _Run, i, reports, values, best_u, best_r, lo, hi):
         u = np.empty(cand.shape[:2])
         for sl in _chunks(B, cand.shape[1]):
             u[sl] = _utility_with(run.mech, i, reports[sl], values[sl], cand[sl])
-        k = u.argmax(axis=1)
-        uk = u[np.arange(B), k]
-        better = uk > best_u + 1e-15
-        best_u = np.where(better, uk, best_u)
-        best_r = np.where(better[:, None], cand[np.arange(B), k], best_r)
+        best_u, best_r, better = _keep_best(u, cand, best_u, best_r, 1e-15)
         step = np.where(better[:, None], step, step * 0.5)
     return best_u, best_r, rounds
 
@@ -805,11 +808,7 @@ def _gradient_bidder(run: _Run, i, reports, values, best_u, best_r, lo, hi):
             cands = torch.stack([track, z.detach()], dim=1).reshape(b, 2 * R, dim)
             cand = (lo + span * cands.cpu().double().numpy()).clip(lo, hi)
         u = _utility_with(run.mech, i, reports[sl], values[sl], cand)
-        k = u.argmax(axis=1)
-        uk = u[np.arange(b), k]
-        better = uk > best_u[sl]
-        best_u[sl] = np.where(better, uk, best_u[sl])
-        best_r[sl] = np.where(better[:, None], cand[np.arange(b), k], best_r[sl])
+        best_u[sl], best_r[sl], _ = _keep_best(u, cand, best_u[sl], best_r[sl])
     return best_u, best_r
 
 
@@ -845,11 +844,7 @@ def _interim_regret(run: _Run, reports, values, lo, hi, names) -> dict[str, Any]
         for _ in range(min(12, max(1, run.steps))):
             c = np.clip(best_r[:, None, :] + dirs[None] * step[:, None, :], lo[i], hi[i])
             u = _interim_utility(run.mech, i, v, c, others)
-            kk = u.argmax(axis=1)
-            uk = u[np.arange(K), kk]
-            better = uk > best_u + 1e-15
-            best_u = np.where(better, uk, best_u)
-            best_r = np.where(better[:, None], c[np.arange(K), kk], best_r)
+            best_u, best_r, better = _keep_best(u, c, best_u, best_r, 1e-15)
             step = np.where(better[:, None], step, step * 0.5)
         gain = best_u - u_truth
         regrets[:, i] = np.maximum(gain, 0.0)
