@@ -193,8 +193,7 @@ class ExactBackend(Backend):
         from auctionc.valuation import outcome_space
 
         from .auction import AuctionIC, AuctionProgram, extra_stats
-        from .generation import run_generation
-        from .model import stats_of
+        from .generation import run_generation, solve_stats
 
         t0 = time.perf_counter()
         grid = opts["grid"] or None
@@ -210,14 +209,8 @@ class ExactBackend(Backend):
                                   time_limit=opts["time_limit"], milp_solver=milp_solver,
                                   progress=progress, label=self.name)
         stats: dict[str, Any] = {
-            **stats_of(model),
+            **solve_stats(model, log, res, build_s),
             **extra_stats(prog),
-            "rounds": log.rounds,
-            "per_round": log.per_round,
-            "build_seconds": round(build_s, 4),
-            "solve_seconds": round(log.solve_seconds, 4),
-            "solver": res.solver,
-            "solver_status": res.status,
             "grid": grid,
             "discretisation": DISCRETISATION_RULE if any(s.discretised for s in spaces) else "finite priors as given",
             "off_grid_rule": OFF_GRID_RULE,

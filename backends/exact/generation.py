@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .model import HighsLP, LinearModel, RowBlock, SolveOutcome, solve_milp_pulp
+from .model import HighsLP, LinearModel, RowBlock, SolveOutcome, solve_milp_pulp, stats_of
 
 
 class ICFamily(Protocol):
@@ -107,3 +107,16 @@ def run_generation(
             if session is not None:
                 session.add_rows(b)
     return res, log
+
+
+def solve_stats(model: LinearModel, log: GenerationLog, res: Any, build_s: float) -> dict[str, Any]:
+    """The size, rounds and timings every exact program reports."""
+    return {
+        **stats_of(model),
+        "rounds": log.rounds,
+        "per_round": log.per_round,
+        "build_seconds": round(build_s, 4),
+        "solve_seconds": round(log.solve_seconds, 4),
+        "solver": res.solver,
+        "solver_status": res.status,
+    }

@@ -31,8 +31,8 @@ from auctionc.mechanism.datamarket import (
     market_types,
 )
 
-from .generation import run_generation, top_k_new
-from .model import INF, LinearModel, RowBlock, coo_block, stats_of
+from .generation import run_generation, solve_stats, top_k_new
+from .model import INF, LinearModel, RowBlock, coo_block
 
 if TYPE_CHECKING:
     from ..base import CompileResult
@@ -169,16 +169,10 @@ def compile_market(backend: ExactBackend, spec: ir.MarketSpec, opts: dict[str, A
                               time_limit=opts["time_limit"], milp_solver=None, progress=progress, label=backend.name)
     D = len(prog.maps)
     stats: dict[str, Any] = {
-        **stats_of(model),
+        **solve_stats(model, log, res, build_s),
         "types": [prog.T],
         "all_pairs_ic_constraints": prog.T * (prog.T - 1) * D if spec.requires("IC") else 0,
         "deviation_maps": D,
-        "rounds": log.rounds,
-        "per_round": log.per_round,
-        "build_seconds": round(build_s, 4),
-        "solve_seconds": round(log.solve_seconds, 4),
-        "solver": res.solver,
-        "solver_status": res.status,
         "grid": grid,
         "discretisation": DISCRETISATION_RULE if types.discretised else "finite priors as given",
         "obedience": "always imposed (recommendation form)",
