@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from . import ir
 from .dsl import ast as A
-from .dsl.diagnostics import Diagnostic, Span, did_you_mean
+from .dsl.diagnostics import Diagnostic, Span, did_you_mean, did_you_mean_cased
 from .dsl.parser import AGENT_KINDS, CONSTRAINTS, DIST_NAMES, FORMATS, VALUATION_KINDS
 from .errors import PlanError
 
@@ -300,13 +300,12 @@ class Analyzer:
     def dist(self, call: A.Call) -> ir.Distribution:
         name = call.callee.text
         if name not in DIST_SIGNATURES:
-            cased = {d.lower(): d for d in DIST_NAMES}
             raise self.fail(
                 "E0204",
                 f"unknown distribution '{name}'",
                 call.callee.span,
                 help="distributions: " + ", ".join(DIST_NAMES),
-                suggestion=cased.get(name.lower()) or did_you_mean(name, DIST_NAMES),
+                suggestion=did_you_mean_cased(name, DIST_NAMES),
             )
         names, required = DIST_SIGNATURES[name]
         b = self.bind(call, names, required, name)
@@ -773,13 +772,12 @@ class Analyzer:
     def constraint(self, c: A.ConstraintAst, market: bool) -> Any:
         n = c.name.text
         if n not in CONSTRAINTS:
-            cased = {k.lower(): k for k in CONSTRAINTS}
             raise self.fail(
                 "E0208",
                 f"unknown requirement '{n}'",
                 c.name.span,
                 help="requirements: " + ", ".join(CONSTRAINTS),
-                suggestion=cased.get(n.lower()) or did_you_mean(n, CONSTRAINTS),
+                suggestion=did_you_mean_cased(n, CONSTRAINTS),
             )
         if n == "obedience" and not market:
             raise self.fail(

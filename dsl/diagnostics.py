@@ -224,6 +224,12 @@ def did_you_mean(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> s
     return match[0] if match else None
 
 
+def did_you_mean_cased(word: str, candidates: Iterable[str]) -> str | None:
+    """``did_you_mean``, but a name that differs only in case wins outright."""
+    names = list(candidates)
+    return {c.lower(): c for c in names}.get(word.lower()) or did_you_mean(word, names)
+
+
 def render_all(diags: list[Diagnostic], sources: dict[str, str] | None = None) -> str:
     sources = sources or {}
     parts = []
