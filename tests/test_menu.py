@@ -488,8 +488,8 @@ def test_cells_repair_trims_lottery_fragments():
     sliver = _clipped_menu_net(0.0)
     sliver["alloc"] = (np.zeros((1, 1)), np.array([-np.log((1.02 / 0.03) - 1)]))  # ~0.02 of the item, free
     grid = A.make_grid(np.array([[[0.0, 1.0]], [[0.0, 1.0]]]), 10, np.zeros((2, 1), bool))
-    sur, caps, rounds, first = CL.repair(grid, [whole, sliver], 1.0, 1)
-    assert first > 0 and rounds >= 1
+    sur, caps, rounds, first, left = CL.repair(grid, [whole, sliver], 1.0, 1)
+    assert first > 0 and rounds >= 1 and len(left.own) == 0
     assert (sur[1] == 0).all() and caps[1].min() == 0.0
     assert CL.check(grid=grid, nets=[whole, sliver], scale=1.0, factors=[np.ones(10)] * 2, depth=1,
                     surcharge=sur, caps=caps)["ok"] is True

@@ -248,10 +248,10 @@ class UsageState:
             out[:, i] = np.where(np.isnan(f), self.coarse[i][self.pair[i]], f)
         return out
 
-    def failing(self, factors: list[np.ndarray] | None, slack: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    def failing(self, factors: list[np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
         """Failing full cells (indices) and their usage, after refining their pairs."""
         use = self.cell_usage()
-        bad = A._failing(self.grid, use, self.own, factors, slack)
+        bad = A._failing(self.grid, use, self.own, factors)
         if self.depth > 0 and bad.any():
             for i in range(self.grid.n):
                 pids = np.unique(self.pair[i][bad])
@@ -264,9 +264,15 @@ class UsageState:
                 lo, hi = self.grid.own_boxes(i)
                 self.fine[i][pids] = usage_refined(a[cc], p[cc], lo[oo], hi[oo], self.depth)
             use = self.cell_usage()
-            bad = A._failing(self.grid, use, self.own, factors, slack)
+            bad = A._failing(self.grid, use, self.own, factors)
         idx = np.nonzero(bad)[0]
         return idx, use[idx]
+
+    def check(self, idx: np.ndarray, use: np.ndarray) -> CellCheck:
+        """The failing cells ``failing`` returned, with the work done."""
+        own = self.own[idx]
+        return CellCheck(own=own, usage=use, lo=own, refined_pairs=self.refined_pairs, depth=self.depth,
+                         cells=len(self.own))
 
 
 @dataclass
@@ -283,15 +289,12 @@ class CellCheck:
 
 def check_cells(
     grid: A.EdgeGrid, table: list[tuple[np.ndarray, np.ndarray]], factors: list[np.ndarray] | None, depth: int,
-    slack: float = 0.0,
 ) -> CellCheck:
     """Usage bounds on every full cell; the pairs (menu, own cell) of failing cells are
-    recomputed on sub-boxes ``depth`` levels deep.  Without factors a cell passes when its
-    usage is at most ``1 + slack``; with factors, when the scaled usage is at most 1."""
+    recomputed on sub-boxes ``depth`` levels deep.  A cell passes when its (scaled) usage is
+    at most 1."""
     st = UsageState(grid, table, depth)
-    idx, use = st.failing(factors, slack)
-    own = st.own[idx]
-    return CellCheck(own=own, usage=use, lo=own, refined_pairs=st.refined_pairs, depth=st.depth, cells=len(st.own))
+    return st.check(*st.failing(factors))
 
 
 # --------------------------------------------------------------------------
@@ -307,7 +310,7 @@ a larger one is removed by a surcharge that takes the element out of the own cel
 
 
 def repair(grid: A.EdgeGrid, nets: list[C.NetWeights], scale: float, depth: int, *, rounds: int = 200,
-           log=None) -> tuple[list[np.ndarray], list[np.ndarray], int, int]:
+           log=None) -> tuple[list[np.ndarray], list[np.ndarray], int, int, CellCheck]:
     """Menu changes per (bidder, others-cell, element) that remove over-allocation where they
     can.  On each failing full cell and item the bidder facing the cheaper menu (on a tie,
     alternating by cell parity) yields: each conflicting element it may choose
@@ -316,8 +319,8 @@ def repair(grid: A.EdgeGrid, nets: list[C.NetWeights], scale: float, depth: int,
     everywhere on the own cell.  Any menu that depends on the others' reports only is
     strategy-proof, so the changes keep IC and IR; they change choices elsewhere in that
     menu, so the check is repeated until no cell fails or ``rounds`` is reached, and whatever
-    still fails goes to the LP.  Returns the surcharges, the allocation caps, the rounds run
-    and the cells failing at the start."""
+    still fails goes to the LP.  Returns the surcharges, the allocation caps, the rounds run,
+    the cells failing at the start and the check of the repaired table (the cells left)."""
     n, m = grid.n, grid.m
     base = menu_table(nets, scale, grid)
     sur = [np.zeros_like(p) for _, p in base]
@@ -333,12 +336,12 @@ def repair(grid: A.EdgeGrid, nets: list[C.NetWeights], scale: float, depth: int,
         if log and r % 10 == 0:
             log(f"certify: repair round {r}: {len(idx):,} cells fail")
         if not len(idx):
-            return sur, caps, r, first
+            return sur, caps, r, first, st.check(idx, use)
         if fewest is None or len(idx) < fewest:
             fewest, fewest_round = len(idx), r
         elif r - fewest_round >= STALL_ROUNDS:
             # the last few conflicts chase each other around a menu: leave them to the LP
-            return sur, caps, r, first
+            return sur, caps, r, first, st.check(idx, use)
         own = st.own[idx]
         rows, items = np.nonzero(use.sum(1) > 1.0)
         # the yielding bidder: the one whose menu here is cheaper (lower top price), then the
@@ -387,7 +390,7 @@ def repair(grid: A.EdgeGrid, nets: list[C.NetWeights], scale: float, depth: int,
             menus = np.unique(np.concatenate([np.nonzero(ask.max(1) > 0)[0], c[trim.any(1)]]))
             sur[i][menus] += ask[menus]
             st.set_menus(i, menus, np.minimum(base[i][0][menus], caps[i][menus]), base[i][1][menus] + sur[i][menus])
-    return sur, caps, rounds, first or 0
+    return sur, caps, rounds, first or 0, st.check(*st.failing(None))
 
 
 @dataclass
@@ -404,21 +407,18 @@ class CellsResult:
     lp_size: dict[str, int]
     recheck: dict[str, Any]
     seconds: float
-    slack: float
 
 
 def certify_cells(
     nets: list[C.NetWeights], scale: float, grid: A.EdgeGrid, weights: list[np.ndarray], *,
-    depth: int = 3, time_limit: float = 120.0, slack: float = 0.0, repair_rounds: int = 200, log=None,
+    depth: int = 3, time_limit: float = 120.0, repair_rounds: int = 200, log=None,
 ) -> CellsResult:
     t0 = time.perf_counter()
-    sur, caps, rounds, first = repair(grid, nets, scale, depth, rounds=repair_rounds, log=log)
-    table = menu_table(nets, scale, grid, sur, caps)
-    ref = check_cells(grid, table, None, depth, slack)
+    sur, caps, rounds, first, ref = repair(grid, nets, scale, depth, rounds=repair_rounds, log=log)
     if log:
         log(f"certify: {first:,} of {ref.cells:,} full cells fail before the repair, {len(ref.own):,} after "
             f"{rounds} round(s) of surcharges")
-    factors, status, size = A.solve_factors(grid, ref, weights, slack=slack,  # type: ignore[arg-type]
+    factors, status, size = A.solve_factors(grid, ref, weights,  # type: ignore[arg-type]
                                             time_limit=max(1.0, time_limit - (time.perf_counter() - t0)))
     if factors is None:
         factors = [np.ones(grid.others_count(i)) for i in range(grid.n)]
@@ -430,7 +430,7 @@ def certify_cells(
             f"{'passes' if recheck['ok'] else 'FAILS'}")
     return CellsResult(surcharge=sur, caps=caps, repair_rounds=rounds, factors=factors, certified=bool(recheck["ok"]),
                        lp_status=status, depth=effective_depth(depth, grid.m), failing_before=first, failing_after_repair=int(len(ref.own)),
-                       lp_size=size, recheck=recheck, seconds=time.perf_counter() - t0, slack=slack)
+                       lp_size=size, recheck=recheck, seconds=time.perf_counter() - t0)
 
 
 def check(nets: list[C.NetWeights], scale: float, grid: A.EdgeGrid, factors: list[np.ndarray],

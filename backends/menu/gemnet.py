@@ -373,7 +373,7 @@ def _finish_cells(spec, opts, seed, device, t_start, state, weights, architectur
     factors = None
     if opts["certify"]:
         w = _factor_weights(egrid, test_values, raw_pay, n)
-        cr = CL.certify_cells(weights, scale, egrid, w, depth=opts["cell_depth"], slack=0.0,
+        cr = CL.certify_cells(weights, scale, egrid, w, depth=opts["cell_depth"],
                               time_limit=opts["milp_time_limit"], log=log)
         factors = cr.factors if cr.certified else None
     mech = GemNetMechanism(weights, scale, list(spec.items), architecture=architecture, edge_grid=egrid,
@@ -388,7 +388,6 @@ def _finish_cells(spec, opts, seed, device, t_start, state, weights, architectur
             "transform": "cells",
             "grid": egrid.to_json(),
             "depth": cr.depth,
-            "slack": cr.slack,
             "milp_status": f"LP {cr.lp_status}",
             "lp_size": cr.lp_size,
             "cells_failing_before_transform": cr.failing_before,
