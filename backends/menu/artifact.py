@@ -106,9 +106,8 @@ class GemNetMechanism(Mechanism):
         choices are made here (the tie tolerance then does not depend on the factor)."""
         if self.cells:
             own = self.edge_grid.own_index(bids)
-            table = self.menu_table()
-            return [(a[self.edge_grid.others_index(own, i)], p[self.edge_grid.others_index(own, i)])
-                    for i, (a, p) in enumerate(table)]
+            cells = [self.edge_grid.others_index(own, i) for i in range(self.n_bidders)]
+            return [(a[c], p[c]) for c, (a, p) in zip(cells, self.menu_table(), strict=True)]
         extra = self._surcharge(bids)
         out = []
         for i, net in enumerate(self.nets):
