@@ -8,7 +8,9 @@ certificate's *kind* says how strategy-proofness is known:
 * ``exact_by_menu_compatibility``: the artifact's own proof object (GemNet's menu
   compatibility over a grid plus a Lipschitz bound) re-checked by the artifact;
 * ``exact_by_construction``: a single-bidder menu with a null element and argmax
-  choice (checked structurally, then confirmed by sampled misreports);
+  choice, or an affine maximizer over fixed feasible outcomes with weighted Clarke
+  payments and nonnegative values (checked structurally, then confirmed by sampled
+  misreports);
 * ``exact_by_enumeration``: finite type spaces, every (bidder, type, misreport,
   others' profile) enumerated (the artifact's ``exact_check`` or the generic
   enumerator here, which works for formats and menus on finite priors);
@@ -273,6 +275,49 @@ def _finite_auction(spec: ir.AuctionSpec) -> list[Any] | None:
         return None
 
 
+def _single_bidder_menu(structure: dict[str, Any], spec: Any, checks: list[str], notes: list[str]) -> str | None:
+    """A single-bidder menu with a null element and argmax choice is IC and IR."""
+    problems = []
+    if structure.get("n_bidders") != 1 or spec.n_bidders != 1:
+        problems.append("more than one bidder")
+    if not structure.get("null_element"):
+        problems.append("no null element (zero allocation at zero price)")
+    if structure.get("choice") != "argmax":
+        problems.append(f"choice rule {structure.get('choice')!r} is not argmax")
+    if problems:
+        notes.append("not exact by construction: " + "; ".join(problems))
+        return None
+    checks.append("menu structure: one bidder, a null element, argmax choice (IC and IR by construction)")
+    checks.append("sampled misreports confirm zero regret and no IR violation")
+    return "exact_by_construction"
+
+
+def _affine_maximizer(structure: dict[str, Any], spec: Any, bounds: np.ndarray | None,
+                      checks: list[str], notes: list[str]) -> str | None:
+    """An affine maximizer over a fixed outcome list with weighted Clarke payments is
+    dominant-strategy IC and feasible when its weights are positive and its outcomes
+    feasible; it is ex-post IR when no value is negative."""
+    problems = []
+    if structure.get("n_bidders") != spec.n_bidders:
+        problems.append(f"{structure.get('n_bidders')} bidders in the artifact, {spec.n_bidders} in the spec")
+    if not structure.get("weights_positive"):
+        problems.append("a bidder weight is not positive")
+    if not structure.get("outcomes_feasible"):
+        problems.append("an outcome allocates more than all of an item")
+    if structure.get("choice") != "argmax" or structure.get("payments") != "weighted_clarke":
+        problems.append("the rule is not argmax with weighted Clarke payments")
+    if bounds is None or (bounds[..., 0] < 0).any():
+        problems.append("values may be negative (IR by construction needs values >= 0)")
+    if problems:
+        notes.append("not exact by construction: " + "; ".join(problems))
+        return None
+    checks.append(f"affine maximizer structure: {structure.get('outcomes')} fixed outcomes, each feasible, "
+                  "positive weights, argmax choice, weighted Clarke payments, values >= 0 "
+                  "(dominant-strategy IC and ex-post IR by construction)")
+    checks.append("sampled misreports confirm zero regret and no IR violation")
+    return "exact_by_construction"
+
+
 # --------------------------------------------------------------------------- the run
 
 
@@ -314,19 +359,10 @@ class _Run:
                 notes.append("the artifact's menu-compatibility certificate FAILED its re-check; regret is estimated instead")
         if kind is None and structure is not None:
             details["menu_structure"] = structure
-            problems = []
-            if structure.get("n_bidders") != 1 or spec.n_bidders != 1:
-                problems.append("more than one bidder")
-            if not structure.get("null_element"):
-                problems.append("no null element (zero allocation at zero price)")
-            if structure.get("choice") != "argmax":
-                problems.append(f"choice rule {structure.get('choice')!r} is not argmax")
-            if problems:
-                notes.append("not exact by construction: " + "; ".join(problems))
+            if structure.get("rule") == "affine_maximizer":
+                kind = _affine_maximizer(structure, spec, bounds, checks, notes)
             else:
-                kind = "exact_by_construction"
-                checks.append("menu structure: one bidder, a null element, argmax choice (IC and IR by construction)")
-                checks.append("sampled misreports confirm zero regret and no IR violation")
+                kind = _single_bidder_menu(structure, spec, checks, notes)
 
         finite = _finite_auction(spec)
         if kind is None:
