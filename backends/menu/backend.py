@@ -44,15 +44,24 @@ class MenuBackend(Backend):
         method="learned",
     )
     options = {
+        "architecture": OptionSpec(str, "gemnet", "'gemnet' (RochetNet for one bidder; for several, menu "
+                                   "networks of the others' bids, certified compatible by a transform after training) or "
+                                   "'lottery_ama' (a learned affine maximizer over lottery outcomes: "
+                                   "compatible, hence exactly strategy-proof, by construction)",
+                                   choices=("gemnet", "lottery_ama")),
         "size": OptionSpec(int, None, "menu elements per bidder (default 200 for one bidder, "
-                           "4 for one item and 8 per item for GemNet)", min=1, max=100_000),
-        "steps": OptionSpec(int, None, "training steps (default 2000 for RochetNet, 3000 for GemNet)",
+                           "4 for one item and 8 per item for GemNet; outcomes of a lottery AMA, "
+                           "default 64)", min=1, max=100_000),
+        "steps": OptionSpec(int, None, "training steps (default 2000 for RochetNet, 3000 for GemNet, "
+                            "8000 for a lottery AMA)",
                             min=1),
         "batch": OptionSpec(int, 1024, "value profiles per training step", min=1),
         "lr": OptionSpec(float, 1e-2, "Adam learning rate (decays to a tenth over the run)", min=0.0),
-        "temperature": OptionSpec(float, 0.05, "initial softmax temperature of the relaxed choice, "
-                                  "in units of the largest value", min=1e-9),
-        "temperature_final": OptionSpec(float, 0.002, "final softmax temperature", min=1e-9),
+        "temperature": OptionSpec(float, None, "initial softmax temperature of the relaxed choice, "
+                                  "in units of the largest value (default 0.05; 0.01 for a lottery AMA)",
+                                  min=1e-9),
+        "temperature_final": OptionSpec(float, None, "final softmax temperature (default 0.002; 0.0003 "
+                                        "for a lottery AMA)", min=1e-9),
         "schedule": OptionSpec(str, "geometric", "temperature schedule", choices=("geometric", "linear", "constant")),
         "checkpoint_every": OptionSpec(int, 500, "steps between checkpoints under out_dir (0: none)", min=0),
         "patience": OptionSpec(int, 0, "stop when the smoothed revenue has not improved for this "
@@ -90,6 +99,10 @@ class MenuBackend(Backend):
     # ---------------------------------------------------------------- accepts
 
     def accepts(self, spec: Spec) -> Verdict:
+        asked = spec.solve.options.get("architecture") if spec.solve is not None and spec.solve.backend == self.name else None
+        return self._accepts(spec, str(asked or "gemnet"))
+
+    def _accepts(self, spec: Spec, architecture: str) -> Verdict:
         if spec.kind == "market":
             return Verdict.no(
                 "backend menu designs auctions, not data markets",
@@ -115,6 +128,14 @@ class MenuBackend(Backend):
                 "interdependent values are simulated (`simulate`) or solved with `lp` on a grid",
             )
         n, m = spec.n_bidders, spec.n_items
+        if architecture == "lottery_ama":
+            if "xor" in kinds:
+                return Verdict.no(
+                    "a lottery AMA of backend menu takes additive and unit-demand bidders, not xor",
+                    "use architecture = \"gemnet\" (RochetNet) for one xor bidder, or `lp` on a grid",
+                )
+            return Verdict.yes(0.4, "lottery AMA: an affine maximizer over learned lottery outcomes, "
+                               "exactly strategy-proof by construction")
         if "xor" in kinds:
             if n > 1:
                 return Verdict.no(
@@ -152,13 +173,14 @@ class MenuBackend(Backend):
         resume: bool = False,
         progress: bool = True,
     ) -> CompileResult:
-        verdict = self.accepts(spec)
+        asked = options.get("architecture", "gemnet")
+        verdict = self._accepts(spec, asked if isinstance(asked, str) else "gemnet")
         if not verdict.ok:
             raise PlanError(
                 Diagnostic(E_REFUSED, verdict.reasons[0], help=verdict.hints[0] if verdict.hints else None,
                            where="solve").with_span(spec)
             )
-        opts = self.parse_options(spec, options)
+        opts = _with_defaults(spec, self.parse_options(spec, options))
         if opts["temperature_final"] > opts["temperature"] and opts["schedule"] != "constant":
             raise PlanError(Diagnostic(
                 "E0604",
@@ -167,7 +189,8 @@ class MenuBackend(Backend):
                 help="the relaxed choice sharpens during training: start warm, end cold",
                 where="solve.options.temperature_final",
             ).with_span(spec))
-        if spec.n_bidders > 1 and opts["transform"] == "cells" and opts["certify"]:
+        ama = opts["architecture"] == "lottery_ama"
+        if spec.n_bidders > 1 and not ama and opts["transform"] == "cells" and opts["certify"]:
             _check_cells_work(spec, opts)
         import torch
 
@@ -182,7 +205,12 @@ class MenuBackend(Backend):
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
         log = _logger(progress)
-        if spec.n_bidders == 1:
+        if ama:
+            from .ama import train_ama
+
+            result = train_ama(spec, opts, seed=seed, out_dir=out, device=device, resume=resume,
+                               progress=progress)
+        elif spec.n_bidders == 1:
             from .rochetnet import train_rochetnet
 
             opts = {**opts, "size": opts["size"] or 200, "steps": opts["steps"] or 2000}
@@ -204,6 +232,15 @@ class MenuBackend(Backend):
         if out is not None:
             result.files.update(_write_outputs(spec, result, out))
         return result
+
+
+def _with_defaults(spec: Spec, opts: dict[str, Any]) -> dict[str, Any]:
+    """Defaults that depend on the architecture (a lottery AMA relaxes an argmax over
+    outcomes whose affine welfares differ by little, so it anneals from a colder start)."""
+    ama = opts["architecture"] == "lottery_ama"
+    defaults = {"temperature": 0.01, "temperature_final": 3e-4, "size": 64, "steps": 8000} if ama else \
+        {"temperature": 0.05, "temperature_final": 0.002}
+    return {**opts, **{k: v for k, v in defaults.items() if opts.get(k) is None}}
 
 
 def _logger(progress: bool):
