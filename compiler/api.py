@@ -13,6 +13,19 @@ from .errors import AuctionError, BackendError, UsageError
 from .plan import Plan, make_plan
 
 
+def _with_options(spec: Any, backend: str | None, options: dict[str, Any] | None) -> Any:
+    """The spec as the planner should see it: command-line options for the backend that
+    will run count as if the spec's ``solve with`` had them (a backend's answer may depend
+    on an option, such as the menu backend's architecture)."""
+    target = backend or (spec.solve.backend if getattr(spec, "solve", None) is not None else None)
+    if not options or target is None:
+        return spec
+    from .ir import Solve
+
+    base = dict(spec.solve.options) if spec.solve is not None and spec.solve.backend == target else {}
+    return spec.model_copy(update={"solve": Solve(backend=target, options={**base, **options})})
+
+
 def _overrides(params: dict[str, Any] | None) -> dict[str, str] | None:
     if not params:
         return None
@@ -97,7 +110,7 @@ def compile(  # noqa: A001 - the API name users expect
     from .mechanism.base import ArtifactMeta, package_versions
 
     t0 = time.perf_counter()
-    the_plan = make_plan(spec, backend)
+    the_plan = make_plan(_with_options(spec, backend, options), backend)
     name = the_plan.chosen
     assert name is not None
     b = get_backend(name)

@@ -116,3 +116,30 @@ def test_lottery_ama_unit_demand_outcomes_respect_both_constraints():
     assert x.sum(2).max() <= 1 + 1e-12  # each bidder at most one item in expectation
     assert x.sum(1).max() <= 1 + 1e-12  # each item at most once
     assert res.stats["test_revenue"] > 0 and res.certificate["kind"] == "exact_by_construction"
+
+
+FOUR_ITEMS = """auction four {
+    items 4
+    bidders 2 {
+        valuation additive
+        values ~ Uniform(0, 1) iid
+    }
+    require IC, IR
+    maximize revenue
+    solve with menu(steps = 50)
+}
+"""
+
+
+def test_command_line_architecture_counts_when_planning():
+    spec = api.loads(FOUR_ITEMS)
+    with pytest.raises(PlanError) as e:
+        api.compile(spec, verify=False)
+    assert e.value.diagnostics[0].message.endswith("takes at most 3 items with several bidders, not 4")
+    out = api.compile(spec, options={"architecture": "lottery_ama", "test_samples": 1000}, verify=False)
+    assert out.backend == "menu" and out.stats["method"] == "lottery_ama"
+    with pytest.raises(PlanError) as e:
+        api.compile(spec, options={"architecture": "lottery_amma"}, verify=False)
+    d = e.value.diagnostics[0]
+    assert d.code == "E0604" and d.suggestion == "lottery_ama"
+    assert d.message == "option 'architecture' of backend menu must be one of gemnet, lottery_ama, not 'lottery_amma'"

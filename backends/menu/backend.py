@@ -21,6 +21,7 @@ MAX_XOR_ITEMS = 6
 """XOR menus are distributions over all 2**m bundles; past 64 bundles BundleFlow is the tool."""
 MAX_GEMNET_ITEMS = 3
 CERTIFIABLE_BIDDERS = 3
+ARCHITECTURES = ("gemnet", "lottery_ama")
 
 # Diagnostic codes of this backend (E07xx: solving).
 E_REFUSED = "E0730"
@@ -48,7 +49,7 @@ class MenuBackend(Backend):
                                    "networks of the others' bids, certified compatible by a transform after training) or "
                                    "'lottery_ama' (a learned affine maximizer over lottery outcomes: "
                                    "compatible, hence exactly strategy-proof, by construction)",
-                                   choices=("gemnet", "lottery_ama")),
+                                   choices=ARCHITECTURES),
         "size": OptionSpec(int, None, "menu elements per bidder (default 200 for one bidder, "
                            "4 for one item and 8 per item for GemNet; outcomes of a lottery AMA, "
                            "default 64)", min=1, max=100_000),
@@ -100,7 +101,8 @@ class MenuBackend(Backend):
 
     def accepts(self, spec: Spec) -> Verdict:
         asked = spec.solve.options.get("architecture") if spec.solve is not None and spec.solve.backend == self.name else None
-        return self._accepts(spec, str(asked or "gemnet"))
+        # a misspelt architecture is reported by the option check in compile, with a suggestion
+        return self._accepts(spec, asked if asked in ARCHITECTURES else "lottery_ama" if asked else "gemnet")
 
     def _accepts(self, spec: Spec, architecture: str) -> Verdict:
         if spec.kind == "market":
@@ -174,7 +176,9 @@ class MenuBackend(Backend):
         progress: bool = True,
     ) -> CompileResult:
         asked = options.get("architecture", "gemnet")
-        verdict = self._accepts(spec, asked if isinstance(asked, str) else "gemnet")
+        if asked not in ARCHITECTURES:
+            self.parse_options(spec, options)  # raises the option error, with a suggestion
+        verdict = self._accepts(spec, asked)
         if not verdict.ok:
             raise PlanError(
                 Diagnostic(E_REFUSED, verdict.reasons[0], help=verdict.hints[0] if verdict.hints else None,
