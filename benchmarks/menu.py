@@ -1,4 +1,4 @@
-"""Benchmarks of the menu backend (RochetNet, GemNet) against the published figures of
+"""Benchmarks of the menu backend (RochetNet, GemNet, lottery AMA) against the published figures of
 ANCHORS sections 1-3: median test revenue over seeds (argmax choice, fresh test profiles),
 seconds, and the certificate.
 
@@ -46,6 +46,17 @@ def spec(name: str, kind: str, n: int, values: list[ir.ValueExpr]) -> ir.Auction
     )
 
 
+def asymmetric(name: str, values: list[ir.ValueExpr]) -> ir.AuctionSpec:
+    """One item, bidder i drawing values[i]."""
+    return ir.AuctionSpec(
+        name=name, items=("I1",), requirements=REQ, objective=REV,
+        bidders=tuple(ir.Bidder(name=f"b{i + 1}", valuation=ir.Additive(values=(v,))) for i, v in enumerate(values)),
+    )
+
+
+IRREGULAR = E(ir.Mixture(weights=(0.75, 0.25), components=(ir.Uniform(low=0, high=3), ir.Uniform(low=3, high=8))))
+
+
 def triangle(size: int, rng: np.random.Generator) -> np.ndarray:
     """Uniform on the triangle (0,0), (0,1), (1,0): reflect the points above the diagonal."""
     u = rng.uniform(size=(size, 2))
@@ -84,6 +95,23 @@ SETTINGS = [
     Setting("gem3exp", "3 bidders, 1 item Exp(mean 3) (GemNet)",
             spec("e3", "additive", 3, [E(ir.Exponential(rate=1 / 3))]), 2.74898, "Myerson",
             {"steps": 3000}, quick=False),
+    # the lottery AMA architecture: an affine maximizer, exactly SP by construction
+    Setting("ama2x1", "2 bidders, 1 item U[0,1] (lottery AMA)", spec("m2", "additive", 2, [U(0, 1)]), 5 / 12,
+            "Myerson", {"architecture": "lottery_ama"}),
+    Setting("ama2x2", "2x2 additive U[0,1] (lottery AMA)", spec("g22", "additive", 2, [U(0, 1)] * 2), 0.865,
+            "VVCA 0.860-0.865, AMA 0.862, lottery AMA ~0.868 (exact SP)", {"architecture": "lottery_ama"},
+            quick=False),
+    Setting("ama3exp", "3 bidders, 1 item Exp(mean 3) (lottery AMA)",
+            spec("e3", "additive", 3, [E(ir.Exponential(rate=1 / 3))]), 2.74898, "Myerson",
+            {"architecture": "lottery_ama"}, quick=False),
+    Setting("ama2x5", "2x5 additive U[0,1] (lottery AMA)", spec("g25", "additive", 2, [U(0, 1)] * 5), 2.2354,
+            "lottery AMA (published)", {"architecture": "lottery_ama"}, quick=False),
+    Setting("ama3x10", "3x10 additive U[0,1] (lottery AMA)", spec("g310", "additive", 3, [U(0, 1)] * 10), 5.345,
+            "lottery AMA (published); item-wise Myerson 5.3125", {"architecture": "lottery_ama"}, quick=False),
+    Setting("ama5asym", "5 bidders U[0,i], 1 item (lottery AMA)", asymmetric("a5", [U(0, i) for i in range(1, 6)]),
+            2.31469, "Myerson", {"architecture": "lottery_ama"}, quick=False),
+    Setting("ama3irr", "3 bidders irregular mixture, 1 item (lottery AMA)", asymmetric("irr", [IRREGULAR] * 3),
+            2.38020, "Myerson (ironed)", {"architecture": "lottery_ama"}, quick=False),
     # the same two settings with the other transforms (continuous menus)
     Setting("gem2x2m", "2x2 additive U[0,1] (GemNet, surcharge MILP)", spec("g22", "additive", 2, [U(0, 1)] * 2),
             0.865, "VVCA 0.860-0.865, AMA 0.862 (exact SP)",

@@ -41,7 +41,7 @@ class LotteryAMA(torch.nn.Module):
         super().__init__()
         self.n, self.m = n, m
         self.unit = torch.tensor([h == "unit_demand" for h in heads])
-        self.item_logits = torch.nn.Parameter(torch.randn(K, m, n + 1, generator=gen))
+        self.item_logits = torch.nn.Parameter(_initial_logits(K, m, n, gen))
         self.row_logits = torch.nn.Parameter(torch.randn(K, n, m + 1, generator=gen))
         self.boosts = torch.nn.Parameter(torch.zeros(K))
         # outcome 0 sells nothing: without it a reserve price must be found by shrinking a
@@ -89,6 +89,25 @@ class LotteryAMA(torch.nn.Module):
             w = double.weights().numpy()
             lam = double.boosts.detach().numpy() * scale
         return np.clip(x, 0.0, 1.0), w, lam
+
+
+DETERMINISTIC_LOGIT = 4.0
+
+def _initial_logits(K: int, m: int, n: int, gen: torch.Generator) -> torch.Tensor:
+    """Random lotteries, half of them near-deterministic: every assignment of the items to
+    the bidders or nobody when there are few enough (Myerson-like optima use exactly
+    these), else random assignments.  Lotteries alone train slowly towards the pure
+    outcomes an asymmetric or single-item optimum needs; pure outcomes alone lose the
+    lotteries of multi-item optima."""
+    logits = torch.randn(K, m, n + 1, generator=gen)
+    slots = K // 2
+    if (n + 1) ** m <= slots:
+        grids = torch.meshgrid(*[torch.arange(n + 1)] * m, indexing="ij")
+        assign = torch.stack([g.reshape(-1) for g in grids], 1)
+    else:
+        assign = torch.randint(0, n + 1, (slots, m), generator=gen)
+    logits[1 : 1 + len(assign)] += DETERMINISTIC_LOGIT * torch.nn.functional.one_hot(assign, n + 1)[: K - 1]
+    return logits
 
 
 def train_ama(
