@@ -44,6 +44,10 @@ class LotteryAMA(torch.nn.Module):
         self.item_logits = torch.nn.Parameter(_initial_logits(K, m, n, gen))
         self.row_logits = torch.nn.Parameter(torch.randn(K, n, m + 1, generator=gen))
         self.boosts = torch.nn.Parameter(torch.zeros(K))
+        # plus a boost per unit of each (bidder, item) allocated (VVCA's form): a reserve
+        # price lowers the boost of every outcome that sells, one coordinate here instead
+        # of a move of all K boosts together that gradient steps rarely find
+        self.unit_boosts = torch.nn.Parameter(torch.zeros(n, m))
         # outcome 0 sells nothing: without it a reserve price must be found by shrinking a
         # random lottery to zero, and training often settles on no reserve at all
         self.register_buffer("live", (torch.arange(K) > 0).float())
@@ -58,20 +62,31 @@ class LotteryAMA(torch.nn.Module):
             x = torch.where(self.unit.to(x.device)[None, :, None], torch.minimum(x, row), x)
         return x * self.live[:, None, None]
 
+    def outcome_boosts(self, x: torch.Tensor) -> torch.Tensor:
+        return self.boosts + torch.einsum("kim,im->k", x, self.unit_boosts)
+
     def weights(self) -> torch.Tensor:
-        return MIN_WEIGHT + (1.0 - MIN_WEIGHT) * torch.sigmoid(self.weight_logits)
+        """In [MIN_WEIGHT, 1], the largest exactly 1: scaling every weight down together
+        changes nothing in the exact mechanism (boosts scale with them) but softens the
+        relaxation, which training would otherwise exploit."""
+        w = MIN_WEIGHT + (1.0 - MIN_WEIGHT) * torch.sigmoid(self.weight_logits)
+        return w / w.max()
 
     def soft_revenue(self, v: torch.Tensor, temp: float) -> torch.Tensor:
         """Relaxed revenue per profile: softmax choice of the outcome, soft max in the
         Clarke term (both tend to the exact mechanism as ``temp`` -> 0)."""
         x, w = self.outcomes(), self.weights()
         wv = torch.einsum("bim,kim->bki", v, x) * w
-        total = wv.sum(-1) + self.boosts
+        total = wv.sum(-1) + self.outcome_boosts(x)
         choice = torch.softmax(total / temp, 1)
         rev = torch.zeros(len(v), device=v.device)
         for i in range(self.n):
             others = total - wv[..., i]
-            soft_max = temp * torch.logsumexp(others / temp, 1)
+            # the soft max overshoots the max by up to t * log K, and the payment divides by
+            # w_i: at t = temp * w_i the overshoot costs the same for every weight, so
+            # training gains nothing from lowering a weight
+            t = temp * w[i]
+            soft_max = t * torch.logsumexp(others / t, 1)
             rev = rev + (soft_max - (choice * others).sum(1)) / w[i]
         return rev
 
@@ -83,11 +98,11 @@ class LotteryAMA(torch.nn.Module):
             torch.nn.Module.__init__(double)
             double.n, double.m, double.unit = self.n, self.m, self.unit.cpu()
             double.live = self.live.cpu().double()
-            for name in ("item_logits", "row_logits", "boosts", "weight_logits"):
+            for name in ("item_logits", "row_logits", "boosts", "unit_boosts", "weight_logits"):
                 setattr(double, name, torch.nn.Parameter(getattr(self, name).detach().cpu().double()))
-            x = double.outcomes().numpy()
-            w = double.weights().numpy()
-            lam = double.boosts.detach().numpy() * scale
+            x = double.outcomes()
+            lam = double.outcome_boosts(x).numpy() * scale
+            x, w = x.numpy(), double.weights().numpy()
         return np.clip(x, 0.0, 1.0), w, lam
 
 
@@ -128,7 +143,14 @@ def train_ama(
     heads = [head_kind(spec, i) for i in range(n)]
     scale = value_scale(spec)
     K = opts["size"]
-    model = LotteryAMA(K, n, m, heads, gen).to(device)
+    model = LotteryAMA(K, n, m, heads, gen)
+    # start from a reserve at each value's mean (the monopoly price of uniform and
+    # exponential values): with two or more bidders revenue is flat in a reserve near 0
+    # (it binds with probability F(r)^n), so training from no reserve can stay there
+    mean = V.sample_values(spec, 20_000, np.random.default_rng([seed, 2])).values.mean(0) / scale
+    with torch.no_grad():
+        model.unit_boosts.copy_(-model.weights()[:, None].detach() * torch.as_tensor(mean, dtype=torch.float32))
+    model = model.to(device)
     batch = opts["batch"]
 
     def step_fn(step: int, temp: float) -> tuple[torch.Tensor, float, float]:
