@@ -143,3 +143,14 @@ def test_command_line_architecture_counts_when_planning():
     d = e.value.diagnostics[0]
     assert d.code == "E0604" and d.suggestion == "lottery_ama"
     assert d.message == "option 'architecture' of backend menu must be one of gemnet, lottery_ama, not 'lottery_amma'"
+
+
+def test_lottery_ama_three_exponential_bidders_reach_myerson():
+    # Myerson here is second price with reserve 3 (virtual value v - 3 is affine), 2.74898;
+    # without a reserve (second price) 2.50041
+    spec = bidders(3, [ir.ValueExpr(terms=(ir.Draw(dist=ir.Exponential(rate=1 / 3)),), coefs=(1.0,))], "e3")
+    for seed in (0, 2):
+        res = MenuBackend().compile(spec, {"architecture": "lottery_ama", "steps": 2000, "test_samples": 100_000},
+                                    seed=seed, progress=False)
+        assert within(res.stats["test_revenue"], 2.74898, 0.01), (seed, res.stats["test_revenue"])
+        assert res.mechanism.weights.max() == 1.0
