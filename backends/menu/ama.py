@@ -24,7 +24,7 @@ from ...mechanism.base import ArtifactMeta, package_versions
 from ..base import CompileResult
 from .affine import AffineMaximizerMechanism
 from .rochetnet import _mean_ci, head_kind, value_scale
-from .training import Schedule, train_loop
+from .training import Schedule, run_stats, train_loop
 
 MIN_WEIGHT = 0.25
 """Bidder weights live in [MIN_WEIGHT, 1]: the relaxed payments divide the softmax's
@@ -192,24 +192,8 @@ def train_ama(
         "max_regret": 0.0,
         "max_ir_violation": 0.0,
     }
-    stats = {
-        "method": "lottery_ama",
-        "steps": state.step,
-        "seconds": time.perf_counter() - t_start,
-        "train_seconds": state.seconds,
-        "train_revenue": float(np.mean(state.history["revenue"][-20:])) if state.history["revenue"] else None,
-        "test_revenue": revenue["value"],
-        "test_revenue_ci95": revenue["ci95"],
-        "test_welfare": welfare["value"],
-        "test_samples": int(len(test)),
-        "outcomes_used": int((counts > 0).sum()),
-        "certified": True,
-        "seed": seed,
-        "menu_size": K,
-        "stopped_early": state.stopped_early,
-        "resumed_from": state.resumed_from,
-        "value_scale": scale,
-    }
+    stats = run_stats("lottery_ama", state, t_start, revenue, welfare, len(test), seed, K, scale,
+                      outcomes_used=int((counts > 0).sum()), certified=True)
     mech.meta = ArtifactMeta(
         spec_name=spec.name, spec_hash=spec.spec_hash(), backend="menu", seed=seed,
         options={**opts, "method": "lottery_ama", "device": device},

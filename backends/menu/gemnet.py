@@ -25,7 +25,7 @@ from . import cells as CL
 from . import certify as C
 from .artifact import GemNetMechanism
 from .rochetnet import _mean_ci, alloc_from_logits, head_kind, value_scale
-from .training import Schedule, train_loop
+from .training import Schedule, run_stats, train_loop
 
 
 class MenuNet(torch.nn.Module):
@@ -445,26 +445,12 @@ def _uncertified(why: str, before: Any, after: Any, **extra: Any) -> dict[str, A
 def _package(spec, mech, state, certificate, opts, K, device, seed, scale, t_start, revenue, welfare,
              n_test, before, after, extra) -> CompileResult:
     """Stats, provenance and the report section shared by both certification paths."""
-    stats = {
-        "method": "gemnet",
-        "steps": state.step,
-        "seconds": time.perf_counter() - t_start,
-        "train_seconds": state.seconds,
-        "train_revenue": float(np.mean(state.history["revenue"][-20:])) if state.history["revenue"] else None,
-        "test_revenue": revenue["value"],
-        "test_revenue_ci95": revenue["ci95"],
-        **extra,
-        "test_welfare": welfare["value"],
-        "test_samples": int(n_test),
-        "over_allocation_before_transform": before,
-        "over_allocation": after,
-        "certified": certificate["kind"] == "exact_by_menu_compatibility",
-        "seed": seed,
-        "menu_size": K,
-        "stopped_early": state.stopped_early,
-        "resumed_from": state.resumed_from,
-        "value_scale": scale,
-    }
+    stats = run_stats(
+        "gemnet", state, t_start, revenue, welfare, n_test, seed, K, scale, **extra,
+        over_allocation_before_transform=before,
+        over_allocation=after,
+        certified=certificate["kind"] == "exact_by_menu_compatibility",
+    )
     mech.meta = ArtifactMeta(
         spec_name=spec.name,
         spec_hash=spec.spec_hash(),

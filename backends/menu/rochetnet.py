@@ -20,7 +20,7 @@ from ...mechanism.base import ArtifactMeta, package_versions
 from ...mechanism.menu import MenuMechanism
 from ..base import CompileResult
 from .certify import CLIP_STRETCH
-from .training import Schedule, train_loop
+from .training import Schedule, run_stats, train_loop
 
 
 def head_kind(spec: AuctionSpec, bidder: int = 0) -> str:
@@ -232,24 +232,8 @@ def train_rochetnet(
     test_rng = np.random.default_rng([seed, 1])
     test_values = sampler(opts["test_samples"], test_rng)
     ev = evaluate_menu(mech, test_values)
-    train_rev = float(np.mean(state.history["revenue"][-20:])) if state.history["revenue"] else float("nan")
-    stats = {
-        "method": "rochetnet",
-        "steps": state.step,
-        "seconds": time.perf_counter() - t_start,
-        "train_seconds": state.seconds,
-        "train_revenue": train_rev,
-        "test_revenue": ev["revenue"]["value"],
-        "test_revenue_ci95": ev["revenue"]["ci95"],
-        "test_welfare": ev["welfare"]["value"],
-        "test_samples": ev["samples"],
-        "seed": seed,
-        "menu_size": int(opts["size"]),
-        "elements_used": int((ev["choice_counts"][:-1] > 0).sum()),
-        "stopped_early": state.stopped_early,
-        "resumed_from": state.resumed_from,
-        "value_scale": scale,
-    }
+    stats = run_stats("rochetnet", state, t_start, ev["revenue"], ev["welfare"], ev["samples"], seed,
+                      opts["size"], scale, elements_used=int((ev["choice_counts"][:-1] > 0).sum()))
     mech.meta.stats = stats
     result = CompileResult(
         mechanism=mech,

@@ -142,6 +142,30 @@ def train_loop(
     return state
 
 
+def run_stats(method: str, state: TrainState, t_start: float, revenue: dict[str, Any], welfare: dict[str, Any],
+              n_test: int, seed: int, size: int, scale: float, **extra: Any) -> dict[str, Any]:
+    """The stats every menu trainer reports (``extra`` adds its own, after the test
+    figures); ``revenue`` and ``welfare`` are ``{"value", "ci95"}``."""
+    h = state.history["revenue"]
+    return {
+        "method": method,
+        "steps": state.step,
+        "seconds": time.perf_counter() - t_start,
+        "train_seconds": state.seconds,
+        "train_revenue": float(np.mean(h[-20:])) if h else None,
+        "test_revenue": revenue["value"],
+        "test_revenue_ci95": revenue["ci95"],
+        "test_welfare": welfare["value"],
+        "test_samples": int(n_test),
+        **extra,
+        "seed": seed,
+        "menu_size": int(size),
+        "stopped_early": state.stopped_early,
+        "resumed_from": state.resumed_from,
+        "value_scale": scale,
+    }
+
+
 def _save_checkpoint(path: Path, modules, opt, sched, rng, state: TrainState) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     blob = {
