@@ -1,5 +1,6 @@
-"""Lottery affine maximizer auctions (Curry, Sandholm, Dickerson): n >= 2 bidders, a learned
-list of K lottery outcomes, outcome boosts and bidder weights.  Each bidder's menu is a
+"""Lottery affine maximizer auctions (Curry, Sandholm, Dickerson): a learned list of K
+lottery outcomes, outcome boosts and bidder weights (any number of bidders; with one it is a
+menu with prices).  Each bidder's menu is a
 function of the others' reports only (the Clarke prices of the outcomes) and every bidder's
 best element is the same outcome, so the mechanism is exactly strategy-proof by
 construction: there is no compatibility to repair after training.
@@ -27,9 +28,8 @@ from .rochetnet import _mean_ci, head_kind, value_scale
 from .training import Schedule, run_stats, train_loop
 
 MIN_WEIGHT = 0.25
-"""Bidder weights live in [MIN_WEIGHT, 1]: the relaxed payments divide the softmax's
-surplus (about temperature * log K) by the weight, so a weight near 0 would let training
-chase a relaxation artefact instead of revenue."""
+"""Bidder weights live in [MIN_WEIGHT, 1] (the largest is 1): payments divide by the
+weight, and a weight near 0 would make a bidder's payments, and their gradients, explode."""
 
 
 class LotteryAMA(torch.nn.Module):

@@ -185,7 +185,7 @@ class MenuBackend(Backend):
                 Diagnostic(E_REFUSED, verdict.reasons[0], help=verdict.hints[0] if verdict.hints else None,
                            where="solve").with_span(spec)
             )
-        opts = _with_defaults(spec, self.parse_options(spec, options))
+        opts = _with_defaults(self.parse_options(spec, options))
         if opts["temperature_final"] > opts["temperature"] and opts["schedule"] != "constant":
             raise PlanError(Diagnostic(
                 "E0604",
@@ -239,7 +239,7 @@ class MenuBackend(Backend):
         return result
 
 
-def _with_defaults(spec: Spec, opts: dict[str, Any]) -> dict[str, Any]:
+def _with_defaults(opts: dict[str, Any]) -> dict[str, Any]:
     """Defaults that depend on the architecture (a lottery AMA relaxes an argmax over
     outcomes whose affine welfares differ by little, so it anneals from a colder start)."""
     ama = opts["architecture"] == "lottery_ama"
