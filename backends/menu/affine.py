@@ -58,11 +58,9 @@ class AffineMaximizerMechanism(Mechanism):
         wv = np.einsum("bim,kim->bki", bids, self.outcomes) * self.weights
         return wv, wv.sum(-1) + self.boosts
 
-    def choose(self, bids: np.ndarray) -> np.ndarray:
-        """Index of the chosen outcome per profile (ties: lowest index)."""
-        return self._terms(np.asarray(bids, dtype=float))[1].argmax(1)
-
-    def allocate_and_pay(self, bids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def choose_and_pay(self, bids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Index of the chosen outcome per profile (ties: lowest index) and ``(B, n)``
+        payments."""
         bids = np.asarray(bids, dtype=float)
         wv, total = self._terms(bids)
         k = total.argmax(1)
@@ -71,6 +69,10 @@ class AffineMaximizerMechanism(Mechanism):
         for i in range(self.n_bidders):
             others = total - wv[..., i]
             pay[:, i] = (others.max(1) - others[rows, k]) / self.weights[i]
+        return k, pay
+
+    def allocate_and_pay(self, bids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        k, pay = self.choose_and_pay(bids)
         return self.outcomes[k], pay
 
     def allocate_and_pay_torch(self, bids: Any) -> tuple[Any, Any]:

@@ -12,6 +12,7 @@ exact argmax and max.  Imported only from ``compile`` (it imports torch).
 
 from __future__ import annotations
 
+import copy
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from ...mechanism.base import ArtifactMeta, package_versions
 from ..base import CompileResult
 from .affine import AffineMaximizerMechanism
 from .rochetnet import _mean_ci, head_kind, value_scale
-from .training import Schedule, run_stats, train_loop
+from .training import Schedule, run_stats, seeded, train_loop
 
 MIN_WEIGHT = 0.25
 """Bidder weights live in [MIN_WEIGHT, 1] (the largest is 1): payments divide by the
@@ -94,12 +95,7 @@ class LotteryAMA(torch.nn.Module):
         """Outcomes, weights and boosts (value units) in float64, recomputed from the
         parameters in double precision so that every item's shares sum to at most 1."""
         with torch.no_grad():
-            double = LotteryAMA.__new__(LotteryAMA)
-            torch.nn.Module.__init__(double)
-            double.n, double.m, double.unit = self.n, self.m, self.unit.cpu()
-            double.live = self.live.cpu().double()
-            for name in ("item_logits", "row_logits", "boosts", "unit_boosts", "weight_logits"):
-                setattr(double, name, torch.nn.Parameter(getattr(self, name).detach().cpu().double()))
+            double = copy.deepcopy(self).cpu().double()
             x = double.outcomes()
             lam = double.outcome_boosts(x).numpy() * scale
             x, w = x.numpy(), double.weights().numpy()
@@ -136,9 +132,7 @@ def train_ama(
     progress: bool,
 ) -> CompileResult:
     t_start = time.perf_counter()
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
+    gen, rng = seeded(seed)
     n, m = spec.n_bidders, spec.n_items
     heads = [head_kind(spec, i) for i in range(n)]
     scale = value_scale(spec)
@@ -174,10 +168,10 @@ def train_ama(
     pays, wel, counts = [], [], np.zeros(K, dtype=np.int64)
     for s in range(0, len(test), 50_000):
         v = test[s : s + 50_000]
-        alloc, pay = mech.allocate_and_pay(v)
-        counts += np.bincount(mech.choose(v), minlength=K)
+        k, pay = mech.choose_and_pay(v)
+        counts += np.bincount(k, minlength=K)
         pays.append(pay.sum(1))
-        wel.append(V.welfare(v, alloc))
+        wel.append(V.welfare(v, outcomes[k]))
     revenue, welfare = _mean_ci(np.concatenate(pays)), _mean_ci(np.concatenate(wel))
     nonneg = bool((V.value_bounds(spec)[..., 0] >= 0).all())
     certificate = {
