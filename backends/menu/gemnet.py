@@ -25,7 +25,7 @@ from . import cells as CL
 from . import certify as C
 from .artifact import GemNetMechanism
 from .rochetnet import _mean_ci, alloc_from_logits, head_kind, value_scale
-from .training import Schedule, run_stats, train_loop
+from .training import Schedule, run_stats, seeded, train_loop
 
 
 class MenuNet(torch.nn.Module):
@@ -92,9 +92,7 @@ def train_gemnet(
     log=None,
 ) -> CompileResult:
     t_start = time.perf_counter()
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
+    gen, rng = seeded(seed)
     n, m = spec.n_bidders, spec.n_items
     heads = [head_kind(spec, i) for i in range(n)]
     if opts["clipped_head"]:
@@ -336,8 +334,7 @@ def _finish_scaling(spec, opts, seed, device, t_start, state, weights, architect
             "max_ir_violation": 0.0,
         }
     else:
-        why = ("certification was switched off (certify = false)" if sr is None
-               else f"the scaling LP did not give a certified transform (LP {sr.lp_status})")
+        why = _lp_not_certified(sr)
         certificate = _uncertified(
             why, before, after,
             grid=egrid.to_json(),
@@ -414,13 +411,19 @@ def _finish_cells(spec, opts, seed, device, t_start, state, weights, architectur
             "max_ir_violation": 0.0,
         }
     else:
-        why = ("certification was switched off (certify = false)" if cr is None
-               else f"the scaling LP did not give a certified transform (LP {cr.lp_status})")
+        why = _lp_not_certified(cr)
         certificate = _uncertified(why, before, after, grid=egrid.to_json(),
                                    milp_status=f"LP {cr.lp_status}" if cr is not None else "not run")
     return _package(spec, mech, state, certificate, opts, K, device, seed, scale, t_start, revenue, welfare,
                     len(test_values), before, after,
                     {"transform": "cells", "test_revenue_before_transform": before_rev})
+
+
+def _lp_not_certified(res: Any) -> str:
+    """Why the cells or scaling path has no certificate (``res`` None: not run)."""
+    if res is None:
+        return "certification was switched off (certify = false)"
+    return f"the scaling LP did not give a certified transform (LP {res.lp_status})"
 
 
 def _uncertified(why: str, before: Any, after: Any, **extra: Any) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from ...mechanism.base import ArtifactMeta, package_versions
 from ...mechanism.menu import MenuMechanism
 from ..base import CompileResult
 from .certify import CLIP_STRETCH
-from .training import Schedule, run_stats, train_loop
+from .training import Schedule, run_stats, seeded, train_loop
 
 
 def head_kind(spec: AuctionSpec, bidder: int = 0) -> str:
@@ -172,9 +172,7 @@ def train_rochetnet(
         def sampler(size: int, r: np.random.Generator) -> np.ndarray:
             return V.sample_values(spec, size, r).values
 
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
+    gen, rng = seeded(seed)
     head = head_kind(spec)
     space = V.outcome_space(spec)
     dim = V.outcome_dim(spec)

@@ -39,6 +39,13 @@ class Schedule:
         return math.exp(math.log(self.start) + t * (math.log(self.end) - math.log(self.start)))
 
 
+def seeded(seed: int) -> tuple[torch.Generator, np.random.Generator]:
+    """Seed torch's global generator and return the generators a menu trainer draws from:
+    torch's for initial weights, numpy's for training profiles (checkpointed)."""
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed), np.random.default_rng(seed)
+
+
 @dataclass
 class TrainState:
     step: int = 0
