@@ -275,7 +275,7 @@ def _finite_auction(spec: ir.AuctionSpec) -> list[Any] | None:
         return None
 
 
-def _single_bidder_menu(structure: dict[str, Any], spec: Any, checks: list[str], notes: list[str]) -> str | None:
+def _single_bidder_menu(structure: dict[str, Any], spec: Any, bounds: np.ndarray | None) -> tuple[list[str], str]:
     """A single-bidder menu with a null element and argmax choice is IC and IR."""
     problems = []
     if structure.get("n_bidders") != 1 or spec.n_bidders != 1:
@@ -284,16 +284,10 @@ def _single_bidder_menu(structure: dict[str, Any], spec: Any, checks: list[str],
         problems.append("no null element (zero allocation at zero price)")
     if structure.get("choice") != "argmax":
         problems.append(f"choice rule {structure.get('choice')!r} is not argmax")
-    if problems:
-        notes.append("not exact by construction: " + "; ".join(problems))
-        return None
-    checks.append("menu structure: one bidder, a null element, argmax choice (IC and IR by construction)")
-    checks.append("sampled misreports confirm zero regret and no IR violation")
-    return "exact_by_construction"
+    return problems, "menu structure: one bidder, a null element, argmax choice (IC and IR by construction)"
 
 
-def _affine_maximizer(structure: dict[str, Any], spec: Any, bounds: np.ndarray | None,
-                      checks: list[str], notes: list[str]) -> str | None:
+def _affine_maximizer(structure: dict[str, Any], spec: Any, bounds: np.ndarray | None) -> tuple[list[str], str]:
     """An affine maximizer over a fixed outcome list with weighted Clarke payments is
     dominant-strategy IC and feasible when its weights are positive and its outcomes
     feasible; it is ex-post IR when no value is negative."""
@@ -308,14 +302,9 @@ def _affine_maximizer(structure: dict[str, Any], spec: Any, bounds: np.ndarray |
         problems.append("the rule is not argmax with weighted Clarke payments")
     if bounds is None or (bounds[..., 0] < 0).any():
         problems.append("values may be negative (IR by construction needs values >= 0)")
-    if problems:
-        notes.append("not exact by construction: " + "; ".join(problems))
-        return None
-    checks.append(f"affine maximizer structure: {structure.get('outcomes')} fixed outcomes, each feasible, "
-                  "positive weights, argmax choice, weighted Clarke payments, values >= 0 "
-                  "(dominant-strategy IC and ex-post IR by construction)")
-    checks.append("sampled misreports confirm zero regret and no IR violation")
-    return "exact_by_construction"
+    return problems, (f"affine maximizer structure: {structure.get('outcomes')} fixed outcomes, each feasible, "
+                      "positive weights, argmax choice, weighted Clarke payments, values >= 0 "
+                      "(dominant-strategy IC and ex-post IR by construction)")
 
 
 # --------------------------------------------------------------------------- the run
@@ -359,10 +348,14 @@ class _Run:
                 notes.append("the artifact's menu-compatibility certificate FAILED its re-check; regret is estimated instead")
         if kind is None and structure is not None:
             details["menu_structure"] = structure
-            if structure.get("rule") == "affine_maximizer":
-                kind = _affine_maximizer(structure, spec, bounds, checks, notes)
+            check = _affine_maximizer if structure.get("rule") == "affine_maximizer" else _single_bidder_menu
+            problems, holds = check(structure, spec, bounds)
+            if problems:
+                notes.append("not exact by construction: " + "; ".join(problems))
             else:
-                kind = _single_bidder_menu(structure, spec, checks, notes)
+                kind = "exact_by_construction"
+                checks.append(holds)
+                checks.append("sampled misreports confirm zero regret and no IR violation")
 
         finite = _finite_auction(spec)
         if kind is None:
