@@ -1,13 +1,6 @@
-"""Backends: each one a module, found through the ``auctionc.backends`` entry-point group."""
+"""Backends: each one a subpackage, found through the ``auctionc.backends`` entry-point group.
 
-from .base import Backend, Capabilities, CompileResult, Verdict
-from .registry import available_backends, get_backend
-
-__all__ = [
-    "Backend",
-    "Capabilities",
-    "CompileResult",
-    "Verdict",
-    "available_backends",
-    "get_backend",
-]
+A backend imports the compiler's public modules (``auctionc.plugins``, ``auctionc.ir``,
+``auctionc.mechanism``, ``auctionc.diagnostics``...), never the language
+(``auctionc.dsl``) and never another backend; the interface it implements lives in
+``auctionc.plugins``."""

@@ -19,7 +19,7 @@ import time
 import numpy as np
 import torch
 from auctionc.backends.bundleflow.baselines import candidate_bundles, grand_bundle, item_pricing
-from auctionc.backends.bundleflow.menu import bundle_values
+from auctionc.backends.bundleflow.flow_menu import bundle_values
 from auctionc.cats import sample_valuations
 
 

@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 from auctionc import ir
-from auctionc.backends import get_backend
-from auctionc.backends.exact.wd import vcg_batch
+from auctionc.plugins import get_backend
+from auctionc.winner_determination import vcg_batch
 
 REV = ir.Objective(terms=("revenue",), weights=(1.0,))
 U01 = ir.Uniform(low=0.0, high=1.0)

@@ -13,7 +13,7 @@ import time
 import torch
 from auctionc import ir
 from auctionc.mechanism.base import ArtifactMeta, Mechanism
-from auctionc.mechanism.formats import format_mechanism
+from auctionc.mechanism.format_mechanism import format_mechanism
 from auctionc.verifier import verify
 
 

@@ -1,29 +1,24 @@
-"""The public API; the CLI is a thin layer over these functions."""
+"""The public API, which owns the pipeline; the CLI is a thin layer over these functions.
+
+``compile`` runs ``plan -> backend.compile -> provenance -> verify -> save/report``, each
+step once: the planner parses the backend's options and picks the backend instance, the
+backend returns a ``CompileResult``, and only this module stamps the artifact's
+provenance and writes files beside it.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .dsl.diagnostics import Diagnostic
+from .diagnostics import Diagnostic
 from .errors import AuctionError, BackendError, UsageError
 from .plan import Plan, make_plan
-
-
-def _with_options(spec: Any, backend: str | None, options: dict[str, Any] | None) -> Any:
-    """The spec as the planner should see it: command-line options for the backend that
-    will run count as if the spec's ``solve with`` had them (a backend's answer may depend
-    on an option, such as the menu backend's architecture)."""
-    target = backend or (spec.solve.backend if getattr(spec, "solve", None) is not None else None)
-    if not options or target is None:
-        return spec
-    from .ir import Solve
-
-    base = dict(spec.solve.options) if spec.solve is not None and spec.solve.backend == target else {}
-    return spec.model_copy(update={"solve": Solve(backend=target, options={**base, **options})})
+from .progress import Progress
 
 
 def _overrides(params: dict[str, Any] | None) -> dict[str, str] | None:
@@ -46,9 +41,9 @@ def loads(text: str, params: dict[str, Any] | None = None, filename: str = "<str
     return load_text(text, filename, _overrides(params))
 
 
-def plan(spec: Any, backend: str | None = None) -> Plan:
+def plan(spec: Any, backend: str | None = None, options: dict[str, Any] | None = None) -> Plan:
     """The backend ``compile`` would use, why, and every refusal."""
-    return make_plan(spec, backend)
+    return make_plan(spec, backend, options)
 
 
 @dataclass
@@ -64,16 +59,24 @@ class CompileOutput:
     stats: dict[str, Any]
     certificate: Any = None
     """The verifier's Certificate (None with ``verify=False``)."""
-    backend_certificate: dict[str, Any] | None = None
+    claim: dict[str, Any] | None = None
+    """The backend's own certificate, shown as its claim beside the verifier's."""
+    history: dict[str, list[float]] | None = None
     timings: dict[str, float] = field(default_factory=dict)
     artifact: Path | None = None
     files: dict[str, str] = field(default_factory=dict)
     report_sections: list[tuple[str, str]] = field(default_factory=list)
 
+    @property
+    def ok(self) -> bool:
+        """False when the verifier ran and its certificate fails."""
+        return self.certificate is None or bool(self.certificate.ok)
+
     def to_json(self) -> dict[str, Any]:
         cert = self.certificate.to_json() if self.certificate is not None else {}
         metrics = cert.pop("metrics", None) if isinstance(cert, dict) else None
-        out: dict[str, Any] = {
+        return {
+            "ok": self.ok,
             "spec": self.spec.name,
             "spec_hash": self.spec.spec_hash(),
             "backend": self.backend,
@@ -82,14 +85,17 @@ class CompileOutput:
             "options": self.options,
             "metrics": metrics or {},
             "certificate": cert.get("certificate", cert) if cert else None,
-            "backend_certificate": self.backend_certificate,
+            "backend_claim": self.claim,
             "stats": self.stats,
             "artifact": str(self.artifact) if self.artifact else None,
             "files": self.files,
             "timings": self.timings,
             "versions": getattr(self.mechanism.meta, "versions", {}),
         }
-        return out
+
+
+def _progress(progress: bool | Progress) -> Progress:
+    return progress if isinstance(progress, Progress) else Progress.auto(bool(progress))
 
 
 def compile(  # noqa: A001 - the API name users expect
@@ -101,34 +107,27 @@ def compile(  # noqa: A001 - the API name users expect
     out: str | Path | None = None,
     device: str = "cpu",
     resume: bool = False,
-    progress: bool = False,
+    progress: bool | Progress = False,
     verify: bool = True,
     verify_options: dict[str, Any] | None = None,
 ) -> CompileOutput:
-    """Plan, compile with the chosen backend, save the artifact under ``out``, verify."""
-    from .backends.registry import get_backend
-    from .mechanism.base import ArtifactMeta, package_versions
+    """Plan, compile with the chosen backend, verify, and save the artifact under ``out``."""
+    from .mechanism.base import stamp_provenance
+    from .plugins.interface import RunContext
 
     t0 = time.perf_counter()
-    the_plan = make_plan(_with_options(spec, backend, options), backend)
-    name = the_plan.chosen
-    assert name is not None
-    b = get_backend(name)
-    merged: dict[str, Any] = {}
-    if spec.solve is not None and spec.solve.backend == name:
-        merged.update(spec.solve.options)
-    merged.update(options or {})
+    the_plan = make_plan(spec, backend, options)
+    name, b, opts = the_plan.chosen, the_plan.backend, the_plan.options
+    assert name is not None and b is not None
     out_dir = Path(out) if out is not None else None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
+    reporter = _progress(progress)
+    ctx = RunContext(seed=seed, out_dir=out_dir, device=device, resume=resume, progress=reporter)
     t1 = time.perf_counter()
     try:
-        result = b.compile(
-            spec, merged, seed=seed, out_dir=out_dir, device=device, resume=resume, progress=progress
-        )
-    except AuctionError:
-        raise
-    except KeyboardInterrupt:
+        result = b.compile(spec, opts, ctx)
+    except (AuctionError, KeyboardInterrupt):
         raise
     except MemoryError as e:
         raise BackendError(
@@ -136,80 +135,80 @@ def compile(  # noqa: A001 - the API name users expect
         ) from None
     t2 = time.perf_counter()
     mech = result.mechanism
-    meta = mech.meta if getattr(mech, "meta", None) is not None else ArtifactMeta()
-    meta.spec_name = spec.name
-    meta.spec_hash = spec.spec_hash()
-    meta.backend = name
-    meta.seed = seed
-    meta.options = {**merged, **meta.options}
-    extra = ("torch",) if "torch" in __import__("sys").modules else ()
-    meta.versions = {**package_versions(*extra), **meta.versions}
-    if result.certificate is not None:
-        meta.certificate = result.certificate
-    meta.stats = {**result.stats, **meta.stats}
-    mech.meta = meta
-
+    extra = ("torch",) if "torch" in sys.modules else ()
+    stamp_provenance(mech, spec, backend=name, seed=seed, options=opts, stats=result.stats,
+                     claim=result.claim, extra_packages=extra)
     output = CompileOutput(
         spec=spec,
         plan=the_plan,
         mechanism=mech,
         backend=name,
         seed=seed,
-        options=merged,
+        options=opts,
         stats=result.stats,
-        backend_certificate=result.certificate,
+        claim=result.claim,
+        history=result.history,
         files=dict(result.files),
         report_sections=list(result.report_sections),
     )
     if verify:
         from .verifier import verify as run_verify
 
-        vo = dict(verify_options or {})
-        if spec.verify is not None:
-            for key in ("samples", "steps", "restarts", "seed"):
-                val = getattr(spec.verify, key)
-                if val is not None:
-                    vo.setdefault(key, val)
-        output.certificate = run_verify(mech, spec, progress=progress, **vo)
+        output.certificate = run_verify(mech, spec, progress=reporter.enabled, **_verify_settings(spec, verify_options))
     t3 = time.perf_counter()
     output.timings = {"plan_s": round(t1 - t0, 4), "solve_s": round(t2 - t1, 4), "verify_s": round(t3 - t2, 4)}
     if out_dir is not None:
-        output.artifact = save_outputs(output, out_dir)
+        save_outputs(output, out_dir)
     return output
+
+
+def _verify_settings(spec: Any, given: dict[str, Any] | None) -> dict[str, Any]:
+    """Verification settings: the caller's, over the spec's ``verify { }`` section."""
+    out: dict[str, Any] = {}
+    sec = getattr(spec, "verify", None)
+    if sec is not None:
+        for key in ("samples", "steps", "restarts", "seed"):
+            if getattr(sec, key) is not None:
+                out[key] = getattr(sec, key)
+    out.update({k: v for k, v in (given or {}).items() if v is not None})
+    return out
 
 
 def save_outputs(output: CompileOutput, out_dir: Path) -> Path:
     """Write mechanism.json (+ side files), spec.json (the IR, so ``verify DIR`` needs no
-    spec file), result.json and the report."""
+    spec file), the report and result.json, each once."""
+    from .report import write_report
+
     path = output.mechanism.save(out_dir)
+    output.artifact = path
     doc = {"ir_version": 1, "spec": output.spec.model_dump(mode="json")}
     (out_dir / "spec.json").write_text(json.dumps(doc, indent=1))
-    output.artifact = path
-    try:
-        from .report import write_report
-
-        files = write_report(
-            out_dir,
-            spec=output.spec,
-            mechanism=output.mechanism,
-            certificate=output.certificate,
-            plan=output.plan.to_json(),
-            result_json=output.to_json(),
-            extra_sections=output.report_sections,
-        )
-        output.files.update({k: str(v) for k, v in files.items()})
-    except ImportError:
-        pass
+    files = write_report(
+        out_dir,
+        spec=output.spec,
+        mechanism=output.mechanism,
+        certificate=output.certificate,
+        plan=output.plan.to_json(),
+        result_json=output.to_json(),
+        extra_sections=output.report_sections,
+        history=output.history,
+        side_files=output.files,
+    )
+    output.files.update({k: str(v) for k, v in files.items()})
     (out_dir / "result.json").write_text(json.dumps(output.to_json(), indent=1, default=str))
     return path
 
 
 def load_artifact(path: str | Path):
-    """(mechanism, spec) from an artifact directory or its mechanism.json."""
+    """(mechanism, spec) from an artifact directory or its mechanism.json; spec is None
+    when no spec.json lies beside it."""
     from .ir import SpecDocument
     from .mechanism import load_mechanism
 
     p = Path(path)
+    if not p.exists():
+        raise UsageError(Diagnostic("E0901", f"cannot read artifact {p} (no such file or directory)",
+                                    help="pass a directory written by `auctionc compile --out DIR`"))
     directory = p if p.is_dir() else p.parent
     try:
         mech = load_mechanism(p)
@@ -235,43 +234,79 @@ def verify(mechanism: Any, spec: Any, **options: Any):
     return run_verify(mechanism, spec, **options)
 
 
+@dataclass
+class VerifyOutput:
+    """What ``verify_path`` returns: the certificate and where its report went."""
+
+    spec: Any
+    mechanism: Any
+    certificate: Any
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.certificate.ok)
+
+    def to_json(self) -> dict[str, Any]:
+        cert = self.certificate.to_json()
+        metrics = cert.pop("metrics", {})
+        return {
+            "ok": self.ok,
+            "spec": self.spec.name,
+            "spec_hash": self.spec.spec_hash(),
+            "artifact_kind": self.mechanism.kind,
+            "backend": getattr(self.mechanism.meta, "backend", None) or None,
+            "metrics": metrics,
+            "certificate": cert,
+            "files": self.files,
+        }
+
+
+def verify_path(
+    target: str | Path,
+    spec: Any = None,
+    *,
+    report_dir: str | Path | None = None,
+    progress: bool | Progress = False,
+    **options: Any,
+) -> VerifyOutput:
+    """Verify what ``target`` names: an artifact directory (or its mechanism.json), under
+    ``spec`` or the spec.json saved beside it; or a spec whose ``mechanism`` names a format.
+    Writes the verifier's report into ``report_dir`` (default: beside the artifact)."""
+    from .report import write_report
+
+    target = Path(target)
+    if target.suffix == ".auction":
+        spec = spec if spec is not None else load(target)
+        if spec.mechanism is None:
+            raise UsageError(Diagnostic(
+                "E0903",
+                f"spec {target} names no format to verify",
+                help="add `mechanism second_price` (or another format), or compile it first and verify the artifact directory",
+            ))
+        res = compile(spec, backend="format", out=None, progress=False, verify=False)
+        mech = res.mechanism
+        where = Path(report_dir) if report_dir is not None else Path("out") / spec.name / "verify"
+    else:
+        mech, saved = load_artifact(target)
+        spec = spec if spec is not None else saved
+        if spec is None:
+            raise UsageError(Diagnostic("E0904", f"no spec.json beside {target}", help="pass the spec with --spec FILE"))
+        where = Path(report_dir) if report_dir is not None else (target if target.is_dir() else target.parent)
+    cert = verify(mech, spec, progress=_progress(progress).enabled, **options)
+    output = VerifyOutput(spec, mech, cert)
+    files = write_report(where, spec=spec, mechanism=mech, certificate=cert, result_json=output.to_json())
+    output.files = {k: str(v) for k, v in files.items()}
+    return output
+
+
 def simulate(spec: Any, llm: bool = False, model: str | None = None, **kwargs: Any):
     """Run the spec's format with simulated bidders (rule-based or LLM agents)."""
-    from .backends.simulate import run_simulation
+    from .plugins.interface import RunContext
 
-    kwargs.setdefault("out_dir", Path("out") / spec.name / "simulate")
-    wants_local = (llm or _has_llm_agents(spec)) and model is None and kwargs.get("api_base") is None
-    if wants_local and not kwargs.get("dry_run") and not _local_server_listening():
-        # offline by default: start the bundled local model for the length of the run
-        from .backends.simulate.local_llm import serve_local_model
-
-        with serve_local_model(port=_free_port()) as server:
-            kwargs["api_base"] = server.api_base
-            return run_simulation(spec, llm=llm, model=server.model, **kwargs)
-    return run_simulation(spec, llm=llm, model=model, **kwargs)
-
-
-def _has_llm_agents(spec: Any) -> bool:
-    people = getattr(spec, "bidders", ()) or getattr(spec, "buyers", ())
-    return any(
-        getattr(b, "agent", None) is not None and b.agent.kind == "llm" and b.agent.model is None and b.agent.api_base is None
-        for b in people
-    )
-
-
-def _local_server_listening() -> bool:
-    import socket
-
-    from .backends.simulate.local_llm import DEFAULT_PORT
-
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", DEFAULT_PORT)) == 0
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    the_plan = make_plan(spec, "simulate")
+    out_dir = Path(kwargs.pop("out_dir", None) or Path("out") / spec.name / "simulate")
+    ctx = RunContext(out_dir=out_dir, resume=bool(kwargs.pop("resume", False)),
+                     progress=_progress(kwargs.pop("progress", False)))
+    # the seed stays a run setting: None means the spec's simulate { seed }
+    return the_plan.backend.simulate(spec, the_plan.options, ctx, llm=llm, model=model, **kwargs)

@@ -55,7 +55,7 @@ def _read_source(path: str | None) -> str | None:
 
 
 def _render(diags: list, spec: Any = None) -> str:
-    from .dsl.diagnostics import render_all
+    from .diagnostics import render_all
 
     diags = [d.with_span(spec) for d in diags]
     files = {d.span.file for d in diags if d.span is not None}
@@ -113,7 +113,7 @@ def _guard(fn):
         except Exception as e:  # a bug in auctionc, not a user mistake
             if os.environ.get("AUCTIONC_DEBUG"):
                 traceback.print_exc()
-            from .dsl.diagnostics import Diagnostic
+            from .diagnostics import Diagnostic
 
             d = Diagnostic(
                 "E0999",
@@ -187,7 +187,7 @@ def fmt(
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        from .dsl.diagnostics import Diagnostic
+        from .diagnostics import Diagnostic
 
         raise UsageError(Diagnostic("E0001", f"cannot read {file} ({e.__class__.__name__})", help="check the path")) from None
     out = format_source(text, str(file))
@@ -310,52 +310,12 @@ def verify(
     """Verify a mechanism: strategy-proofness, IR, obedience, revenue and welfare."""
     from . import api
 
-    if target.suffix == ".auction":
+    spec = _load(spec_file, sets) if spec_file is not None else None
+    if spec is None and target.suffix == ".auction":
         spec = _load(target, sets)
-        if spec.mechanism is None:
-            from .dsl.diagnostics import Diagnostic
-
-            raise UsageError(
-                Diagnostic(
-                    "E0903",
-                    f"spec {target} names no format to verify",
-                    help="add `mechanism second_price` (or another format), or compile it first and verify the artifact directory",
-                )
-            )
-        res = api.compile(spec, backend="format", out=None, progress=False, verify=False)
-        mech, report_dir = res.mechanism, out or Path("out") / spec.name / "verify"
-    else:
-        if not target.exists():
-            from .dsl.diagnostics import Diagnostic
-
-            raise UsageError(Diagnostic("E0901", f"cannot read artifact {target} (no such file or directory)", help="pass a directory written by `auctionc compile --out DIR`"))
-        mech, spec = api.load_artifact(target)
-        if spec_file is not None:
-            spec = _load(spec_file, sets)
-        if spec is None:
-            from .dsl.diagnostics import Diagnostic
-
-            raise UsageError(Diagnostic("E0904", f"no spec.json beside {target}", help="pass the spec with --spec FILE"))
-        report_dir = out or (target if target.is_dir() else target.parent)
-    cert = api.verify(mech, spec, samples=samples, steps=steps, restarts=restarts, seed=seed, progress=not quiet)
-    cert_json = cert.to_json()
-    metrics = cert_json.pop("metrics", {})
-    doc = {
-        "ok": True,
-        "spec": spec.name,
-        "spec_hash": spec.spec_hash(),
-        "artifact_kind": mech.kind,
-        "backend": getattr(mech.meta, "backend", None) or None,
-        "metrics": metrics,
-        "certificate": cert_json,
-    }
-    try:
-        from .report import write_report
-
-        files = write_report(report_dir, spec=spec, mechanism=mech, certificate=cert, result_json=doc)
-        doc["files"] = {k: str(v) for k, v in files.items()}
-    except ImportError:
-        pass
+    res = api.verify_path(target, spec, report_dir=out, progress=not quiet,
+                          samples=samples, steps=steps, restarts=restarts, seed=seed)
+    doc = res.to_json()
     if as_json:
         _emit_json(doc)
     _summary(doc)
@@ -436,12 +396,12 @@ def serve_model(
 
     Runs until interrupted.  `auctionc simulate --llm` with no --model and no --api-base
     uses this server when it runs on the default port, and otherwise starts one itself."""
-    from .backends.simulate.local_llm import main as serve_main
+    from .plugins.registry import get_backend
 
     args = ["--host", host, "--port", str(port), "--threads", str(threads)]
     if model is not None:
         args += ["--model", str(model)]
-    raise typer.Exit(serve_main(args))
+    raise typer.Exit(get_backend("simulate").serve_model(args))
 
 
 def main() -> None:

@@ -1,27 +1,11 @@
-"""Typed errors of the public API.  Each carries diagnostics, never a bare library traceback."""
+"""Typed errors of the public API.  Each carries diagnostics, never a bare library traceback.
+
+``AuctionError`` and ``SpecError`` come from the language layer (the parser raises them);
+the stages above it add theirs here."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .dsl.diagnostics import Diagnostic
-
-
-class AuctionError(Exception):
-    """Base class: a user-facing failure with one or more diagnostics."""
-
-    exit_code = 1
-
-    def __init__(self, diagnostics: list[Diagnostic] | Diagnostic):
-        if not isinstance(diagnostics, list):
-            diagnostics = [diagnostics]
-        self.diagnostics = diagnostics
-        super().__init__("; ".join(d.message for d in diagnostics))
-
-
-class SpecError(AuctionError):
-    """The spec does not parse or does not make sense."""
+from .dsl.errors import AuctionError, SpecError
 
 
 class PlanError(AuctionError):
@@ -36,3 +20,6 @@ class UsageError(AuctionError):
     """Bad command-line use: unreadable file, unknown option value."""
 
     exit_code = 2
+
+
+__all__ = ["AuctionError", "BackendError", "PlanError", "SpecError", "UsageError"]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import ir
-from .dsl.diagnostics import Diagnostic, Span
+from .diagnostics import Diagnostic, Span
 from .errors import SpecError, UsageError
 
 Spec = ir.AuctionSpec | ir.MarketSpec
@@ -49,7 +49,14 @@ def diagnose_text(
         doc = parse(text, filename)
     except SpecError as e:
         return None, list(e.diagnostics)
-    return analyze(doc, overrides)
+    spec, diags = analyze(doc, overrides)
+    if spec is not None:
+        from .plan import check_options
+
+        diags = check_options(spec)
+        if diags:
+            return None, diags
+    return spec, diags
 
 
 def load_text(text: str, filename: str = "<string>", overrides: dict[str, str] | None = None) -> Spec:

@@ -14,6 +14,8 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from .dsl.vocabulary import CATS_DISTRIBUTIONS, FORMATS, REASONING
+
 Scalar = Union[bool, int, float, str]
 
 
@@ -174,7 +176,7 @@ class Cats(Node):
     """XOR bids drawn from a CATS v2 distribution, one instance per valuation draw."""
 
     kind: Literal["cats"] = "cats"
-    distribution: Literal["arbitrary", "regions", "paths", "scheduling", "matching"]
+    distribution: Literal[CATS_DISTRIBUTIONS]  # type: ignore[valid-type]
     options: dict[str, Scalar] = Field(default_factory=dict)
 
 
@@ -191,7 +193,7 @@ Valuation = Annotated[
 class LLMAgent(Node):
     kind: Literal["llm"] = "llm"
     model: str | None = None
-    reasoning: Literal["plain", "cot"] = "plain"
+    reasoning: Literal[REASONING] = "plain"  # type: ignore[valid-type]
     prompt: str = "default"
     temperature: float = 0.5
     language: str = "en"
@@ -305,16 +307,7 @@ class Objective(Node):
     weights: tuple[float, ...]
 
 
-FormatName = Literal[
-    "first_price",
-    "second_price",
-    "third_price",
-    "vcg",
-    "all_pay",
-    "ascending_clock",
-    "dutch",
-    "posted_price",
-]
+FormatName = Literal[FORMATS]  # type: ignore[valid-type]
 
 
 class Format(Node):

@@ -1,9 +1,11 @@
-"""The planner: ask every backend whether it accepts the spec, pick one, explain.
+"""The planner: parse each backend's options, ask it whether it accepts the spec, pick
+one, explain.
 
-A backend named by the spec (``solve with NAME``) or by the caller wins if it
-accepts; otherwise the accepting backend with the highest ``Verdict.score``
-wins, exact before learned before simulated on ties.  Every refusal is kept so
-``auctionc plan`` can show why the others said no.
+A backend named by the spec (``solve with NAME``) or by the caller wins if it accepts;
+otherwise the accepting backend with the highest ``Verdict.score`` wins, exact before
+learned before simulated on ties.  Every refusal is kept so ``auctionc plan`` can show
+why the others said no.  Options are parsed and validated here, once: a backend sees
+only typed, checked options.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .backends.registry import available_backends, get_backend, suggest
-from .dsl.diagnostics import Diagnostic
+from .diagnostics import Diagnostic
 from .errors import PlanError
+from .plugins import registry
 
 _METHOD_RANK = {"exact": 0, "learned": 1, "simulated": 2}
 
@@ -35,6 +37,10 @@ class Plan:
     refused: list[Refusal] = field(default_factory=list)
     accepted: list[str] = field(default_factory=list)
     requested: str | None = None
+    backend: Any = field(default=None, repr=False, compare=False)
+    """The chosen backend's instance (the one ``compile`` runs)."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """The chosen backend's options, parsed and validated (defaults filled in)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -53,18 +59,68 @@ class Plan:
         return "\n".join(lines)
 
 
-def _ask(name: str, spec: Any) -> tuple[Any, Any]:
-    """(backend or None, Verdict) — a backend that fails to load is a refusal, not a crash."""
-    from .backends.base import Verdict
+def parse_backend_options(backend: Any, spec: Any, options: dict[str, Any] | None) -> dict[str, Any]:
+    """The backend's options: defaults, under what the spec gives it, under the caller's
+    (``-o``); each option checked alone and then together; ``PlanError`` (E0602-E0604)
+    naming the option otherwise."""
+    from .plugins.options import parse_options
+
+    given = {**backend.given_options(spec), **(options or {})}
+    opts = parse_options(backend.name, given, backend.options, spec, section=backend.options_section)
+    return backend.resolve_options(spec, opts)
+
+
+def check_options(spec: Any) -> list[Diagnostic]:
+    """The diagnostics of the backend options the spec gives (``solve with NAME(...)``, the
+    settings of ``simulate { }``) on their own: an unknown backend, unknown or bad options.
+    For ``auctionc check``; whether a backend accepts the spec is the plan's."""
+    names = [spec.solve.backend] if spec.solve is not None else []
+    if getattr(spec, "simulate", None) is not None and "simulate" not in names and "simulate" in registry.available_backends():
+        names.append("simulate")
+    out: list[Diagnostic] = []
+    for name in names:
+        try:
+            backend = _load(name, spec, from_spec=True)
+            parse_backend_options(backend, spec, None)
+        except PlanError as e:
+            out.extend(d.with_span(spec) for d in e.diagnostics)
+        except Exception:  # a broken backend module: the plan reports it as a refusal
+            continue
+    return out
+
+
+def _load(name: str, spec: Any, from_spec: bool) -> Any:
+    names = registry.available_backends()
+    if name not in names:
+        raise PlanError(
+            Diagnostic(
+                "E0601",
+                f"unknown backend '{name}'",
+                help="backends: " + ", ".join(names),
+                suggestion=registry.suggest(name),
+                where="solve.backend" if from_spec else None,
+            ).with_span(spec)
+        )
+    return registry.backend_class(name)()
+
+
+def _ask(name: str, spec: Any, options: dict[str, Any] | None) -> tuple[Any, dict[str, Any] | None, Any]:
+    """(backend or None, parsed options or None, Verdict): a backend that fails to load, whose
+    options do not parse or that breaks while checking is a refusal, not a crash."""
+    from .plugins.interface import Verdict
 
     try:
-        backend = get_backend(name)
+        backend = registry.backend_class(name)()
     except Exception as e:  # an installed backend whose module is broken or missing
-        return None, Verdict.no(f"backend {name} could not be loaded ({type(e).__name__}: {e})")
+        return None, None, Verdict.no(f"backend {name} could not be loaded ({type(e).__name__}: {e})")
     try:
-        return backend, backend.accepts(spec)
+        opts = parse_backend_options(backend, spec, options)
+    except PlanError as e:
+        return backend, None, Verdict.no(f"backend {name} does not take these options: {e.diagnostics[0].message}")
+    try:
+        return backend, opts, backend.accepts(spec, opts)
     except Exception as e:
-        return backend, Verdict.no(f"backend {name} failed while checking the spec ({type(e).__name__}: {e})")
+        return backend, opts, Verdict.no(f"backend {name} failed while checking the spec ({type(e).__name__}: {e})")
 
 
 def _fits_role(backend: Any, spec: Any) -> bool:
@@ -74,32 +130,26 @@ def _fits_role(backend: Any, spec: Any) -> bool:
     return caps.designs if spec.objective is not None else caps.runs_formats
 
 
-def make_plan(spec: Any, backend: str | None = None, *, purpose: str = "compile") -> Plan:
-    """Choose a backend for ``spec``.  ``backend`` overrides the spec's ``solve with``.
+def make_plan(
+    spec: Any, backend: str | None = None, options: dict[str, Any] | None = None, *, purpose: str = "compile"
+) -> Plan:
+    """Choose a backend for ``spec``.  ``backend`` overrides the spec's ``solve with``;
+    ``options`` (``-o NAME=VALUE``) override the spec's options for the chosen backend.
 
     ``purpose`` is "compile" (design a mechanism or build a format artifact) or
     "simulate"; simulated backends are chosen only for simulations or on request.
     """
     requested = backend or (spec.solve.backend if spec.solve is not None else None)
-    names = available_backends()
     if requested is not None:
-        if requested not in names:
-            where = "solve.backend" if backend is None else None
-            raise PlanError(
-                Diagnostic(
-                    "E0601",
-                    f"unknown backend '{requested}'",
-                    help="installed backends: " + ", ".join(names),
-                    suggestion=suggest(requested),
-                    where=where,
-                ).with_span(spec)
-            )
-        b, verdict = _ask(requested, spec)
-        refused = [] if verdict.ok else [Refusal(requested, verdict.reasons, verdict.hints)]
+        b = _load(requested, spec, from_spec=backend is None)
+        opts = parse_backend_options(b, spec, options)
+        verdict = b.accepts(spec, opts)
         if not verdict.ok:
             raise PlanError(
                 Diagnostic(
-                    "E0605",
+                    verdict.code or "E0605",
+                    # a backend that names its own code words its own sentence
+                    "; ".join(verdict.reasons) if verdict.code else
                     f"backend {requested} cannot take this spec: {'; '.join(verdict.reasons)}",
                     help=verdict.hints[0] if verdict.hints else "run `auctionc plan FILE` to see which backends accept it",
                     notes=tuple(verdict.hints[1:]),
@@ -110,13 +160,13 @@ def make_plan(spec: Any, backend: str | None = None, *, purpose: str = "compile"
         why = f"{requested}: {src}"
         if verdict.reasons and verdict.reasons[0]:
             why += f"; {verdict.reasons[0]}"
-        return Plan(requested, why, refused, [requested], requested)
+        return Plan(requested, why, [], [requested], requested, b, opts)
 
-    accepted: list[tuple[float, int, str, Any]] = []
+    accepted: list[tuple[float, int, str, Any, Any, dict[str, Any]]] = []
     refused: list[Refusal] = []
     relevant: set[str] = set()
-    for name in names:
-        b, verdict = _ask(name, spec)
+    for name in registry.available_backends():
+        b, opts, verdict = _ask(name, spec, options)
         if b is not None and _fits_role(b, spec):
             relevant.add(name)
         if not verdict.ok:
@@ -128,7 +178,7 @@ def make_plan(spec: Any, backend: str | None = None, *, purpose: str = "compile"
             continue
         if purpose == "simulate" and method != "simulated":
             continue
-        accepted.append((verdict.score, -_METHOD_RANK.get(method, 3), name, verdict))
+        accepted.append((verdict.score, -_METHOD_RANK.get(method, 3), name, verdict, b, opts or {}))
     if not accepted:
         notes = tuple(f"{r.backend}: {'; '.join(r.reasons)}" for r in refused)
         # hints from backends made for this kind of spec come first (a design spec
@@ -145,12 +195,11 @@ def make_plan(spec: Any, backend: str | None = None, *, purpose: str = "compile"
             ).with_span(spec)
         )
     accepted.sort(key=lambda t: (t[0], t[1]), reverse=True)
-    score, _, name, verdict = accepted[0]
-    b = get_backend(name)
+    _, _, name, verdict, b, opts = accepted[0]
     why = f"{name} ({b.capabilities.method}) accepts the spec"
     if verdict.reasons and verdict.reasons[0]:
         why += f": {verdict.reasons[0]}"
     if len(accepted) > 1:
         others = ", ".join(t[2] for t in accepted[1:])
         why += f"; preferred over {others}"
-    return Plan(name, why, refused, [t[2] for t in accepted])
+    return Plan(name, why, refused, [t[2] for t in accepted], None, b, opts)

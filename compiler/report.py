@@ -224,6 +224,30 @@ def plot_regret_histogram(cert: Any, path: Path) -> Path | None:
     return path
 
 
+def plot_training_curves(history: dict[str, list[float]], path: Path, title: str = "") -> Path | None:
+    """One panel per recorded series against the step (a learned backend's ``history``);
+    temperatures, penalties and sharpness on a log scale."""
+    if not history or not history.get("step"):
+        return None
+    steps = history["step"]
+    keys = [k for k, v in history.items() if k != "step" and len(v) == len(steps) and any(x for x in v)]
+    if not keys:
+        return None
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.2), constrained_layout=True)
+    for ax, key in zip(np.atleast_1d(axes), keys, strict=True):
+        ax.plot(steps, history[key], lw=1)
+        ax.set_xlabel("step")
+        ax.set_title(key.replace("_", " "))
+        if key in ("temperature", "penalty", "sharpness") and min(history[key], default=0) > 0:
+            ax.set_yscale("log")
+    if title:
+        fig.suptitle(title)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 # --------------------------------------------------------------------------- writing
 
 
@@ -301,9 +325,13 @@ def write_report(
     plan: dict[str, Any] | None = None,
     result_json: dict[str, Any] | None = None,
     extra_sections: Iterable[tuple[str, str]] = (),
+    history: dict[str, list[float]] | None = None,
+    side_files: dict[str, str] | None = None,
+    stem: str = "report",
 ) -> dict[str, Path]:
-    """Write ``report.md``, ``report.html`` and the plots that apply into ``out_dir``;
-    returns ``{"report_md", "report_html", "allocation_png"?, "regret_png"?}``."""
+    """Write ``<stem>.md``, ``<stem>.html`` and the plots that apply into ``out_dir``, and show
+    every figure among ``side_files`` (PNG files a backend wrote there); returns
+    ``{"report_md", "report_html", "allocation_png"?, "regret_png"?, "training_curves_png"?}``."""
     import jinja2
 
     out = Path(out_dir)
@@ -332,6 +360,14 @@ def write_report(
     if r is not None:
         files["regret_png"] = r
         images.append(("Regret histogram", r.name))
+    t = plot_training_curves(history or {}, out / "training_curves.png", title=f"{spec.name}: training")
+    if t is not None:
+        files["training_curves_png"] = t
+        images.append(("Training curves", t.name))
+    for name, f in (side_files or {}).items():
+        fp = Path(f)
+        if fp.suffix == ".png" and fp.parent.resolve() == out.resolve() and fp.exists():
+            images.append((name.replace("_", " ").capitalize(), fp.name))
 
     title = f"auctionc report: {spec.name}"
     verdict = "; ".join(certificate.summary_lines()[:2]) if certificate is not None else "not verified"
@@ -340,7 +376,7 @@ def write_report(
     for t, body in sections:
         md.append(f"## {t}\n\n{body}\n")
     md.extend(f"## {name}\n\n![{name}]({f})\n" for name, f in images)
-    files["report_md"] = out / "report.md"
+    files["report_md"] = out / f"{stem}.md"
     files["report_md"].write_text("\n".join(md))
 
     env = jinja2.Environment(autoescape=False)  # section bodies are escaped by _md_to_html
@@ -349,7 +385,7 @@ def write_report(
         sections=[(html.escape(t), _md_to_html(b)) for t, b in sections],
         images=[(html.escape(n), html.escape(f)) for n, f in images],
     )
-    files["report_html"] = out / "report.html"
+    files["report_html"] = out / f"{stem}.html"
     files["report_html"].write_text(page)
     return files
 

@@ -37,7 +37,7 @@ import numpy as np
 
 from . import ir
 from . import valuation as V
-from .dsl.diagnostics import Diagnostic
+from .diagnostics import Diagnostic
 from .errors import BackendError, UsageError
 
 Z95 = 1.959963984540054

@@ -1,6 +1,7 @@
 """Diagnostics: code, span, one sentence, help, did-you-mean; rendered like stanc3.
 
-Code ranges (one table for the whole tool, so codes never collide):
+Code ranges (every layer registers its own codes with ``register_codes``; the ranges
+keep them apart, and a code registered twice is refused):
 
 * E00xx  input: unreadable file, empty file, binary junk
 * E01xx  syntax (parser)
@@ -105,118 +106,50 @@ class Diagnostic:
         return "\n".join(out)
 
 
-CODES: dict[str, str] = {
-    # E00xx input
-    "E0001": "the spec file cannot be read (missing, a directory, no permission)",
-    "E0002": "empty spec: no auction or market block",
-    "E0003": "the file is not UTF-8 text (binary data)",
-    # E01xx syntax
-    "E0101": "unexpected token",
-    "E0102": "unexpected end of file (a block is never closed)",
-    "E0103": "unexpected character",
-    "E0104": "unterminated string",
-    "E0105": "a second auction or market block in one file",
-    # E02xx names
-    "E0201": "unknown name (not a param or common variable)",
-    "E0202": "duplicate name or entry",
-    "E0203": "unknown valuation kind",
-    "E0204": "unknown distribution",
-    "E0205": "unknown item",
-    "E0206": "unknown format",
-    "E0207": "unknown agent",
-    "E0208": "unknown requirement",
-    "E0209": "unknown objective, or an objective that is not a weighted sum of revenue and welfare",
-    "E0210": "unknown option of a format or agent",
-    "E0211": "unknown state",
-    "E0212": "unknown action",
-    "E0213": "unknown setting in simulate or verify",
-    "E0214": "unknown CATS generator or distribution",
-    "E0215": "unknown mode of a requirement",
-    # E03xx values
-    "E0300": "the spec does not form a valid IR (a gap in the checks; please report)",
-    "E0301": "invalid distribution parameters",
-    "E0302": "probabilities or weights that do not sum to 1",
-    "E0303": "a probability outside [0, 1]",
-    "E0304": "wrong arguments of a distribution, format, agent or generator",
-    "E0305": "an option or setting of the wrong type",
-    "E0306": "not a number where a number is needed",
-    "E0307": "a count that is not a whole number >= 1",
-    "E0308": "not a value expression (sum of distributions, common variables and constants)",
-    "E0309": "an empty item range",
-    "E0310": "an option value out of range",
-    "E0311": "division by zero",
-    "E0321": "invalid CATS generator options (or goods that do not match the items)",
-    # E04xx sections
-    "E0401": "nothing to do: no objective and no format",
-    "E0403": "a format that contradicts a requirement (require IC with a format that is not strategy-proof)",
-    "E0404": "a statement or requirement that does not belong in this kind of spec",
-    "E0405": "no bidders or buyers",
-    "E0406": "a missing section (items in an auction, states in a market)",
-    "E0407": "a bidder without a valuation or without values for every item",
-    "E0408": "a buyer without actions, payoffs or type",
-    "E0409": "simulate without a format",
-    "E0410": "a section or statement given twice",
-    "E0411": "values that do not fit the valuation kind or the items",
-    "E0412": "a signal without a value in a common-value auction",
-    "E0414": "a belief type with more than two states",
-    "E0415": "a value type without a prior over states",
-    # E05xx params and --set
-    "E0501": "--set of an unknown param",
-    "E0502": "--set value of the wrong type",
-    "E0503": "a param that is not a literal",
-    # E06xx backends
-    "E0601": "unknown backend",
-    "E0602": "unknown backend option",
-    "E0603": "backend option of the wrong type",
-    "E0604": "backend option out of range or not one of its choices",
-    "E0605": "the named backend cannot take this spec",
-    "E0606": "no installed backend accepts this spec",
-    "E0607": "the format backend was asked to build a spec that names no format",
-    "E0610": "the exact backend needs finite priors or a grid, or has nothing to maximise",
-    "E0611": "the exact backend does not support this kind of spec",
-    # E04xx formats (evaluating a named format on a spec)
-    "E0420": "a format that does not fit the spec",
-    "E0421": "too many items for a format over bundle bids",
-    "E0422": "an invalid increment, reserve or entry fee",
-    "E0423": "a posted price without a valid price",
-    "E0424": "VCG that mixes additive and unit-demand bidders over many items",
-    "E0425": "winner determination is not available",
-    # E07xx solving and training
-    "E0701": "a backend ran out of memory",
-    "E0710": "the exact model is too big (types, variables, constraints named)",
-    "E0711": "the exact model is infeasible (the constraint families at fault named)",
-    "E0712": "the exact model is unbounded (the missing constraint family named)",
-    "E0713": "the solver stopped with a non-optimal status",
-    "E0714": "constraint generation did not converge",
-    "E0720": "BundleFlow cannot take this spec",
-    "E0721": "BundleFlow training failed",
-    "E0722": "the BundleFlow flow cache or checkpoint cannot be used",
-    "E0730": "the menu backend cannot take this spec",
-    "E0731": "menu-network training diverged",
-    "E0732": "the requested torch device is not available",
-    # E08xx simulation and LLM calls
-    "E0801": "an API key is missing or was rejected",
-    "E0802": "the model provider kept rate-limiting",
-    "E0803": "model calls timed out or failed repeatedly",
-    "E0804": "the model server cannot be reached",
-    "E0805": "the cost budget (--max-cost) was reached; the run stopped cleanly",
-    "E0806": "the provider refused the request",
-    "E0807": "a bidder without an agent plays truthfully (warning)",
-    "E0808": "the spec cannot be simulated",
-    "E0809": "an agent has no strategy for this format",
-    "E0810": "the checkpoint belongs to a different run",
-    "E0811": "the local model server cannot start, or no GGUF model was found",
-    "E0812": "the format mechanisms are not available in this installation",
-    # E09xx artifacts and verification
-    "E0901": "the artifact cannot be read",
-    "E0902": "unknown artifact kind",
-    "E0903": "the artifact and the spec do not fit together, or there is nothing to verify",
-    "E0904": "the spec cannot be sampled for verification, or no spec is known",
-    "E0905": "too few verification samples",
-    "E0906": "the artifact failed to evaluate reports",
-    "E0999": "internal error (a bug in auctionc)",
-}
-"""Every code the front end (and the backend option check) can emit: the docs table."""
+@dataclass(frozen=True)
+class Code:
+    """One diagnostic code: its one-line summary for the docs table and, where written, a
+    longer explanation for ``auctionc explain CODE``."""
+
+    code: str
+    summary: str
+    layer: str
+    explanation: str = ""
+
+
+_REGISTRY: dict[str, Code] = {}
+
+
+def register_codes(layer: str, table: dict[str, str | tuple[str, str]]) -> None:
+    """Register a layer's codes (``{code: summary}`` or ``{code: (summary, explanation)}``).
+
+    Every layer registers its own codes: the language here, the compiler in
+    ``auctionc.codes``, each backend through its ``codes`` class attribute.  A code taken
+    by another layer is a bug, raised at once."""
+    for code, entry in table.items():
+        summary, explanation = (entry, "") if isinstance(entry, str) else entry
+        old = _REGISTRY.get(code)
+        if old is not None and old.layer != layer:
+            raise ValueError(f"diagnostic code {code} registered by {old.layer} and {layer}")
+        _REGISTRY[code] = Code(code, summary, layer, explanation)
+
+
+def registered_codes() -> dict[str, Code]:
+    """The codes registered so far, sorted (``auctionc.diagnostics.all_codes`` loads every layer)."""
+    return dict(sorted(_REGISTRY.items()))
+
+
+register_codes(
+    "dsl",
+    {
+        # E01xx syntax
+        "E0101": "unexpected token",
+        "E0102": "unexpected end of file (a block is never closed)",
+        "E0103": "unexpected character",
+        "E0104": "unterminated string",
+        "E0105": "a second auction or market block in one file",
+    },
+)
 
 
 def did_you_mean(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:

@@ -15,9 +15,22 @@ from pathlib import Path
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from ..errors import SpecError
 from . import ast as A
 from .diagnostics import Diagnostic, Span, did_you_mean
+from .errors import SpecError
+from .vocabulary import (
+    AGENT_KINDS,
+    BIDDER_KEYWORDS,
+    BUYER_KEYWORDS,
+    CONSTRAINTS,
+    DISTRIBUTIONS,
+    FORMATS,
+    MODES,
+    OBJECTIVE_TERMS,
+    SPEC_KINDS,
+    TOP_KEYWORDS,
+    VALUATION_KINDS,
+)
 
 GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
 
@@ -76,33 +89,18 @@ def lark_parser() -> Lark:
 
 
 # --------------------------------------------------------------------------
-# Keyword sets (read from the grammar's own rules so they cannot drift)
+# Reserved words and the words syntax errors use (from the vocabulary)
 # --------------------------------------------------------------------------
 
-TOP_KEYWORDS = (
-    "param", "items", "common", "bidder", "bidders", "states", "buyer", "buyers", "prior",
-    "externality", "require", "maximize", "mechanism", "solve", "simulate", "verify",
-)
-BIDDER_KEYWORDS = ("valuation", "value", "values", "signal", "agent")
-BUYER_KEYWORDS = ("actions", "payoff", "type", "prior", "agent")
 _NOT_RESERVED = ("buyer", "value", "type", "prior")
 RESERVED = tuple(
-    w for w in ("auction", "market", *TOP_KEYWORDS, *BIDDER_KEYWORDS, *BUYER_KEYWORDS) if w not in _NOT_RESERVED
+    w for w in (*SPEC_KINDS, *TOP_KEYWORDS, *BIDDER_KEYWORDS, *BUYER_KEYWORDS) if w not in _NOT_RESERVED
 )
 """Words that start a spec or a statement and are never names.  The few that make
-natural names ('bidder buyer { }' in DESIGN.md, an item called 'value') are not
-reserved: they are keywords only where a statement may start."""
-DIST_NAMES = ("Uniform", "Normal", "Exponential", "Beta", "Discrete", "Grid", "PointMass", "Mixture")
-VALUATION_KINDS = ("additive", "unit_demand", "single", "xor")
-FORMATS = (
-    "first_price", "second_price", "third_price", "vcg", "all_pay", "ascending_clock", "dutch",
-    "posted_price",
-)
-AGENT_KINDS = ("llm", "truthful", "bne", "crra", "random")
-CONSTRAINTS = ("IC", "IR", "obedience", "deterministic", "budget_balance")
-MODES = ("dominant", "bayesian", "ex_post", "interim")
+natural names ('bidder buyer { }', an item called 'value') are not reserved: they are
+keywords only where a statement may start."""
 _EXPR_START = {"NUMBER", "-", "("}
-_EXPR_EXTRA = {"NAME", "STRING", "true", "false", "revenue", "welfare", "[", *DIST_NAMES}
+_EXPR_EXTRA = {"NAME", "STRING", "true", "false", *OBJECTIVE_TERMS, "[", *DISTRIBUTIONS}
 _OPERATORS = {"+", "-", "*", "/"}
 
 # (symbols that must all be expected, words, further symbols the words cover)
@@ -116,7 +114,7 @@ _GROUPS: list[tuple[set[str], str, set[str]]] = [
     (set(AGENT_KINDS), "an agent (llm, truthful, bne, crra or random)", {"NAME"}),
     (set(CONSTRAINTS), "a requirement (IC, IR, obedience, deterministic or budget_balance)", {"NAME"}),
     (set(MODES), "a mode (dominant, bayesian, ex_post or interim)", {"NAME"}),
-    ({"auction", "market"}, "'auction' or 'market'", set()),
+    (set(SPEC_KINDS), "'auction' or 'market'", set()),
 ]
 _TOKEN_WORDS = {
     "NAME": "a name",

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 from auctionc import api, ir
-from auctionc.backends.menu.affine import AffineMaximizerMechanism
-from auctionc.backends.menu.backend import MenuBackend
+from auctionc.backends.menu.lottery_ama.affine_maximizer import AffineMaximizerMechanism
 from auctionc.errors import PlanError
 from auctionc.mechanism import load_mechanism
 from auctionc.verifier import verify
+from conftest import accepts, run_backend
 from test_menu import OBJ, REQ, U, bidders, within
 
 torch.set_num_threads(1)
@@ -64,20 +64,20 @@ def test_verifier_refuses_structure_when_an_outcome_is_infeasible_or_values_nega
 
 def test_lottery_ama_two_bidders_one_item_reaches_myerson(tmp_path):
     spec = bidders(2, [U(0, 1)], "m2")
-    res = MenuBackend().compile(spec, {"architecture": "lottery_ama", "steps": 1500, "test_samples": 100_000},
-                                seed=0, out_dir=tmp_path, progress=False)
+    res = api.compile(spec, "menu", {"architecture": "lottery_ama", "steps": 1500, "test_samples": 100_000},
+                      seed=0, out=tmp_path, verify=False)
     assert within(res.stats["test_revenue"], 5 / 12, 0.01), res.stats["test_revenue"]
-    assert res.certificate["kind"] == "exact_by_construction"
+    assert res.claim["kind"] == "exact_by_construction"
     opts = res.mechanism.meta.options
     assert (opts["temperature"], opts["temperature_final"], opts["size"]) == (0.01, 3e-4, 64)
-    assert set(res.files) >= {"mechanism", "training_curves"}
-    assert isinstance(load_mechanism(res.files["mechanism"]), AffineMaximizerMechanism)
+    assert "training_curves_png" in res.files
+    assert isinstance(load_mechanism(res.artifact), AffineMaximizerMechanism)
 
 
 def test_lottery_ama_two_by_two_beats_the_affine_maximizer_baseline():
     spec = bidders(2, [U(0, 1)] * 2, "g22")
-    res = MenuBackend().compile(spec, {"architecture": "lottery_ama", "steps": 3000, "test_samples": 100_000},
-                                seed=0, progress=False)
+    res = run_backend("menu", spec, {"architecture": "lottery_ama", "steps": 3000, "test_samples": 100_000},
+                                seed=0)
     # AMA (Sandholm and Likhodedov) 0.862, exactly strategy-proof like this one
     assert res.stats["test_revenue"] >= 0.862, res.stats["test_revenue"]
     a, _ = res.mechanism.allocate_and_pay(np.random.default_rng(1).uniform(size=(10_000, 2, 2)))
@@ -85,15 +85,14 @@ def test_lottery_ama_two_by_two_beats_the_affine_maximizer_baseline():
 
 
 def test_lottery_ama_accepts_more_items_and_refuses_xor():
-    b = MenuBackend()
     four = bidders(2, [U(0, 1)] * 4).model_copy(
         update={"solve": ir.Solve(backend="menu", options={"architecture": "lottery_ama"})})
-    assert b.accepts(four).ok and "lottery AMA" in b.accepts(four).reasons[0]
-    assert not b.accepts(bidders(2, [U(0, 1)] * 4)).ok  # GemNet: at most 3 items
+    assert accepts("menu", four).ok and "lottery AMA" in accepts("menu", four).reasons[0]
+    assert not accepts("menu", bidders(2, [U(0, 1)] * 4)).ok  # GemNet: at most 3 items
     xor = ir.AuctionSpec(name="x", items=("a", "b"), requirements=REQ, objective=OBJ,
                          bidders=(ir.Bidder(name="b", valuation=ir.Xor(bids=(ir.XorBid(bundle=("a", "b"), value=U(0, 1)),))),))
     with pytest.raises(PlanError) as e:
-        b.compile(xor, {"architecture": "lottery_ama"}, progress=False)
+        run_backend("menu", xor, {"architecture": "lottery_ama"})
     d = e.value.diagnostics[0]
     assert d.code == "E0730"
     assert d.message == "a lottery AMA of backend menu takes additive and unit-demand bidders, not xor"
@@ -102,7 +101,7 @@ def test_lottery_ama_accepts_more_items_and_refuses_xor():
 def test_two_by_two_example_asks_for_a_lottery_ama():
     spec = api.load("examples/two_by_two.auction")
     assert spec.solve.options["architecture"] == "lottery_ama"
-    assert MenuBackend().accepts(spec).ok
+    assert accepts("menu", spec).ok
 
 
 def test_lottery_ama_unit_demand_outcomes_respect_both_constraints():
@@ -110,12 +109,12 @@ def test_lottery_ama_unit_demand_outcomes_respect_both_constraints():
         name="ud2", items=("a", "b"), requirements=REQ, objective=OBJ,
         bidders=tuple(ir.Bidder(name=f"b{i}", valuation=ir.UnitDemand(values=(U(0, 1), U(0, 1)))) for i in range(2)),
     )
-    res = MenuBackend().compile(spec, {"architecture": "lottery_ama", "steps": 300, "test_samples": 20_000},
-                                seed=0, progress=False)
+    res = run_backend("menu", spec, {"architecture": "lottery_ama", "steps": 300, "test_samples": 20_000},
+                                seed=0)
     x = res.mechanism.outcomes
     assert x.sum(2).max() <= 1 + 1e-12  # each bidder at most one item in expectation
     assert x.sum(1).max() <= 1 + 1e-12  # each item at most once
-    assert res.stats["test_revenue"] > 0 and res.certificate["kind"] == "exact_by_construction"
+    assert res.stats["test_revenue"] > 0 and res.claim["kind"] == "exact_by_construction"
 
 
 FOUR_ITEMS = """auction four {
@@ -150,7 +149,7 @@ def test_lottery_ama_three_exponential_bidders_reach_myerson():
     # without a reserve (second price) 2.50041
     spec = bidders(3, [ir.ValueExpr(terms=(ir.Draw(dist=ir.Exponential(rate=1 / 3)),), coefs=(1.0,))], "e3")
     for seed in (0, 2):
-        res = MenuBackend().compile(spec, {"architecture": "lottery_ama", "steps": 2000, "test_samples": 100_000},
-                                    seed=seed, progress=False)
+        res = run_backend("menu", spec, {"architecture": "lottery_ama", "steps": 2000, "test_samples": 100_000},
+                                    seed=seed)
         assert within(res.stats["test_revenue"], 2.74898, 0.01), (seed, res.stats["test_revenue"])
         assert res.mechanism.weights.max() == 1.0

@@ -12,11 +12,11 @@ import pytest
 import torch
 from auctionc import cats, ir
 from auctionc.backends.bundleflow import baselines as BL
-from auctionc.backends.bundleflow.artifact import BundleMenuMechanism
-from auctionc.backends.bundleflow.backend import BundleFlowBackend
-from auctionc.backends.bundleflow.menu import bundle_values, max_items_for_memory, memory_bytes
+from auctionc.backends.bundleflow.bundle_menu import BundleMenuMechanism
+from auctionc.backends.bundleflow.flow_menu import bundle_values, max_items_for_memory, memory_bytes
 from auctionc.cats import XorBatch, XorValuation
 from auctionc.mechanism import load_mechanism
+from conftest import accepts, run_backend
 
 torch.set_num_threads(1)
 
@@ -119,12 +119,11 @@ def test_baselines_known_answers() -> None:
 
 
 def test_accepts_and_refusals() -> None:
-    be = BundleFlowBackend()
-    assert be.accepts(_spec()).ok
-    v = be.accepts(_spec("paths"))
+    assert accepts("bundleflow", _spec()).ok
+    v = accepts("bundleflow", _spec("paths"))
     assert not v.ok and "paths" in v.reasons[0]
-    assert not be.accepts(_spec(n_bidders=2)).ok
-    assert not be.accepts(_spec("matching", m=10)).ok
+    assert not accepts("bundleflow", _spec(n_bidders=2)).ok
+    assert not accepts("bundleflow", _spec("matching", m=10)).ok
 
 
 def test_backend_module_does_not_import_torch() -> None:
@@ -137,9 +136,8 @@ def test_compile_end_to_end_cache_and_resume(tmp_path) -> None:
     opts = {"samples": 400, "menu": 32, "support": 3, "steps": 60, "warmup": 60, "eval_every": 20, "flow_iterations": 40,
             "flow_hidden": 16, "rochetnet_menu": 32, "rochetnet_steps": 60, "cache_dir": str(tmp_path / "flows")}
     spec = _spec("regions", 10)
-    be = BundleFlowBackend()
-    r = be.compile(spec, opts, seed=1, out_dir=tmp_path / "out", progress=False)
-    assert r.certificate["kind"] == "exact_by_construction"
+    r = run_backend("bundleflow", spec, opts, seed=1, out_dir=tmp_path / "out")
+    assert r.claim["kind"] == "exact_by_construction"
     st = r.stats
     assert st["train_samples"] == 380 and st["test_samples"] == 20 and st["iterations"] == 60
     assert st["flow"]["cached"] is False and list((tmp_path / "flows").glob("*.pt"))
@@ -153,7 +151,7 @@ def test_compile_end_to_end_cache_and_resume(tmp_path) -> None:
     r.mechanism.save(tmp_path / "art")
     assert (tmp_path / "art" / "bundleflow_state.pt").exists()
     # second run: the flow comes from the cache, the menu from the checkpoint
-    r2 = be.compile(spec, {**opts, "baselines": False}, seed=1, out_dir=tmp_path / "out", resume=True, progress=False)
+    r2 = run_backend("bundleflow", spec, {**opts, "baselines": False}, seed=1, out_dir=tmp_path / "out", resume=True)
     assert r2.stats["flow"]["cached"] is True and r2.stats["resumed_from"] == 60
     assert r2.stats["revenue"] == pytest.approx(st["revenue"])
 
@@ -162,17 +160,17 @@ def test_bad_cats_option_is_a_spec_error() -> None:
     from auctionc.errors import PlanError, SpecError
 
     with pytest.raises(SpecError) as e:
-        BundleFlowBackend().compile(_spec(jump_prb=0.1), {"samples": 40}, progress=False)
+        run_backend("bundleflow", _spec(jump_prb=0.1), {"samples": 40})
     assert e.value.diagnostics[0].suggestion == "jump_prob"
     with pytest.raises(PlanError) as e2:
-        BundleFlowBackend().compile(_spec(), {"menuu": 3}, progress=False)
+        run_backend("bundleflow", _spec(), {"menuu": 3})
     assert e2.value.diagnostics[0].code == "E0602"
 
 
 def test_items_init_reproduces_item_pricing_on_its_sample() -> None:
     # a menu of the bundles item pricing sells, at their additive prices, offers each valuation
     # its item-pricing choice and nothing better (prices are additive and non-negative)
-    from auctionc.backends.bundleflow.artifact import choose
+    from auctionc.backends.bundleflow.bundle_menu import choose
     from auctionc.backends.bundleflow.train import items_init
 
     data = cats.sample_valuations("regions", 8, 150, seed=4, bids=20)
@@ -188,7 +186,7 @@ def test_verifier_certifies_a_bundle_menu_on_fresh_cats_valuations():
     evaluate_sampled hook: argmax choice over a menu with a null element has zero regret."""
     import numpy as np
     from auctionc import ir
-    from auctionc.backends.bundleflow.artifact import BundleMenuMechanism
+    from auctionc.backends.bundleflow.bundle_menu import BundleMenuMechanism
     from auctionc.verifier import verify
 
     m = 10

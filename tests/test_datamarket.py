@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from auctionc import ir
-from auctionc.backends import get_backend
 from auctionc.errors import PlanError
 from auctionc.mechanism import load_mechanism
 from auctionc.mechanism.datamarket import DataMarketMechanism
+from conftest import accepts, run_backend
 
 
 def market(dist, *, grid: int | None = None, reqs=(ir.IC(), ir.IR(), ir.Obedience())) -> ir.MarketSpec:
@@ -20,7 +20,7 @@ def market(dist, *, grid: int | None = None, reqs=(ir.IC(), ir.IR(), ir.Obedienc
 
 
 def solve(spec, **opts):
-    return get_backend("lp").compile(spec, opts, progress=False)
+    return run_backend("lp", spec, opts)
 
 
 def closed_form(tl: float, th: float, fh: float) -> float:
@@ -33,9 +33,9 @@ def closed_form(tl: float, th: float, fh: float) -> float:
 ])
 def test_two_types_closed_form(tl, th, fh, expected):
     r = solve(market(ir.Discrete(values=(tl, th), probs=(1 - fh, fh))))
-    assert r.certificate["revenue"] == pytest.approx(closed_form(tl, th, fh), abs=1e-6)
-    assert r.certificate["revenue"] == pytest.approx(expected, abs=1e-6)
-    c = r.certificate
+    assert r.claim["revenue"] == pytest.approx(closed_form(tl, th, fh), abs=1e-6)
+    assert r.claim["revenue"] == pytest.approx(expected, abs=1e-6)
+    c = r.claim
     assert c["kind"] == "exact_by_enumeration"
     assert max(c["max_ic_violation"], c["max_ir_violation"], c["max_obedience_violation"]) <= 1e-9
 
@@ -58,14 +58,14 @@ def test_same_side_of_half(p_low, expected):
     # both types lean to w1; in terms of the doubted state's probability 1 - theta the types are
     # 0.2 and 0.45 (with probability p_low), and the optimum is max(0.2, p_low * 0.45)
     r = solve(market(ir.Discrete(values=(0.55, 0.8), probs=(p_low, 1 - p_low))))
-    assert r.certificate["revenue"] == pytest.approx(max(0.2, p_low * 0.45), abs=1e-6)
-    assert r.certificate["revenue"] == pytest.approx(expected, abs=1e-6)
+    assert r.claim["revenue"] == pytest.approx(max(0.2, p_low * 0.45), abs=1e-6)
+    assert r.claim["revenue"] == pytest.approx(expected, abs=1e-6)
 
 
 def test_uniform_beliefs_flat_price():
     K = 200
     r = solve(market(ir.Uniform(low=0.0, high=1.0), grid=K), grid=K)
-    rev = r.certificate["revenue"]
+    rev = r.claim["revenue"]
     # full information at 1/4 earns 1/8 on U[0,1]; midpoint types shift values by at most 1/(2K)
     assert 0.125 <= rev <= 0.125 + 1 / (2 * K)
     assert rev == pytest.approx(0.125, abs=2e-3)
@@ -85,12 +85,12 @@ def test_scale_types_full_information_price():
                          objective=ir.Objective(terms=("revenue",), weights=(1.0,)))
     r = solve(spec)
     best = max(v / 2 * sum(1 for w in vals if w >= v) / 5 for v in vals)
-    assert r.certificate["revenue"] == pytest.approx(best, abs=1e-9)
+    assert r.claim["revenue"] == pytest.approx(best, abs=1e-9)
 
 
 def test_continuous_types_need_grid_and_round_trip(tmp_path):
     spec = market(ir.Beta(a=2.0, b=2.0))
-    v = get_backend("lp").accepts(spec)
+    v = accepts("lp", spec)
     assert not v.ok and "continuous type priors" in v.reasons[0] and "grid" in v.hints[0]
     with pytest.raises(PlanError):
         solve(spec)
@@ -98,7 +98,7 @@ def test_continuous_types_need_grid_and_round_trip(tmp_path):
     path = r.mechanism.save(tmp_path / "dm")
     back = load_mechanism(path)
     assert isinstance(back, DataMarketMechanism)
-    assert back.exact_check(None)["revenue"] == pytest.approx(r.certificate["revenue"], abs=1e-12)
+    assert back.exact_check(None)["revenue"] == pytest.approx(r.claim["revenue"], abs=1e-12)
     E, p = back.allocate_and_pay(np.array([[0.31], [0.9]]))
     assert E.shape == (2, 1, 2, 2) and p.shape == (2, 1)
     assert "data market" in back.describe()

@@ -7,12 +7,12 @@ import math
 
 import numpy as np
 import pytest
-from auctionc import ir
-from auctionc.backends import get_backend
+from auctionc import api, ir
 from auctionc.errors import BackendError, PlanError
 from auctionc.mechanism import load_mechanism
 from auctionc.mechanism.menu import MenuMechanism
 from auctionc.mechanism.table import TableMechanism, bidder_type_space
+from conftest import accepts, run_backend
 from scipy.optimize import linprog
 
 REV = ir.Objective(terms=("revenue",), weights=(1.0,))
@@ -41,18 +41,18 @@ def two_items(kind: str, da, db, *, grid: int | None = None, reqs=(ir.IC(), ir.I
 
 
 def compile_(spec, backend="lp", **opts):
-    return get_backend(backend).compile(spec, opts, progress=False)
+    return run_backend(backend, spec, opts)
 
 
 @pytest.mark.parametrize("K", [10, 20, 40])
 @pytest.mark.parametrize("ic", ["dominant", "bayesian"])
 def test_two_bidders_grid_myerson(K, ic):
     r = compile_(single_item(2, kgrid(K), ic=ic))
-    assert r.certificate["revenue"] == pytest.approx(5 / 12 - 1 / (6 * K**2), abs=1e-9)
-    assert r.certificate["kind"] == "exact_by_enumeration"
-    assert r.certificate["max_ic_violation"] <= 1e-9
-    assert r.certificate["max_ir_violation"] <= 1e-9
-    assert r.certificate["max_feasibility_violation"] <= 1e-9
+    assert r.claim["revenue"] == pytest.approx(5 / 12 - 1 / (6 * K**2), abs=1e-9)
+    assert r.claim["kind"] == "exact_by_enumeration"
+    assert r.claim["max_ic_violation"] <= 1e-9
+    assert r.claim["max_ir_violation"] <= 1e-9
+    assert r.claim["max_feasibility_violation"] <= 1e-9
     assert isinstance(r.mechanism, TableMechanism)
     assert r.stats["rounds"] >= 1
     assert r.stats["constraints_by_family"]["IC"] < r.stats["all_pairs_ic_constraints"]
@@ -63,7 +63,7 @@ def test_one_bidder_posted_price():
     spec = single_item(1, ir.Discrete(values=vals, probs=probs))
     best = max(v * sum(p for w, p in zip(vals, probs, strict=False) if w >= v) for v in vals)  # 1.2 at price 2 (or 3)
     r = compile_(spec)
-    assert r.certificate["revenue"] == pytest.approx(best, abs=1e-9)
+    assert r.claim["revenue"] == pytest.approx(best, abs=1e-9)
     assert isinstance(r.mechanism, MenuMechanism) and r.mechanism.has_null_element
     # the menu prices the item at one posted price on the grid
     alloc, pay = r.mechanism.allocate_and_pay(np.array([[[2.5]], [[0.5]], [[10.0]]]))
@@ -76,7 +76,7 @@ def test_welfare_objective_is_efficient():
     spec = single_item(2, ir.Discrete(values=(0.0, 0.5), probs=(0.5, 0.5)),
                        objective=ir.Objective(terms=("welfare",), weights=(1.0,)))
     r = compile_(spec)
-    assert r.certificate["welfare"] == pytest.approx(0.375, abs=1e-9)
+    assert r.claim["welfare"] == pytest.approx(0.375, abs=1e-9)
 
 
 @pytest.mark.parametrize("kind,target", [("additive", 0.549201), ("unit_demand", 0.384900)])
@@ -84,9 +84,9 @@ def test_two_items_approach_known_optimum(kind, target):
     gaps = []
     for K in (10, 20):
         r = compile_(two_items(kind, U01, U01, grid=K), grid=K)
-        assert r.certificate["max_ic_violation"] <= 1e-8
+        assert r.claim["max_ic_violation"] <= 1e-8
         assert r.stats["discretisation"].startswith("finite priors as given; continuous priors: midpoint")
-        gaps.append(r.certificate["revenue"] - target)
+        gaps.append(r.claim["revenue"] - target)
     # midpoint grids overshoot the continuous optimum by O(1/K), and the gap shrinks
     assert 0 < gaps[1] < gaps[0] < 0.05
     assert gaps[1] < 0.6 * gaps[0]
@@ -105,7 +105,7 @@ def test_menu_is_ic_off_grid_and_table_matches():
     assert np.all(u[:, None] >= v @ menu.allocations.T - menu.prices[None] - 1e-9)
     assert np.all(u >= -1e-9)
     table = TableMechanism.from_menu(menu)
-    assert table.exact_check(None)["revenue"] == pytest.approx(r.certificate["revenue"], abs=1e-12)
+    assert table.exact_check(None)["revenue"] == pytest.approx(r.claim["revenue"], abs=1e-12)
 
 
 def test_xor_single_bidder_bundle_menu():
@@ -117,7 +117,7 @@ def test_xor_single_bidder_bundle_menu():
     r = compile_(spec)
     assert r.mechanism.outcome_space == "bundles" and r.mechanism.allocations.shape[1] == 4
     # sell the pair at 2 (revenue 2) or at 3 (1.5) or {A} at 1 with the pair at 3 (0.5 + 1.5 = 2)
-    assert r.certificate["revenue"] == pytest.approx(2.0, abs=1e-9)
+    assert r.claim["revenue"] == pytest.approx(2.0, abs=1e-9)
 
 
 def _brute_deterministic(spec) -> float:
@@ -154,27 +154,26 @@ def test_deterministic_milp_hand_case():
     lp = compile_(two_items("additive", da, db))
     det = two_items("additive", da, db, reqs=(ir.IC(), ir.IR(), ir.Deterministic()))
     r = compile_(det, backend="milp")
-    assert lp.certificate["revenue"] == pytest.approx(2.625, abs=1e-9)
-    assert r.certificate["revenue"] == pytest.approx(2.5, abs=1e-9)
-    assert r.certificate["revenue"] == pytest.approx(_brute_deterministic(det), abs=1e-9)
+    assert lp.claim["revenue"] == pytest.approx(2.625, abs=1e-9)
+    assert r.claim["revenue"] == pytest.approx(2.5, abs=1e-9)
+    assert r.claim["revenue"] == pytest.approx(_brute_deterministic(det), abs=1e-9)
     assert set(np.unique(r.mechanism.allocations)) <= {0.0, 1.0}
     r2 = compile_(det, backend="milp", solver="highs")
-    assert r2.certificate["revenue"] == pytest.approx(2.5, abs=1e-9)
+    assert r2.claim["revenue"] == pytest.approx(2.5, abs=1e-9)
 
 
 def test_accepts_and_refusals():
-    lp, milp = get_backend("lp"), get_backend("milp")
-    v = lp.accepts(single_item(2, kgrid(4)))
+    v = accepts("lp", single_item(2, kgrid(4)))
     assert v.ok and v.score == 10.0
     cont = two_items("additive", U01, U01)
-    v = lp.accepts(cont)
+    v = accepts("lp", cont)
     assert not v.ok
     assert v.reasons[0].startswith("backend lp cannot take continuous priors for 2 items")
     assert v.hints[0] == "add `solve with lp(grid = 20)` or use `menu`"
-    assert lp.accepts(two_items("additive", U01, U01, grid=20)).ok
+    assert accepts("lp", two_items("additive", U01, U01, grid=20)).ok
     det = two_items("additive", kgrid(3), kgrid(3), reqs=(ir.IC(), ir.IR(), ir.Deterministic()))
-    assert not lp.accepts(det).ok and milp.accepts(det).ok
-    assert not milp.accepts(single_item(1, kgrid(3))).ok
+    assert not accepts("lp", det).ok and accepts("milp", det).ok
+    assert not accepts("milp", single_item(1, kgrid(3))).ok
     with pytest.raises(PlanError) as e:
         compile_(cont)
     assert e.value.diagnostics[0].code == "E0610"
@@ -209,17 +208,16 @@ def test_solver_failure_keeps_stats():
 
 
 def test_artifacts_round_trip(tmp_path):
-    r = compile_(single_item(2, kgrid(6)))
-    path = r.mechanism.save(tmp_path / "t")
-    back = load_mechanism(path)
+    r = api.compile(single_item(2, kgrid(6)), "lp", out=tmp_path / "t", verify=False)
+    back = load_mechanism(r.artifact)
     assert back.kind == "table"
-    assert back.exact_check(single_item(2, kgrid(6)))["revenue"] == pytest.approx(r.certificate["revenue"], abs=1e-12)
+    assert back.exact_check(single_item(2, kgrid(6)))["revenue"] == pytest.approx(r.claim["revenue"], abs=1e-12)
     assert back.meta.stats["grid"] is None and back.meta.backend == "lp"
     # off-grid reports go to the nearest type per coordinate
     a, p = back.allocate_and_pay(np.array([[[0.99], [0.01]]]))
     a2, p2 = back.allocate_and_pay(np.array([[[5 / 6], [0.0]]]))
     assert np.allclose(a, a2) and np.allclose(p, p2)
-    one = get_backend("lp").compile(single_item(1, kgrid(5)), {}, progress=False, out_dir=tmp_path / "o")
+    one = run_backend("lp", single_item(1, kgrid(5)), {}, out_dir=tmp_path / "o")
     assert load_mechanism(one.files["finite_types"]).kind == "table"
 
 
@@ -229,23 +227,23 @@ def test_spec_text_through_frontend():
         "auction mv {\n items A, B\n bidder b {\n  valuation additive\n  value A ~ Uniform(0, 1)\n"
         "  value B ~ Uniform(0, 1)\n }\n require IC, IR\n maximize revenue\n solve with lp(grid = 10)\n}\n"
     )
-    r = get_backend("lp").compile(spec, dict(spec.solve.options), progress=False)
-    assert r.certificate["revenue"] == pytest.approx(0.59, abs=1e-9)
+    r = run_backend("lp", spec, dict(spec.solve.options))
+    assert r.claim["revenue"] == pytest.approx(0.59, abs=1e-9)
     assert math.isclose(r.stats["grid"], 10)
 
 
 def test_interim_ir_bayesian_ic_same_myerson_revenue():
     K = 8
     r = compile_(single_item(2, kgrid(K), ic="bayesian", ir_mode="interim"))
-    assert r.certificate["revenue"] == pytest.approx(5 / 12 - 1 / (6 * K**2), abs=1e-9)
-    assert r.certificate["ir_mode"] == "interim" and r.certificate["max_ir_violation"] <= 1e-9
+    assert r.claim["revenue"] == pytest.approx(5 / 12 - 1 / (6 * K**2), abs=1e-9)
+    assert r.claim["ir_mode"] == "interim" and r.claim["max_ir_violation"] <= 1e-9
 
 
 def test_xor_two_bidders_welfare_equals_winner_determination():
     # VCG is dominant-strategy IC and ex post IR and efficient, so the welfare optimum under IC and IR
     # is the expected winner-determination welfare over the type profiles
-    from auctionc.backends.exact.wd import winner_determination_batch
     from auctionc.mechanism.table import type_spaces
+    from auctionc.winner_determination import winner_determination_batch
 
     def bidder(name, pair_vals, single_item_name, single_val):
         bids = (ir.XorBid(bundle=("A", "B"), value=E(ir.Discrete(values=pair_vals, probs=(0.5, 0.5)))),
@@ -260,5 +258,5 @@ def test_xor_two_bidders_welfare_equals_winner_determination():
     bv = np.stack([np.repeat(s1.values, len(s2.probs), axis=0), np.tile(s2.values, (len(s1.probs), 1))], axis=1)
     w = np.multiply.outer(s1.probs, s2.probs).ravel()
     _, best = winner_determination_batch(bv)
-    assert r.certificate["welfare"] == pytest.approx(float(w @ best), abs=1e-9)
-    assert r.certificate["max_feasibility_violation"] <= 1e-9 and r.certificate["max_ic_violation"] <= 1e-9
+    assert r.claim["welfare"] == pytest.approx(float(w @ best), abs=1e-9)
+    assert r.claim["max_feasibility_violation"] <= 1e-9 and r.claim["max_ic_violation"] <= 1e-9

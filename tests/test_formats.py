@@ -9,10 +9,11 @@ import sys
 
 import numpy as np
 import pytest
-from auctionc import ir
+from auctionc import api, ir
 from auctionc.errors import SpecError
 from auctionc.mechanism import load_mechanism
-from auctionc.mechanism.formats import FormatMechanism, format_mechanism
+from auctionc.mechanism.format_mechanism import FormatMechanism, format_mechanism
+from conftest import accepts, run_backend
 
 
 def U(lo: float = 0.0, hi: float = 1.0) -> ir.ValueExpr:
@@ -185,7 +186,7 @@ def test_artifact_round_trip(tmp_path):
     mech = format_mechanism(s.mechanism, s)
     mech.save(tmp_path)
     back = load_mechanism(tmp_path)
-    assert isinstance(back, FormatMechanism) and back.meta.spec_hash == s.spec_hash()
+    assert isinstance(back, FormatMechanism) and back.meta.to_json() == mech.meta.to_json()
     bids = np.random.default_rng(0).random((50, 3, 1))
     for x, y in zip(mech.allocate_and_pay(bids), back.allocate_and_pay(bids), strict=True):
         np.testing.assert_array_equal(x, y)
@@ -204,23 +205,23 @@ def test_diagnostics_for_formats_that_cannot_run():
 
 
 def test_format_backend_accepts_compiles_and_refuses(tmp_path):
-    from auctionc.backends.base import CompileResult
-    from auctionc.backends.registry import get_backend
+    from auctionc.plugins.interface import CompileResult
 
-    b = get_backend("format")
     s = auction(2, 1, "single", "second_price")
-    assert b.accepts(s).ok
-    res = b.compile(s, {}, seed=3, out_dir=tmp_path)
+    assert accepts("format", s).ok
+    res = run_backend("format", s, {}, seed=3, out_dir=tmp_path)
     assert isinstance(res, CompileResult) and res.mechanism.kind == "format"
-    assert (tmp_path / "mechanism.json").exists() and res.mechanism.meta.seed == 3
+    assert not (tmp_path / "mechanism.json").exists()  # a backend never saves: the API does, once
+    out = api.compile(s, "format", seed=3, out=tmp_path, verify=False)
+    assert out.artifact == tmp_path / "mechanism.json" and out.mechanism.meta.seed == 3
     design = s.model_copy(update={"mechanism": None, "objective": ir.Objective(terms=("revenue",), weights=(1.0,))})
-    v = b.accepts(design)
+    v = accepts("format", design)
     assert not v.ok and "names none" in v.reasons[0]
     bad = auction(2, 2, "xor", "first_price")
-    assert not b.accepts(bad).ok
+    assert not accepts("format", bad).ok
 
 
 def test_backend_module_does_not_import_torch():
-    code = "import sys, auctionc.backends.formats, auctionc.mechanism.formats; print('torch' in sys.modules)"
+    code = "import sys, auctionc.backends.format.backend, auctionc.mechanism.format_mechanism; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

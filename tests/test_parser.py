@@ -7,12 +7,14 @@ import re
 from pathlib import Path
 
 import pytest
+from auctionc.diagnostics import all_codes
 from auctionc.dsl import ast as A
-from auctionc.dsl.diagnostics import CODES
 from auctionc.dsl.parser import GRAMMAR_PATH, RESERVED, describe_expected, lark_parser, parse
 from auctionc.errors import SpecError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+CODES = all_codes()
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.auction"))

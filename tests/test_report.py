@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from auctionc import ir
 from auctionc.mechanism.datamarket import DataMarketMechanism, market_types
-from auctionc.mechanism.formats import format_mechanism
+from auctionc.mechanism.format_mechanism import format_mechanism
 from auctionc.mechanism.menu import MenuMechanism
 from auctionc.report import summary_table, write_report
 from auctionc.verifier import verify

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from auctionc import ir
-from auctionc.backends.base import Backend
-from auctionc.backends.options import OptionSpec
 from auctionc.errors import SpecError
 from auctionc.frontend import check_file, load_file, load_text
+from auctionc.plugins.interface import Backend
+from auctionc.plugins.options import OptionSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -261,10 +261,10 @@ class _FakeMenu(Backend):
     options = {"steps": OptionSpec(int, 100, "training steps", min=1), "size": OptionSpec(int, 64, "menu size")}
 
 
-def test_backend_options_are_checked_by_the_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    from auctionc.backends import registry
+def test_backend_options_are_checked_by_the_planner(monkeypatch: pytest.MonkeyPatch) -> None:
+    from auctionc.plugins import registry
 
-    monkeypatch.setattr(registry, "get_backend", lambda name: _FakeMenu())
+    monkeypatch.setattr(registry, "backend_class", lambda name: _FakeMenu)
     text = "auction a {{\n items 1\n bidder b {{ value ~ Uniform(0, 1) }}\n maximize revenue\n solve with menu({opts})\n}}"
     assert load_text(text.format(opts="steps = 10")).solve.options == {"steps": 10}
     with pytest.raises(SpecError) as e:
@@ -275,10 +275,10 @@ def test_backend_options_are_checked_by_the_backend(monkeypatch: pytest.MonkeyPa
     assert d2.code == "E0603" and "must be an integer" in d2.message
     assert codes(text.format(opts="steps = 0")) == ["E0604"]
 
-    def broken(name: str) -> Backend:
+    def broken(name: str) -> type[Backend]:
         raise ImportError("module being written")
 
-    monkeypatch.setattr(registry, "get_backend", broken)
+    monkeypatch.setattr(registry, "backend_class", broken)
     assert load_text(text.format(opts="anything = 1")).solve.options == {"anything": 1}
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from auctionc import ir
-from auctionc.backends.simulate import formats as F
 from auctionc.backends.simulate import llm as L
+from auctionc.backends.simulate import rules as format_rules
 from auctionc.backends.simulate import run_simulation
 from auctionc.backends.simulate.theory import (
     all_pay_bid,
@@ -24,6 +24,7 @@ from auctionc.backends.simulate.theory import (
     third_price_bid,
 )
 from auctionc.errors import BackendError, PlanError
+from conftest import accepts, run_backend
 
 
 def U(a: float, b: float) -> ir.ValueExpr:
@@ -51,7 +52,7 @@ def cv_spec(fmt: str, n: int, eps: float, agent: ir.Agent, rounds: int, lo: floa
 
 
 def sim(spec: ir.AuctionSpec, tmp_path: Path, **kw):
-    return run_simulation(spec, out_dir=tmp_path, progress=False, options={"report": False}, **kw)
+    return run_simulation(spec, out_dir=tmp_path, options={"report": False}, **kw)
 
 
 # ---------------------------------------------------------------- theory
@@ -172,27 +173,27 @@ def test_sealed_outcomes_realise_ties_and_agree_with_format_mechanism():
     fmt = spec.mechanism
     bids = np.array([[10.0, 30.0, 20.0], [30.0, 30.0, 5.0], [np.nan, 4.0, 2.0]])
     rng = np.random.default_rng(0)
-    outs = F.sealed_outcomes(fmt, spec, bids, lambda r: rng)
+    outs = format_rules.sealed_outcomes(fmt, spec, bids, lambda r: rng)
     assert (outs[0].winner, outs[0].price, outs[0].payments) == (1, 20.0, [0.0, 20.0, 0.0])
     assert outs[1].winner in (0, 1) and outs[1].price == 30.0 and sum(outs[1].payments) == 30.0
     assert (outs[2].winner, outs[2].price) == (1, 2.0)
-    winners = {F.sealed_outcomes(fmt, spec, bids[1:2], lambda r, s=s: np.random.default_rng(s))[0].winner
+    winners = {format_rules.sealed_outcomes(fmt, spec, bids[1:2], lambda r, s=s: np.random.default_rng(s))[0].winner
                for s in range(20)}
     assert winners == {0, 1}
     ap = ipv_spec("all_pay", n=3, entry_fee=1.0)
-    out = F.sealed_outcomes(ap.mechanism, ap, np.array([[10.0, 30.0, 0.0]]), lambda r: rng)[0]
+    out = format_rules.sealed_outcomes(ap.mechanism, ap, np.array([[10.0, 30.0, 0.0]]), lambda r: rng)[0]
     assert out.winner == 1 and out.payments == [11.0, 31.0, 0.0]
 
 
 def test_clock_rules_ties_and_no_sale():
     import asyncio
 
-    rules = F.ClockRules(start=0.0, increment=1.0, max_ticks=20, descending=False)
+    rules = format_rules.ClockRules(start=0.0, increment=1.0, max_ticks=20, descending=False)
 
     def play(thresholds, seed=0):
         async def decide(tick, price, active, log):
             return {i: price < thresholds[i] for i in active}
-        return asyncio.run(F.play_ascending(rules, len(thresholds), decide, np.random.default_rng(seed)))
+        return asyncio.run(format_rules.play_ascending(rules, len(thresholds), decide, np.random.default_rng(seed)))
 
     r = play([5, 9, 3])
     assert (r.winner, r.price, r.drops, r.ticks) == (1, 5.0, [5.0, None, 3.0], 6)
@@ -231,7 +232,7 @@ def test_cache_keys_separate_replicates(tmp_path):
 
 def test_dry_run_counts_seed_experiment_calls(tmp_path):
     spec = ipv_spec("first_price", ir.LLMAgent(model="gpt-4o-mini"), rounds=15, integer=True)
-    res = run_simulation(spec, dry_run=True, out_dir=tmp_path, progress=False)
+    res = run_simulation(spec, dry_run=True, out_dir=tmp_path)
     # 3 bidders x (plan + bid per round + a reflection from round 2): the seed's 132 calls.
     assert res.dry_run["calls"] == 132
     assert 0 < res.dry_run["cost_usd"] < 0.5
@@ -243,7 +244,7 @@ def test_missing_api_key_is_E0801(tmp_path, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     spec = ipv_spec("first_price", ir.LLMAgent(model="gpt-4o-mini"), rounds=1)
     with pytest.raises(BackendError) as e:
-        run_simulation(spec, out_dir=tmp_path, progress=False)
+        run_simulation(spec, out_dir=tmp_path)
     d = e.value.diagnostics[0]
     assert d.code == "E0801" and "OPENAI_API_KEY" in d.message and d.help
 
@@ -254,7 +255,7 @@ def test_unreachable_local_server_is_E0804(tmp_path):
     spec = ipv_spec("first_price", ir.LLMAgent(), rounds=1)
     with pytest.raises(BackendError) as e:
         run_simulation(spec, llm=True, api_base=f"http://127.0.0.1:{free_port()}/v1", out_dir=tmp_path,
-                       progress=False, options={"api_retries": 0, "timeout": 5})
+                       options={"api_retries": 0, "timeout": 5})
     assert e.value.diagnostics[0].code == "E0804"
     assert "serve-model" in e.value.diagnostics[0].help
 
@@ -267,29 +268,23 @@ def test_backend_import_is_light_and_accepts():
             "print(any(m in sys.modules for m in ('litellm', 'torch')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-    from auctionc.backends.simulate.backend import SimulateBackend
 
-    be = SimulateBackend()
-    assert be.accepts(ipv_spec()).ok
+    assert accepts("simulate", ipv_spec()).ok
     no_sim = ipv_spec().model_copy(update={"simulate": None, "bidders": tuple(
         b.model_copy(update={"agent": None}) for b in ipv_spec().bidders)})
-    v = be.accepts(no_sim)
+    v = accepts("simulate", no_sim)
     assert not v.ok and "nothing to simulate" in v.reasons[0]
 
 
 def test_backend_compile_returns_format_mechanism(tmp_path):
-    from auctionc.backends.simulate.backend import SimulateBackend
-
-    res = SimulateBackend().compile(ipv_spec("second_price", ir.Truthful(), rounds=20), {}, seed=4,
-                                    out_dir=tmp_path, progress=False)
+    res = run_backend("simulate", ipv_spec("second_price", ir.Truthful(), rounds=20), {}, seed=4, out_dir=tmp_path)
     alloc, pay = res.mechanism.allocate_and_pay(np.array([[[1.0], [3.0], [2.0]]]))
     assert pay[0, 1] == 2.0 and res.stats["metrics"]["efficiency"] == 1.0
     assert Path(res.files["report"]).exists() and Path(res.files["plot"]).exists()
 
 
 def test_report_and_json_keys(tmp_path):
-    res = run_simulation(ipv_spec("second_price", ir.Truthful(), rounds=30, integer=True), out_dir=tmp_path,
-                         progress=False)
+    res = run_simulation(ipv_spec("second_price", ir.Truthful(), rounds=30, integer=True), out_dir=tmp_path)
     doc = res.to_json()
     for key in ("metrics", "calls", "behaviour", "transcript_path", "report_path"):
         assert key in doc

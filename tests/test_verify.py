@@ -11,7 +11,7 @@ import pytest
 from auctionc import ir
 from auctionc.mechanism.base import ArtifactMeta, Mechanism
 from auctionc.mechanism.datamarket import DataMarketMechanism, market_types
-from auctionc.mechanism.formats import format_mechanism
+from auctionc.mechanism.format_mechanism import format_mechanism
 from auctionc.mechanism.menu import MenuMechanism
 from auctionc.mechanism.table import TableMechanism
 from auctionc.verifier import Certificate, enumerate_finite, verify

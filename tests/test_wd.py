@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
-from auctionc.backends.exact.wd import (
+from auctionc.winner_determination import (
     bundle_values_from_items,
     vcg,
     vcg_batch,

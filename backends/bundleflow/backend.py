@@ -3,18 +3,16 @@ valuations (Wang, Jiang, Parkes 2025).  Torch is imported only when ``compile`` 
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...dsl.diagnostics import Diagnostic
-from ...errors import BackendError, SpecError
-from ..base import Backend, Capabilities, CompileResult, Verdict
-from ..options import OptionSpec
+from auctionc.diagnostics import Diagnostic
+from auctionc.errors import BackendError, SpecError
+from auctionc.plugins import Backend, Capabilities, CompileResult, OptionSpec, RunContext, Verdict
 
 if TYPE_CHECKING:
-    from ...ir import AuctionSpec
+    from auctionc.ir import AuctionSpec
 
 SUPPORTED = ("regions", "arbitrary", "scheduling", "matching")
 
@@ -56,8 +54,14 @@ class BundleFlowBackend(Backend):
         "lp_max_items": OptionSpec(int, 6, "run the exact menu LP baseline up to this many items", min=0, max=10),
         "lp_samples": OptionSpec(int, 80, "training valuations in the exact LP baseline", min=2),
     }
+    codes = {
+        "E0321": "invalid CATS generator options (or goods that do not match the items)",
+        "E0720": "BundleFlow cannot take this spec",
+        "E0721": "BundleFlow training failed",
+        "E0722": "the BundleFlow flow cache or checkpoint cannot be used",
+    }
 
-    def accepts(self, spec: Any) -> Verdict:
+    def accepts(self, spec: Any, options: dict[str, Any]) -> Verdict:
         v = self.check_capabilities(spec)
         if v is not None:
             return v
@@ -72,22 +76,20 @@ class BundleFlowBackend(Backend):
             return Verdict.no(f"cats(\"matching\") needs a multiple of 4 goods (at least 8), not {m}")
         return Verdict.yes(score=1.0, why="one bidder with CATS XOR valuations: a BundleFlow menu is IC and IR by construction")
 
-    def compile(self, spec: AuctionSpec, options: dict[str, Any], *, seed: int = 0, out_dir: Path | None = None,
-                device: str = "cpu", resume: bool = False, progress: bool = True) -> CompileResult:
-        opts = self.parse_options(spec, options)
-        verdict = self.accepts(spec)
-        if not verdict.ok:
-            raise BackendError(Diagnostic("E0720", verdict.reasons[0], help=verdict.hints[0] if verdict.hints else None,
-                                          where="solve").with_span(spec))
+    def compile(self, spec: AuctionSpec, options: dict[str, Any], ctx: RunContext) -> CompileResult:
+        opts, seed = options, ctx.seed
         import numpy as np
         import torch
-
-        from ...cats import CatsOptionError, check_options, sample_valuations
-        from ...mechanism.base import ArtifactMeta, package_versions
-        from .artifact import BundleMenuMechanism
-        from .baselines import bundle_rochetnet, grand_bundle, item_pricing, lp_menu
-        from .flow import default_cache_dir, load_or_train
-        from .train import TrainConfig, train_menu
+        from auctionc.backends.bundleflow.baselines import (
+            bundle_rochetnet,
+            grand_bundle,
+            item_pricing,
+            lp_menu,
+        )
+        from auctionc.backends.bundleflow.bundle_menu import BundleMenuMechanism
+        from auctionc.backends.bundleflow.flow import default_cache_dir, load_or_train
+        from auctionc.backends.bundleflow.train import TrainConfig, train_menu
+        from auctionc.cats import CatsOptionError, check_options, sample_valuations
 
         torch.manual_seed(seed)
         bidder = spec.bidders[0]
@@ -107,59 +109,58 @@ class BundleFlowBackend(Backend):
         cats_seed = int(cats_opts.pop("seed", seed))
         t_all = time.perf_counter()
         timings: dict[str, float] = {}
-        bar = _Progress(progress)
-        with bar:
-            t0 = time.perf_counter()
-            task = bar.add("sampling CATS valuations", 1)
+        progress = ctx.progress
+        t0 = time.perf_counter()
+        with progress.task("sampling CATS valuations", 1) as task:
             try:
                 data = sample_valuations(val.distribution, m, opts["samples"], seed=cats_seed, bids=n_bids, **cats_opts)
             except ValueError as e:
                 raise BackendError(Diagnostic("E0721", f"CATS generation failed: {e}", where=where).with_span(spec)) from None
-            bar.done(task)
-            timings["data_s"] = time.perf_counter() - t0
-            n_train = int(round(opts["train_fraction"] * len(data)))
-            train, test = data[:n_train], data[n_train:]
+            task.update(completed=1)
+        timings["data_s"] = time.perf_counter() - t0
+        n_train = int(round(opts["train_fraction"] * len(data)))
+        train, test = data[:n_train], data[n_train:]
 
-            cache = Path(opts["cache_dir"]).expanduser() if opts["cache_dir"] else default_cache_dir()
-            t0 = time.perf_counter()
-            task = bar.add(f"flow for {m} items", opts["flow_iterations"])
+        cache = Path(opts["cache_dir"]).expanduser() if opts["cache_dir"] else default_cache_dir()
+        t0 = time.perf_counter()
+        with progress.task(f"flow for {m} items", opts["flow_iterations"]) as task:
             flow, flow_info, cached = load_or_train(
                 m, cache_dir=cache, hidden=opts["flow_hidden"], iterations=opts["flow_iterations"], seed=0,
-                callback=lambda it, loss: bar.update(task, it, f"loss {loss:.3f}"))
-            bar.done(task)
-            timings["flow_s"] = time.perf_counter() - t0
+                callback=lambda it, loss: task.update(completed=it, loss=loss))
+            task.update(completed=opts["flow_iterations"])
+        timings["flow_s"] = time.perf_counter() - t0
 
-            cfg = TrainConfig(menu=opts["menu"], support=opts["support"], steps=opts["steps"], batch=opts["batch"],
-                              lr=opts["lr"], lr_support=opts["lr_support"], sharpness_start=opts["sharpness_start"],
-                              sharpness_end=opts["sharpness_end"], euler_steps=opts["euler_steps"],
-                              eval_every=opts["eval_every"], chunk=opts["chunk"], seed=seed, warmup_steps=opts["warmup"],
-                              init=opts["init"])
-            # item pricing is both a baseline and the menu's starting point (option init)
-            t0 = time.perf_counter()
-            ip = item_pricing(train, test) if (opts["baselines"] or opts["init"] == "items") else None
-            gb = grand_bundle(train, test)
-            timings["item_pricing_s"] = time.perf_counter() - t0
-            task = bar.add("menu", cfg.steps)
-            out = Path(out_dir) if out_dir is not None else None
+        cfg = TrainConfig(menu=opts["menu"], support=opts["support"], steps=opts["steps"], batch=opts["batch"],
+                          lr=opts["lr"], lr_support=opts["lr_support"], sharpness_start=opts["sharpness_start"],
+                          sharpness_end=opts["sharpness_end"], euler_steps=opts["euler_steps"],
+                          eval_every=opts["eval_every"], chunk=opts["chunk"], seed=seed, warmup_steps=opts["warmup"],
+                          init=opts["init"])
+        # item pricing is both a baseline and the menu's starting point (option init)
+        t0 = time.perf_counter()
+        ip = item_pricing(train, test) if (opts["baselines"] or opts["init"] == "items") else None
+        gb = grand_bundle(train, test)
+        timings["item_pricing_s"] = time.perf_counter() - t0
+        out = Path(ctx.out_dir) if ctx.out_dir is not None else None
+        with progress.task("menu", cfg.steps) as task:
             try:
-                res = train_menu(flow, train, test, cfg, out_dir=out, resume=resume,
+                res = train_menu(flow, train, test, cfg, out_dir=out, resume=ctx.resume,
                                  item_prices=None if ip is None else np.asarray(ip["prices"]), grand_price=gb["price"],
-                                 on_step=lambda s, rec: bar.update(task, s, f"test revenue {rec['test_revenue']:.2f}" if rec else None))
+                                 on_step=lambda s, rec: task.update(completed=s, **(
+                                     {"test revenue": rec["test_revenue"]} if rec else {})))
             except FloatingPointError as e:
                 raise BackendError(Diagnostic("E0722", f"BundleFlow training diverged: {e}",
                                               help="lower `lr` or `sharpness_end`", where="solve.options").with_span(spec)) from None
-            bar.done(task)
-            timings["menu_s"] = res.seconds
+        timings["menu_s"] = res.seconds
 
-            baselines: dict[str, Any] = {}
-            if opts["baselines"]:
-                task = bar.add("baselines", 1)
+        baselines: dict[str, Any] = {}
+        if opts["baselines"]:
+            with progress.task("baselines", 1) as task:
                 baselines["grand_bundle"] = gb
                 baselines["item_pricing"] = ip
                 baselines["bundle_rochetnet"] = bundle_rochetnet(train, test, opts["rochetnet_menu"], opts["rochetnet_steps"], seed=seed)
                 if m <= opts["lp_max_items"]:
                     baselines["lp"] = lp_menu(train, test, opts["lp_samples"])
-                bar.done(task)
+                task.update(completed=1)
 
         seconds = time.perf_counter() - t_all
         final = res.revenue
@@ -172,27 +173,22 @@ class BundleFlowBackend(Backend):
             "baselines": {k: {kk: vv for kk, vv in v.items() if kk != "prices"} for k, v in baselines.items()},
             "flow": {**flow_info, "cached": cached}, "timings": timings,
             "train_samples": len(train), "test_samples": len(test), "items": m, "distribution": val.distribution,
-            "history": res.history,
+            "cats": {"distribution": val.distribution, "goods": m, "bids": n_bids, "seed": cats_seed, **cats_opts},
         }
         best_base = max((b["revenue"] for k, b in baselines.items() if k in ("item_pricing", "grand_bundle")), default=None)
         if best_base:
             stats["ratio_to_best_pricing"] = final / best_base
-        certificate = {"kind": "exact_by_construction", "max_regret": 0.0, "mean_regret": 0.0, "max_ir_violation": 0.0,
-                       "max_obedience_violation": None,
-                       "reason": "single-bidder menu with a null element and argmax choice"}
-        meta = ArtifactMeta(spec_name=spec.name, spec_hash=spec.spec_hash(), backend=self.name, seed=seed,
-                            options={**opts, "cats": {"distribution": val.distribution, "goods": m, "bids": n_bids,
-                                                      "seed": cats_seed, **cats_opts}},
-                            versions=package_versions("torch", "scipy"), certificate=certificate,
-                            stats={k: v for k, v in stats.items() if k != "history"})
-        mech = BundleMenuMechanism(res.bundles, res.probs, res.prices, meta, side_state=res.state)
+        claim = {"kind": "exact_by_construction",
+                 "reason": "single-bidder menu with a null element and argmax choice"}
+        mech = BundleMenuMechanism(res.bundles, res.probs, res.prices, side_state=res.state)
         files: dict[str, str] = {}
         if out is not None:
             files["checkpoint"] = str(out / "bundleflow_ckpt.pt")
         choices = mech.choose(test)
         sections = [("BundleFlow menu", _menu_section(mech, choices)),
                      ("Baselines (same test valuations)", _baseline_section(final, res, baselines, len(test)))]
-        return CompileResult(mechanism=mech, backend=self.name, stats=stats, certificate=certificate,
+        history = {k: [h[k] for h in res.history] for k in ("step", "test_revenue", "train_revenue")} if res.history else None
+        return CompileResult(mechanism=mech, stats=stats, history=history, claim=claim,
                              report_sections=sections, files=files)
 
 
@@ -219,39 +215,3 @@ def _baseline_section(final: float, res: Any, baselines: dict[str, Any], n_test:
         lines.append(f"| {names.get(k, k)} | {r:.2f} | {ratio} | {b['seconds']:.1f} |" if r is not None
                      else f"| {names.get(k, k)} | failed: {b.get('status')} | - | {b['seconds']:.1f} |")
     return "\n".join(lines)
-
-
-class _Progress:
-    """Rich progress bars on stderr (nothing when disabled)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.p = None
-        if enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self.p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                              TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=Console(file=sys.stderr))
-
-    def __enter__(self) -> _Progress:
-        if self.p is not None:
-            self.p.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.p is not None:
-            self.p.__exit__(*exc)
-
-    def add(self, name: str, total: int) -> Any:
-        return self.p.add_task(name, total=total, note="") if self.p is not None else None
-
-    def update(self, task: Any, completed: int, note: str | None = None) -> None:
-        if self.p is not None:
-            if note:
-                self.p.update(task, completed=completed, note=note)
-            else:
-                self.p.update(task, completed=completed)
-
-    def done(self, task: Any) -> None:
-        if self.p is not None:
-            self.p.update(task, completed=self.p.tasks[task].total)

@@ -17,8 +17,7 @@ import time
 from typing import Any
 
 import numpy as np
-
-from ...cats.xor import XorBatch
+from auctionc.cats.xor import XorBatch
 
 
 def _rev_items(prices: np.ndarray, data: XorBatch) -> float:
@@ -82,8 +81,8 @@ def candidate_bundles(train: XorBatch, limit: int, rng: np.random.Generator) -> 
 
 def bundle_rochetnet(train: XorBatch, test: XorBatch, menu: int = 256, steps: int = 2000, lr: float = 0.05,
                      seed: int = 0, lam: tuple[float, float] = (5.0, 500.0)) -> dict[str, Any]:
-    from .artifact import choose
-    from .train import warm_prices
+    from auctionc.backends.bundleflow.bundle_menu import choose
+    from auctionc.backends.bundleflow.train import warm_prices
 
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
@@ -105,10 +104,9 @@ def lp_menu(train: XorBatch, test: XorBatch, samples: int = 100) -> dict[str, An
     """The optimal menu for the first ``samples`` training valuations (exact LP, IC over all
     pairs), evaluated on the test set."""
     import scipy.sparse as sp
+    from auctionc.backends.bundleflow.bundle_menu import choose
+    from auctionc.valuation import bundle_matrix
     from scipy.optimize import linprog
-
-    from ...valuation import bundle_matrix
-    from .artifact import choose
 
     t0 = time.perf_counter()
     m = train.n_items

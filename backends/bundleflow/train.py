@@ -10,12 +10,11 @@ from typing import Any
 
 import numpy as np
 import torch
-
-from ...cats.xor import XorBatch
-from .artifact import choose
-from .baselines import candidate_bundles
-from .flow import FlowField
-from .menu import BundleMenu, sharpness
+from auctionc.backends.bundleflow.baselines import candidate_bundles
+from auctionc.backends.bundleflow.bundle_menu import choose
+from auctionc.backends.bundleflow.flow import FlowField
+from auctionc.backends.bundleflow.flow_menu import BundleMenu, sharpness
+from auctionc.cats.xor import XorBatch
 
 CKPT = "bundleflow_ckpt.pt"
 

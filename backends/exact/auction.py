@@ -21,11 +21,10 @@ from typing import Any
 
 import numpy as np
 from auctionc import ir
+from auctionc.backends.exact.generation import top_k_new
+from auctionc.backends.exact.model import INF, LinearModel, RowBlock, coo_block
 from auctionc.mechanism.table import TypeSpace
 from auctionc.valuation import bundle_matrix, outcome_space
-
-from .generation import top_k_new
-from .model import INF, LinearModel, RowBlock, coo_block
 
 
 @dataclass

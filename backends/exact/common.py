@@ -12,12 +12,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 from auctionc import ir
-from auctionc.dsl.diagnostics import Diagnostic
-from auctionc.errors import BackendError, PlanError
+from auctionc.diagnostics import Diagnostic
+from auctionc.errors import BackendError
 from auctionc.mechanism.table import DISCRETISATION_RULE, OFF_GRID_RULE, UnsupportedPrior, bidder_type_count
-
-from ..base import Backend, CompileResult, Verdict
-from ..options import OptionSpec
+from auctionc.plugins import Backend, CompileResult, OptionSpec, RunContext, Verdict
 
 EXACT_OPTIONS: dict[str, OptionSpec] = {
     "grid": OptionSpec(int, 0, "cells per continuous prior (midpoint of N equal-width cells); 0: priors must be finite", min=0),
@@ -30,14 +28,6 @@ EXACT_OPTIONS: dict[str, OptionSpec] = {
 }
 
 
-def _grid_of(spec: Any, names: tuple[str, ...]) -> int | None:
-    if spec.solve is not None and spec.solve.backend in names:
-        g = spec.solve.options.get("grid")
-        if isinstance(g, (int, float)) and not isinstance(g, bool) and g > 0:
-            return int(g)
-    return None
-
-
 def _fmt(n: int) -> str:
     return f"{n:,}"
 
@@ -47,6 +37,15 @@ class ExactBackend(Backend):
 
     deterministic: ClassVar[bool] = False
     options: ClassVar[dict[str, OptionSpec]] = EXACT_OPTIONS
+    codes: ClassVar[dict[str, str]] = {
+        "E0610": "the exact backend needs finite priors or a grid, or has nothing to maximise",
+        "E0611": "the exact backend does not support this kind of spec",
+        "E0710": "the exact model is too big (types, variables, constraints named)",
+        "E0711": "the exact model is infeasible (the constraint families at fault named)",
+        "E0712": "the exact model is unbounded (the missing constraint family named)",
+        "E0713": "the solver stopped with a non-optimal status",
+        "E0714": "constraint generation did not converge",
+    }
 
     # ---------------------------------------------------------------- accepts
 
@@ -145,55 +144,33 @@ class ExactBackend(Backend):
             return ("E0611", f"backend {self.name} cannot take this market: {e}", "")
         return None
 
-    def accepts(self, spec: Any) -> Verdict:
+    def accepts(self, spec: Any, options: dict[str, Any]) -> Verdict:
         v = self.check_capabilities(spec)
         if v is not None:
             return v
-        grid = _grid_of(spec, ("lp", "milp"))
-        ref = self.refusal(spec, grid, int(self.options["max_variables"].default))
+        grid = options["grid"] or None
+        ref = self.refusal(spec, grid, options["max_variables"])
         if ref is not None:
-            return Verdict.no(ref[1], ref[2])
+            return Verdict.no(ref[1], ref[2], code=ref[0])
         why = "a finite type space" if grid is None else f"priors discretised on a {grid}-cell grid"
         return Verdict.yes(score=10.0, why=f"exact {'MILP' if self.deterministic else 'LP'} over {why}")
 
     # ---------------------------------------------------------------- compile
 
-    def compile(
-        self,
-        spec: Any,
-        options: dict[str, Any],
-        *,
-        seed: int = 0,
-        out_dir: Path | None = None,
-        device: str = "cpu",
-        resume: bool = False,
-        progress: bool = True,
-    ) -> CompileResult:
-        opts = self.parse_options(spec, options)
-        grid = opts["grid"] or None
-        v = self.check_capabilities(spec)
-        if v is not None:
-            raise PlanError(Diagnostic("E0601", v.reasons[0], help=v.hints[0] if v.hints else None).with_span(spec))
-        ref = self.refusal(spec, grid, opts["max_variables"])
-        if ref is not None:
-            code, msg, hint = ref
-            where = "solve.options.grid" if code in ("E0610", "E0710") else "spec"
-            raise PlanError(Diagnostic(code, msg, help=hint or None, where=where).with_span(spec))
+    def compile(self, spec: Any, options: dict[str, Any], ctx: RunContext) -> CompileResult:
         if spec.kind == "market":
-            from .market import compile_market
+            from auctionc.backends.exact.market import compile_market
 
-            return compile_market(self, spec, opts, seed=seed, out_dir=out_dir, progress=progress)
-        return self._compile_auction(spec, opts, seed=seed, out_dir=out_dir, progress=progress)
+            return compile_market(self, spec, options, ctx)
+        return self._compile_auction(spec, options, ctx)
 
-    def _compile_auction(self, spec: ir.AuctionSpec, opts: dict[str, Any], *, seed: int,
-                         out_dir: Path | None, progress: bool) -> CompileResult:
-        from auctionc.mechanism import ArtifactMeta, package_versions
+    def _compile_auction(self, spec: ir.AuctionSpec, opts: dict[str, Any], ctx: RunContext) -> CompileResult:
+        from auctionc.backends.exact.auction import AuctionIC, AuctionProgram, extra_stats
+        from auctionc.backends.exact.generation import run_generation, solve_stats
+        from auctionc.mechanism import ArtifactMeta
         from auctionc.mechanism.menu import MenuMechanism
         from auctionc.mechanism.table import TableMechanism, type_spaces
         from auctionc.valuation import outcome_space
-
-        from .auction import AuctionIC, AuctionProgram, extra_stats
-        from .generation import run_generation, solve_stats
 
         t0 = time.perf_counter()
         grid = opts["grid"] or None
@@ -207,7 +184,7 @@ class ExactBackend(Backend):
             milp_solver = opts.get("solver", "cbc")
         res, log = run_generation(model, family, tol=opts["tol"], max_rounds=opts["max_rounds"],
                                   time_limit=opts["time_limit"], milp_solver=milp_solver,
-                                  progress=progress, label=self.name)
+                                  progress=ctx.progress, label=self.name)
         stats: dict[str, Any] = {
             **solve_stats(model, log, res, build_s),
             **extra_stats(prog),
@@ -231,29 +208,20 @@ class ExactBackend(Backend):
         stats["objective"] = res.objective
         stats["total_seconds"] = round(time.perf_counter() - t0, 4)
         names = [b.name for b in spec.bidders]
-        meta = ArtifactMeta(
-            spec_name=spec.name,
-            spec_hash=spec.spec_hash(),
-            backend=self.name,
-            seed=seed,
-            options=dict(opts),
-            versions=package_versions("scipy", "highspy", "pulp"),
-            stats={k: stats[k] for k in ("grid", "discretisation", "off_grid_rule", "variables", "constraints", "rounds",
-                                           "solver", "solver_status", "types", "ic_mode", "ir_mode")},
-        )
         space = outcome_space(spec)
         table = TableMechanism([s.values for s in spaces], [s.probs for s in spaces], X, P,
-                               outcome_space=space, grids=[s.grids for s in spaces], bidder_names=names, meta=meta)
+                               outcome_space=space, grids=[s.grids for s in spaces], bidder_names=names)
         files: dict[str, str] = {}
         if spec.n_bidders == 1:
             null = np.zeros((1, prog.dim))
-            menu_meta = ArtifactMeta(**{**meta.__dict__, "stats": {
-                **meta.stats,
+            # the menu keeps the finite type space it was solved on, for its table view
+            menu_meta = ArtifactMeta(stats={
+                "grid": grid,
                 "type_values": spaces[0].values.tolist(),
                 "type_probs": spaces[0].probs.tolist(),
                 "type_grids": None if spaces[0].grids is None else [g.tolist() for g in spaces[0].grids],
                 "bidder_names": names,
-            }})
+            })
             labels = [f"type {np.round(v, 6).tolist()}" for v in spaces[0].values] + ["null"]
             mech = MenuMechanism(np.concatenate([X[:, 0, :], null]), np.concatenate([P[:, 0], [0.0]]),
                                  outcome_space=space, meta=menu_meta, labels=labels)
@@ -263,16 +231,14 @@ class ExactBackend(Backend):
         cert = table.exact_check(spec)
         cert["kind"] = "exact_by_enumeration"
         cert["tolerance"] = opts["tol"]
-        mech.meta.certificate = dict(cert)
-        if out_dir is not None and spec.n_bidders == 1:
-            path = table.save(Path(out_dir) / "finite_types")
+        if ctx.out_dir is not None and spec.n_bidders == 1:
+            path = table.save(Path(ctx.out_dir) / "finite_types")
             files["finite_types"] = str(path)
         sections = [("Exact solve", _section(stats, cert))]
-        return CompileResult(mechanism=mech, backend=self.name, stats=stats, certificate=cert,
-                             report_sections=sections, files=files)
+        return CompileResult(mechanism=mech, stats=stats, claim=cert, report_sections=sections, files=files)
 
     def _raise_on_status(self, spec: Any, model: Any, res: Any, stats: dict[str, Any]) -> None:
-        from .model import blame_infeasible, unbounded_groups
+        from auctionc.backends.exact.model import blame_infeasible, unbounded_groups
 
         if res.status == "optimal" and res.x is not None:
             return

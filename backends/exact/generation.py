@@ -4,14 +4,22 @@ the working set is violated by more than ``tol``."""
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+from auctionc.backends.exact.model import (
+    HighsLP,
+    LinearModel,
+    RowBlock,
+    SolveOutcome,
+    solve_milp_pulp,
+    stats_of,
+)
 
-from .model import HighsLP, LinearModel, RowBlock, SolveOutcome, solve_milp_pulp, stats_of
+if TYPE_CHECKING:
+    from auctionc.progress import Progress
 
 
 class ICFamily(Protocol):
@@ -59,7 +67,7 @@ def run_generation(
     max_rounds: int,
     time_limit: float,
     milp_solver: str | None,
-    progress: bool,
+    progress: Progress,
     label: str,
 ) -> tuple[SolveOutcome, GenerationLog]:
     """Solve ``model`` plus the generated IC rows.  ``milp_solver`` None means LP (HiGHS)."""
@@ -91,12 +99,10 @@ def run_generation(
             {"round": log.rounds, "rows": model.n_rows, "objective": res.objective, "violated_pairs": n_viol,
              "max_violation": worst, "added": added, "seconds": round(res.seconds, 4)}
         )
-        if progress:
-            print(
-                f"[{label}] round {log.rounds}: objective {res.objective:.6f}, {model.n_rows} rows, "
-                f"{n_viol} violated pairs (max {worst:.2e}), adding {added}",
-                file=sys.stderr,
-            )
+        progress.log(
+            f"[{label}] round {log.rounds}: objective {res.objective:.6f}, {model.n_rows} rows, "
+            f"{n_viol} violated pairs (max {worst:.2e}), adding {added}"
+        )
         if added == 0:
             log.converged = True
             break

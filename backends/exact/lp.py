@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..base import Capabilities
-from .common import ExactBackend
+from auctionc.backends.exact.common import ExactBackend
+from auctionc.plugins import Capabilities
 
 
 class LPBackend(ExactBackend):

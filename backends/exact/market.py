@@ -18,11 +18,12 @@ Obedience rows are always present: the buyer's value in IR and IC is the value o
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from auctionc import ir
+from auctionc.backends.exact.generation import run_generation, solve_stats, top_k_new
+from auctionc.backends.exact.model import INF, LinearModel, RowBlock, coo_block
 from auctionc.mechanism.datamarket import (
     DataMarketMechanism,
     MarketTypes,
@@ -31,12 +32,9 @@ from auctionc.mechanism.datamarket import (
     market_types,
 )
 
-from .generation import run_generation, solve_stats, top_k_new
-from .model import INF, LinearModel, RowBlock, coo_block
-
 if TYPE_CHECKING:
-    from ..base import CompileResult
-    from .common import ExactBackend
+    from auctionc.backends.exact.common import ExactBackend
+    from auctionc.plugins import CompileResult, RunContext
 
 
 class MarketProgram:
@@ -149,13 +147,10 @@ class MarketIC:
         return [p.ic_rows(t, u, d)], n_viol, max(worst, 0.0)
 
 
-def compile_market(backend: ExactBackend, spec: ir.MarketSpec, opts: dict[str, Any], *, seed: int,
-                   out_dir: Path | None, progress: bool) -> CompileResult:
-    from auctionc.mechanism import ArtifactMeta, package_versions
+def compile_market(backend: ExactBackend, spec: ir.MarketSpec, opts: dict[str, Any], ctx: RunContext) -> CompileResult:
+    from auctionc.backends.exact.common import _backend_error, _section
     from auctionc.mechanism.table import DISCRETISATION_RULE
-
-    from ..base import CompileResult
-    from .common import _backend_error, _section
+    from auctionc.plugins import CompileResult
 
     t0 = time.perf_counter()
     grid = opts["grid"] or None
@@ -166,7 +161,7 @@ def compile_market(backend: ExactBackend, spec: ir.MarketSpec, opts: dict[str, A
                       enabled=spec.requires("IC"))
     build_s = time.perf_counter() - t0
     res, log = run_generation(model, family, tol=opts["tol"], max_rounds=opts["max_rounds"],
-                              time_limit=opts["time_limit"], milp_solver=None, progress=progress, label=backend.name)
+                              time_limit=opts["time_limit"], milp_solver=None, progress=ctx.progress, label=backend.name)
     D = len(prog.maps)
     stats: dict[str, Any] = {
         **solve_stats(model, log, res, build_s),
@@ -185,23 +180,15 @@ def compile_market(backend: ExactBackend, spec: ir.MarketSpec, opts: dict[str, A
     stats["objective"] = res.objective
     stats["total_seconds"] = round(time.perf_counter() - t0, 4)
     b = spec.buyers[0]
-    meta = ArtifactMeta(
-        spec_name=spec.name, spec_hash=spec.spec_hash(), backend=backend.name, seed=seed, options=dict(opts),
-        versions=package_versions("scipy", "highspy"),
-        stats={k: stats[k] for k in ("grid", "discretisation", "variables", "constraints", "rounds", "solver",
-                                     "solver_status", "types")},
-    )
     mech = DataMarketMechanism(list(spec.states), list(b.actions), prog.U, types.kind, types.points, types.beliefs,
-                               types.scales, types.probs, E, prices, buyer=b.name, meta=meta)
+                               types.scales, types.probs, E, prices, buyer=b.name)
     cert = mech.exact_check(spec)
     cert["kind"] = "exact_by_enumeration"
     cert["tolerance"] = opts["tol"]
-    meta.certificate = dict(cert)
     table = mech.experiments_table()
     lines = ["| price | types | probability | experiment (state x signal) |", "|---|---|---|---|"]
     for g in table:
         lo, hi = g["type_range"]
         lines.append(f"| {g['price']:.4f} | {lo:.4g}..{hi:.4g} | {g['probability']:.4f} | {g['state_by_signal']} |")
-    del out_dir
-    return CompileResult(mechanism=mech, backend=backend.name, stats=stats, certificate=cert,
+    return CompileResult(mechanism=mech, stats=stats, claim=cert,
                          report_sections=[("Exact solve", _section(stats, cert)), ("Menu of experiments", "\n".join(lines))])

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from ..base import Capabilities
-from ..options import OptionSpec
-from .common import EXACT_OPTIONS, ExactBackend
+from auctionc.backends.exact.common import EXACT_OPTIONS, ExactBackend
+from auctionc.plugins import Capabilities, OptionSpec
 
 
 class MILPBackend(ExactBackend):

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from auctionc.solvers import cbc_solver, new_highs
 
 INF = np.inf
 
@@ -90,29 +91,6 @@ class SolveOutcome:
     objective: float | None
     seconds: float
     solver: str
-
-
-def new_highs() -> Any:
-    """A ``highspy.Highs`` whose start-up banner goes to stderr: HiGHS prints it on stdout
-    (once per process), where it would corrupt ``--json`` output."""
-    import os
-    import sys
-
-    import highspy
-
-    sys.stdout.flush()
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):
-        return highspy.Highs()
-    saved = os.dup(fd)
-    try:
-        os.dup2(sys.stderr.fileno() if hasattr(sys.stderr, "fileno") else os.open(os.devnull, os.O_WRONLY), fd)
-        h = highspy.Highs()
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-    return h
 
 
 class HighsLP:
@@ -205,7 +183,7 @@ def solve_milp_pulp(model: LinearModel, *, solver: str = "cbc", time_limit: floa
         new_highs()  # the banner, once per process, on stderr
         s = pulp.HiGHS(msg=False, timeLimit=tl, threads=1)
     else:
-        s = _cbc(pulp, timeLimit=tl, threads=1)
+        s = cbc_solver(pulp, timeLimit=tl, threads=1)
     prob.solve(s)
     dt = time.perf_counter() - t0
     status = pulp.LpStatus[prob.status].lower()
@@ -218,16 +196,6 @@ def solve_milp_pulp(model: LinearModel, *, solver: str = "cbc", time_limit: floa
     if status == "unbounded":
         return SolveOutcome("unbounded", None, None, dt, f"pulp/{name}")
     return SolveOutcome(status, None, None, dt, f"pulp/{name}")
-
-
-def _cbc(pulp: Any, **kw: Any) -> Any:
-    """pulp's bundled CBC (deprecated in pulp 3.3 in favour of a separately installed CBC,
-    which these machines do not have)."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return pulp.PULP_CBC_CMD(msg=False, **kw)
 
 
 def blame_infeasible(model: LinearModel, *, candidates: list[str]) -> list[str]:

@@ -9,13 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...dsl.diagnostics import Diagnostic
-from ...errors import BackendError, PlanError
-from ..base import Backend, Capabilities, CompileResult, Verdict
-from ..options import OptionSpec
+from auctionc.diagnostics import Diagnostic
+from auctionc.errors import BackendError, PlanError
+from auctionc.plugins import Backend, Capabilities, CompileResult, OptionSpec, RunContext, Verdict
 
 if TYPE_CHECKING:
-    from ..base import Spec
+    from auctionc.plugins.interface import Spec
 
 MAX_XOR_ITEMS = 6
 """XOR menus are distributions over all 2**m bundles; past 64 bundles BundleFlow is the tool."""
@@ -23,7 +22,6 @@ MAX_GEMNET_ITEMS = 3
 CERTIFIABLE_BIDDERS = 3
 ARCHITECTURES = ("gemnet", "lottery_ama")
 
-# Diagnostic codes of this backend (E07xx: solving).
 E_REFUSED = "E0730"
 E_DIVERGED = "E0731"
 E_DEVICE = "E0732"
@@ -97,95 +95,19 @@ class MenuBackend(Backend):
         "clipped_head": OptionSpec(bool, True, "GemNet: additive allocations clip((1.02 sigmoid - 0.01), "
                                    "0, 1), which reach exact 0 and 1 (a plain sigmoid cannot be certified)"),
     }
+    codes = {
+        E_REFUSED: "the menu backend cannot take this spec",
+        E_DIVERGED: "menu-network training diverged",
+        E_DEVICE: "the requested torch device is not available",
+    }
 
     # ---------------------------------------------------------------- accepts
 
-    def accepts(self, spec: Spec) -> Verdict:
-        asked = spec.solve.options.get("architecture") if spec.solve is not None and spec.solve.backend == self.name else None
-        # a misspelt architecture is reported by the option check in compile, with a suggestion
-        return self._accepts(spec, asked if asked in ARCHITECTURES else "lottery_ama" if asked else "gemnet")
+    def accepts(self, spec: Spec, options: dict[str, Any]) -> Verdict:
+        return self._accepts(spec, options["architecture"])
 
-    def _accepts(self, spec: Spec, architecture: str) -> Verdict:
-        if spec.kind == "market":
-            return Verdict.no(
-                "backend menu designs auctions, not data markets",
-                "data markets (experiments with prices) are solved exactly by `solve with lp`",
-            )
-        kinds = spec.valuation_kinds
-        if "cats" in kinds:
-            return Verdict.no(
-                "backend menu cannot take CATS valuations (menus over every bundle of many items)",
-                "use `solve with bundleflow` for CATS valuations",
-            )
-        if spec.designs and spec.requires("deterministic"):
-            return Verdict.no(
-                "backend menu learns lotteries and cannot enforce deterministic",
-                "use `solve with milp` for deterministic mechanisms",
-            )
-        base = self.check_capabilities(spec)
-        if base is not None:
-            return base
-        if any(b.signal is not None for b in spec.bidders):
-            return Verdict.no(
-                "backend menu needs bidders who know their values; this spec has signals",
-                "interdependent values are simulated (`simulate`) or solved with `lp` on a grid",
-            )
-        n, m = spec.n_bidders, spec.n_items
-        if architecture == "lottery_ama":
-            if "xor" in kinds:
-                return Verdict.no(
-                    "a lottery AMA of backend menu takes additive and unit-demand bidders, not xor",
-                    "use architecture = \"gemnet\" (RochetNet) for one xor bidder, or `lp` on a grid",
-                )
-            return Verdict.yes(0.4, "lottery AMA: an affine maximizer over learned lottery outcomes, "
-                               "exactly strategy-proof by construction")
-        if "xor" in kinds:
-            if n > 1:
-                return Verdict.no(
-                    "backend menu takes xor valuations for one bidder only",
-                    "GemNet menus here cover additive and unit-demand bidders; use `lp` on a grid",
-                )
-            if m > MAX_XOR_ITEMS:
-                return Verdict.no(
-                    f"backend menu takes xor valuations over at most {MAX_XOR_ITEMS} items, not {m}",
-                    "use `solve with bundleflow` for larger combinatorial valuations",
-                )
-        if n == 1:
-            return Verdict.yes(0.5, "RochetNet: one bidder, a menu with a null element is IC and IR by construction")
-        if m > MAX_GEMNET_ITEMS:
-            return Verdict.no(
-                f"backend menu (GemNet) takes at most {MAX_GEMNET_ITEMS} items with several bidders, not {m}",
-                "use `lp` on a coarse grid, or reduce the items",
-            )
-        why = "GemNet: menus from the others' bids, certified compatible by a price transform"
-        if n > CERTIFIABLE_BIDDERS:
-            why += (f"; with {n} bidders the certification grid is coarse and may fail, in which case "
-                    "the result is reported as estimated")
-        return Verdict.yes(0.4, why)
-
-    # ---------------------------------------------------------------- compile
-
-    def compile(
-        self,
-        spec: Spec,
-        options: dict[str, Any],
-        *,
-        seed: int = 0,
-        out_dir: Path | None = None,
-        device: str = "cpu",
-        resume: bool = False,
-        progress: bool = True,
-    ) -> CompileResult:
-        asked = options.get("architecture", "gemnet")
-        if asked not in ARCHITECTURES:
-            self.parse_options(spec, options)  # raises the option error, with a suggestion
-        verdict = self._accepts(spec, asked)
-        if not verdict.ok:
-            raise PlanError(
-                Diagnostic(E_REFUSED, verdict.reasons[0], help=verdict.hints[0] if verdict.hints else None,
-                           where="solve").with_span(spec)
-            )
-        opts = _with_defaults(self.parse_options(spec, options))
+    def resolve_options(self, spec: Spec, options: dict[str, Any]) -> dict[str, Any]:
+        opts = _with_defaults(spec, options)
         if opts["temperature_final"] > opts["temperature"] and opts["schedule"] != "constant":
             raise PlanError(Diagnostic(
                 "E0604",
@@ -194,39 +116,89 @@ class MenuBackend(Backend):
                 help="the relaxed choice sharpens during training: start warm, end cold",
                 where="solve.options.temperature_final",
             ).with_span(spec))
-        ama = opts["architecture"] == "lottery_ama"
-        if spec.n_bidders > 1 and not ama and opts["transform"] == "cells" and opts["certify"]:
+        if (spec.kind == "auction" and spec.n_bidders > 1 and opts["architecture"] == "gemnet"
+                and opts["transform"] == "cells" and opts["certify"]):
             _check_cells_work(spec, opts)
+        return opts
+
+    def _accepts(self, spec: Spec, architecture: str) -> Verdict:
+        if spec.kind == "market":
+            return Verdict.no(
+                "backend menu designs auctions, not data markets",
+                "data markets (experiments with prices) are solved exactly by `solve with lp`", code=E_REFUSED)
+        kinds = spec.valuation_kinds
+        if "cats" in kinds:
+            return Verdict.no(
+                "backend menu cannot take CATS valuations (menus over every bundle of many items)",
+                "use `solve with bundleflow` for CATS valuations", code=E_REFUSED)
+        if spec.designs and spec.requires("deterministic"):
+            return Verdict.no(
+                "backend menu learns lotteries and cannot enforce deterministic",
+                "use `solve with milp` for deterministic mechanisms", code=E_REFUSED)
+        base = self.check_capabilities(spec)
+        if base is not None:
+            return base
+        if any(b.signal is not None for b in spec.bidders):
+            return Verdict.no(
+                "backend menu needs bidders who know their values; this spec has signals",
+                "interdependent values are simulated (`simulate`) or solved with `lp` on a grid", code=E_REFUSED)
+        n, m = spec.n_bidders, spec.n_items
+        if architecture == "lottery_ama":
+            if "xor" in kinds:
+                return Verdict.no(
+                    "a lottery AMA of backend menu takes additive and unit-demand bidders, not xor",
+                    "use architecture = \"gemnet\" (RochetNet) for one xor bidder, or `lp` on a grid", code=E_REFUSED)
+            return Verdict.yes(0.4, "lottery AMA: an affine maximizer over learned lottery outcomes, "
+                               "exactly strategy-proof by construction")
+        if "xor" in kinds:
+            if n > 1:
+                return Verdict.no(
+                    "backend menu takes xor valuations for one bidder only",
+                    "GemNet menus here cover additive and unit-demand bidders; use `lp` on a grid", code=E_REFUSED)
+            if m > MAX_XOR_ITEMS:
+                return Verdict.no(
+                    f"backend menu takes xor valuations over at most {MAX_XOR_ITEMS} items, not {m}",
+                    "use `solve with bundleflow` for larger combinatorial valuations", code=E_REFUSED)
+        if n == 1:
+            return Verdict.yes(0.5, "RochetNet: one bidder, a menu with a null element is IC and IR by construction")
+        if m > MAX_GEMNET_ITEMS:
+            return Verdict.no(
+                f"backend menu (GemNet) takes at most {MAX_GEMNET_ITEMS} items with several bidders, not {m}",
+                "use `lp` on a coarse grid, or reduce the items", code=E_REFUSED)
+        why = "GemNet: menus from the others' bids, certified compatible by a price transform"
+        if n > CERTIFIABLE_BIDDERS:
+            why += (f"; with {n} bidders the certification grid is coarse and may fail, in which case "
+                    "the result is reported as estimated")
+        return Verdict.yes(0.4, why)
+
+    # ---------------------------------------------------------------- compile
+
+    def compile(self, spec: Spec, options: dict[str, Any], ctx: RunContext) -> CompileResult:
+        opts = options
+        ama = opts["architecture"] == "lottery_ama"
         import torch
 
         try:
-            torch.empty(1, device=device)
+            torch.empty(1, device=ctx.device)
         except (RuntimeError, AssertionError) as e:
             raise BackendError(Diagnostic(
-                E_DEVICE, f"device '{device}' is not available to torch",
+                E_DEVICE, f"device '{ctx.device}' is not available to torch",
                 help="run on the CPU (the default) or name a device torch can see", notes=(str(e).splitlines()[0],),
             )) from None
-        out = Path(out_dir) if out_dir is not None else None
-        if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
-        log = _logger(progress)
+        if ctx.out_dir is not None:
+            Path(ctx.out_dir).mkdir(parents=True, exist_ok=True)
         if ama:
-            from .ama import train_ama
+            from auctionc.backends.menu.lottery_ama.ama_training import train_ama
 
-            result = train_ama(spec, opts, seed=seed, out_dir=out, device=device, resume=resume,
-                               progress=progress)
+            result = train_ama(spec, opts, ctx)
         elif spec.n_bidders == 1:
-            from .rochetnet import train_rochetnet
+            from auctionc.backends.menu.rochetnet import train_rochetnet
 
-            opts = {**opts, "size": opts["size"] or 200, "steps": opts["steps"] or 2000}
-            result = train_rochetnet(spec, opts, seed=seed, out_dir=out, device=device,
-                                     resume=resume, progress=progress)
+            result = train_rochetnet(spec, opts, ctx)
         else:
-            from .gemnet import train_gemnet
+            from auctionc.backends.menu.gemnet.gemnet_training import train_gemnet
 
-            opts = {**opts, "steps": opts["steps"] or 3000}
-            result = train_gemnet(spec, opts, seed=seed, out_dir=out, device=device,
-                                  resume=resume, progress=progress, log=log)
+            result = train_gemnet(spec, opts, ctx)
         import math
 
         if not math.isfinite(result.stats.get("test_revenue", float("nan"))):
@@ -234,59 +206,36 @@ class MenuBackend(Backend):
                 E_DIVERGED, "menu training diverged: the learned menu has non-finite prices",
                 help="lower lr or raise temperature_final", where="solve.options.lr",
             ).with_span(spec))
-        if out is not None:
-            result.files.update(_write_outputs(spec, result, out))
+        if ctx.out_dir is not None:
+            result.files.update(_write_figures(spec, result, Path(ctx.out_dir)))
         return result
 
 
-def _with_defaults(opts: dict[str, Any]) -> dict[str, Any]:
-    """Defaults that depend on the architecture (a lottery AMA relaxes an argmax over
-    outcomes whose affine welfares differ by little, so it anneals from a colder start)."""
-    ama = opts["architecture"] == "lottery_ama"
-    defaults = {"temperature": 0.01, "temperature_final": 3e-4, "size": 64, "steps": 8000} if ama else \
-        {"temperature": 0.05, "temperature_final": 0.002}
+def _with_defaults(spec: Spec, opts: dict[str, Any]) -> dict[str, Any]:
+    """Defaults that depend on the architecture and the number of bidders (a lottery AMA
+    relaxes an argmax over outcomes whose affine welfares differ by little, so it anneals
+    from a colder start; GemNet's menu size depends on the items and is set by its trainer)."""
+    if opts["architecture"] == "lottery_ama":
+        defaults = {"temperature": 0.01, "temperature_final": 3e-4, "size": 64, "steps": 8000}
+    elif spec.n_bidders == 1:
+        defaults = {"temperature": 0.05, "temperature_final": 0.002, "size": 200, "steps": 2000}
+    else:
+        defaults = {"temperature": 0.05, "temperature_final": 0.002, "steps": 3000}
     return {**opts, **{k: v for k, v in defaults.items() if opts.get(k) is None}}
 
 
-def _logger(progress: bool):
-    if not progress:
-        return None
-    from rich.console import Console
+def _write_figures(spec: Spec, result: CompileResult, out: Path) -> dict[str, str]:
+    """The menu backend's own figure: two bidders' allocation regions for one item (the
+    report draws the training curves and one bidder's allocation for two items)."""
+    from auctionc.valuation import value_bounds
 
-    console = Console(stderr=True)
-    return lambda msg: console.print(f"[dim]{msg}[/dim]")
+    if spec.n_bidders == 2 and spec.n_items == 1:
+        from auctionc.backends.menu.figures import two_bidder_regions
 
-
-def _write_outputs(spec: Spec, result: CompileResult, out: Path) -> dict[str, str]:
-    """Artifact, checkpoint path and figures under ``out``."""
-    from ...valuation import outcome_space, value_bounds
-    from . import plots
-
-    files: dict[str, str] = {}
-    files["mechanism"] = str(result.mechanism.save(out))
-    ckpt = out / "checkpoints" / "checkpoint.pt"
-    if ckpt.exists():
-        files["checkpoint"] = str(ckpt)
-    history = getattr(result, "_history", None)
-    if history and history["step"]:
-        files["training_curves"] = str(
-            plots.training_curves(history, out / "training_curves.png", title=f"{spec.name}: menu training")
-        )
-    n, m = spec.n_bidders, spec.n_items
-    if n == 1 and m == 2 and outcome_space(spec) == "items":
-        # the report's figure (both items and the payment), under the report's file name, so a
-        # compile writes one allocation plot, not two
-        from ...report import plot_allocation_regions
-
-        path = plot_allocation_regions(result.mechanism, spec, out / "allocation.png")
-        if path is not None:
-            files["allocation_regions"] = str(path)
-    elif n == 2 and m == 1:
-        files["allocation_regions"] = str(
-            plots.two_bidder_regions(result.mechanism, value_bounds(spec), out / "allocation_regions.png",
-                                     title=f"{spec.name}: GemNet allocation")
-        )
-    return files
+        path = two_bidder_regions(result.mechanism, value_bounds(spec), out / "allocation_regions.png",
+                                  title=f"{spec.name}: GemNet allocation")
+        return {"allocation_regions": str(path)}
+    return {}
 
 
 CELLS_WORK_LIMIT = 5e9
@@ -297,7 +246,7 @@ before training (measured: 2.3e8 take about 20 s on one core, so this is several
 def _check_cells_work(spec: Spec, opts: dict[str, Any]) -> None:
     """Refuse, before any training, a cells certification that would run for hours: it compares
     every pair of menu elements on every (menu cell, own cell) pair, (size + 1)^2 per pair."""
-    from .adaptive import default_cells, default_size
+    from auctionc.backends.menu.gemnet.edge_grid import default_cells, default_size
 
     n, m = spec.n_bidders, spec.n_items
     size = opts["size"] or default_size(m)

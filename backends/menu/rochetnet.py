@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-
-from ... import valuation as V
-from ...ir import AuctionSpec
-from ...mechanism.base import ArtifactMeta, package_versions
-from ...mechanism.menu import MenuMechanism
-from ..base import CompileResult
-from .certify import CLIP_STRETCH
-from .training import Schedule, run_stats, seeded, train_loop
+from auctionc import valuation as V
+from auctionc.backends.menu.gemnet.network_bounds import CLIP_STRETCH
+from auctionc.backends.menu.training import Schedule, checkpoint_files, run_stats, seeded, train_loop
+from auctionc.ir import AuctionSpec
+from auctionc.mechanism.menu import MenuMechanism
+from auctionc.plugins import CompileResult, RunContext
 
 
 def head_kind(spec: AuctionSpec, bidder: int = 0) -> str:
@@ -84,15 +81,14 @@ class RochetNet(torch.nn.Module):
         return (w * p).sum(1).mean()
 
 
-def menu_mechanism(model: RochetNet, scale: float, space: str, meta: ArtifactMeta,
-                   labels: list[str] | None) -> MenuMechanism:
+def menu_mechanism(model: RochetNet, scale: float, space: str, labels: list[str] | None) -> MenuMechanism:
     """The argmax menu in value units, with the null element as the last row."""
     with torch.no_grad():
         a, p = model.menu()
     a, p = a.detach(), p.detach()
     alloc = np.vstack([a.double().cpu().numpy(), np.zeros((1, a.shape[1]))])
     prices = np.append(p.double().cpu().numpy() * scale, 0.0)
-    return MenuMechanism(alloc, prices, outcome_space=space, meta=meta, labels=labels)
+    return MenuMechanism(alloc, prices, outcome_space=space, labels=labels)
 
 
 def evaluate_menu(mech: MenuMechanism, values: np.ndarray, chunk: int = 20_000) -> dict[str, Any]:
@@ -157,12 +153,7 @@ def menu_table(mech: MenuMechanism, counts: np.ndarray, spec: AuctionSpec) -> st
 def train_rochetnet(
     spec: AuctionSpec,
     opts: dict[str, Any],
-    *,
-    seed: int,
-    out_dir: Path | None,
-    device: str,
-    resume: bool,
-    progress: bool,
+    ctx: RunContext,
     sampler: Callable[[int, np.random.Generator], np.ndarray] | None = None,
 ) -> CompileResult:
     """Train and evaluate.  ``sampler(size, rng) -> (size, 1, dim)`` replaces the spec's
@@ -172,6 +163,7 @@ def train_rochetnet(
         def sampler(size: int, r: np.random.Generator) -> np.ndarray:
             return V.sample_values(spec, size, r).values
 
+    seed, device = ctx.seed, ctx.device
     gen, rng = seeded(seed)
     head = head_kind(spec)
     space = V.outcome_space(spec)
@@ -195,18 +187,18 @@ def train_rochetnet(
         lr=opts["lr"],
         schedule=schedule,
         rng=rng,
-        out_dir=out_dir,
+        out_dir=ctx.out_dir,
         checkpoint_every=opts["checkpoint_every"],
         patience=opts["patience"],
-        resume=resume,
-        progress=progress,
+        resume=ctx.resume,
+        progress=ctx.progress,
         label="rochetnet",
     )
 
     labels = None
     if space == "bundles":
         labels = [V.bundle_label(k, spec.items) for k in range(dim)]
-    certificate = {
+    claim = {
         "kind": "exact_by_construction",
         "reason": "one bidder choosing by argmax from a fixed menu that contains a null element "
         "(zero allocation, zero price): truthful reporting picks the utility-maximising element "
@@ -214,31 +206,18 @@ def train_rochetnet(
         "null_element": True,
         "choice": "argmax",
         "tie_rule": "highest price, then lowest index",
-        "max_regret": 0.0,
-        "max_ir_violation": 0.0,
     }
-    meta = ArtifactMeta(
-        spec_name=spec.name,
-        spec_hash=spec.spec_hash(),
-        backend="menu",
-        seed=seed,
-        options={**opts, "method": "rochetnet", "device": device},
-        versions=package_versions("torch"),
-        certificate=certificate,
-    )
-    mech = menu_mechanism(model, scale, space, meta, labels)
+    mech = menu_mechanism(model, scale, space, labels)
     test_rng = np.random.default_rng([seed, 1])
     test_values = sampler(opts["test_samples"], test_rng)
     ev = evaluate_menu(mech, test_values)
     stats = run_stats("rochetnet", state, t_start, ev["revenue"], ev["welfare"], ev["samples"], seed,
                       opts["size"], scale, elements_used=int((ev["choice_counts"][:-1] > 0).sum()))
-    mech.meta.stats = stats
-    result = CompileResult(
+    return CompileResult(
         mechanism=mech,
-        backend="menu",
         stats=stats,
-        certificate=certificate,
+        history=state.history,
+        claim=claim,
         report_sections=[("Menu (RochetNet)", menu_table(mech, ev["choice_counts"], spec))],
+        files=checkpoint_files(ctx.out_dir),
     )
-    result._history = state.history  # type: ignore[attr-defined]
-    return result

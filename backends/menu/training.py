@@ -1,5 +1,5 @@
-"""The training loop shared by RochetNet and GemNet: temperature schedule, rich progress
-on stderr, checkpoints under ``out_dir``, resume, early stop on a plateau, history.
+"""The training loop shared by RochetNet, GemNet and the lottery AMA: temperature schedule,
+progress, checkpoints under ``out_dir``, resume, early stop on a plateau, history.
 
 Imported only from ``compile`` (it imports torch).
 """
@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from auctionc.progress import Progress
 
 CKPT_NAME = "checkpoint.pt"
 
@@ -76,7 +77,7 @@ def train_loop(
     checkpoint_every: int,
     patience: int,
     resume: bool,
-    progress: bool,
+    progress: Progress,
     label: str,
     log_every: int = 10,
     lr_decay: float = 0.1,
@@ -104,7 +105,7 @@ def train_loop(
 
     ema: float | None = None
     t0 = time.perf_counter() - state.seconds
-    bar = _Progress(label, steps, state.step) if progress else None
+    bar = progress.task(label, steps, state.step)
     try:
         while state.step < steps:
             temp = schedule(state.step)
@@ -121,8 +122,7 @@ def train_loop(
                 h["revenue"].append(rev)
                 h["penalty"].append(pen)
                 h["temperature"].append(temp)
-            if bar is not None:
-                bar.update(state.step, rev, pen, temp, force=state.step == steps)
+            bar.update(completed=state.step, revenue=rev, penalty=pen, temperature=temp)
             # plateau: the smoothed revenue has not improved by 0.01% for `patience` steps,
             # checked only once the temperature schedule is done (annealing moves it)
             if ema > state.best + max(1e-4 * abs(state.best), 1e-12):
@@ -141,12 +141,17 @@ def train_loop(
                 state.seconds = time.perf_counter() - t0
                 _save_checkpoint(ckpt, modules, opt, sched, rng, state)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     state.seconds = time.perf_counter() - t0
     if ckpt is not None and checkpoint_every > 0:
         _save_checkpoint(ckpt, modules, opt, sched, rng, state)
     return state
+
+
+def checkpoint_files(out_dir: Path | None) -> dict[str, str]:
+    """The checkpoint a trainer left under ``out_dir``, for the list of side files."""
+    ckpt = Path(out_dir) / "checkpoints" / CKPT_NAME if out_dir is not None else None
+    return {"checkpoint": str(ckpt)} if ckpt is not None and ckpt.exists() else {}
 
 
 def run_stats(method: str, state: TrainState, t_start: float, revenue: dict[str, Any], welfare: dict[str, Any],
@@ -186,34 +191,3 @@ def _save_checkpoint(path: Path, modules, opt, sched, rng, state: TrainState) ->
     tmp = path.with_suffix(".tmp")
     torch.save(blob, tmp)
     tmp.replace(path)
-
-
-class _Progress:
-    """A rich progress bar on stderr showing step, revenue, penalty and temperature."""
-
-    def __init__(self, label: str, total: int, start: int) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.p = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("rev {task.fields[rev]:.4f}  pen {task.fields[pen]:.2e}  T {task.fields[temp]:.3g}"),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=False,
-        )
-        self.p.start()
-        self.task = self.p.add_task(label, total=total, completed=start, rev=0.0, pen=0.0, temp=0.0)
-        self._last = 0.0
-
-    def update(self, step: int, rev: float, pen: float, temp: float, force: bool = False) -> None:
-        now = time.perf_counter()
-        if now - self._last < 0.1 and not force:
-            return
-        self._last = now
-        self.p.update(self.task, completed=step, rev=rev, pen=pen, temp=temp)
-
-    def close(self) -> None:
-        self.p.stop()

@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
-from ... import ir
-from .llm import LLMConfig, LLMEngine, Step, make_step, money, render
-from .theory import InfoModel, NoClosedForm, bne_threshold, crra_threshold
+from auctionc import ir
+from auctionc.backends.simulate.llm import LLMConfig, LLMEngine, Step, make_step, money, render
+from auctionc.backends.simulate.theory import InfoModel, NoClosedForm, bne_threshold, crra_threshold
 
 
 @dataclass
@@ -323,6 +322,6 @@ class LLMAgent(Agent):
 
 
 def currency_name_of(cur: str) -> str:
-    from .llm import currency_name
+    from auctionc.backends.simulate.llm import currency_name
 
     return currency_name(cur)

@@ -7,11 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..base import Backend, Capabilities, CompileResult, Verdict
-from ..options import OptionSpec
+from auctionc.plugins import Backend, Capabilities, CompileResult, OptionSpec, RunContext, Verdict
 
 if TYPE_CHECKING:
-    from ...ir import AuctionSpec
+    from auctionc.ir import AuctionSpec
 
 _FORMATS = ("first_price", "second_price", "third_price", "all_pay", "vcg", "ascending_clock", "dutch")
 
@@ -39,9 +38,30 @@ class SimulateBackend(Backend):
         "timeout": OptionSpec(float, 120.0, "seconds per model call", min=1),
         "input_cost_per_token": OptionSpec(float, 0.0, "USD per prompt token for models the price table lacks", min=0),
         "output_cost_per_token": OptionSpec(float, 0.0, "USD per completion token for models the price table lacks", min=0),
+        "cache": OptionSpec(str, "", "file of the model-reply cache shared across runs (default: in the output directory)"),
+        "report": OptionSpec(bool, True, "write the markdown report and the bids plot"),
+    }
+    options_section = "simulate"
+    codes = {
+        "E0801": "an API key is missing or was rejected",
+        "E0802": "the model provider kept rate-limiting",
+        "E0803": "model calls timed out or failed repeatedly",
+        "E0804": "the model server cannot be reached",
+        "E0805": "the cost budget (--max-cost) was reached; the run stopped cleanly",
+        "E0806": "the provider refused the request",
+        "E0807": "a bidder without an agent plays truthfully (warning)",
+        "E0808": "the spec cannot be simulated",
+        "E0809": "an agent has no strategy for this format",
+        "E0810": "the checkpoint belongs to a different run",
+        "E0811": "the local model server cannot start, or no GGUF model was found",
     }
 
-    def accepts(self, spec: Any) -> Verdict:
+    def given_options(self, spec: Any) -> dict[str, Any]:
+        """The settings of the spec's ``simulate { }`` section (and ``solve with simulate(...)``)."""
+        sim = dict(spec.simulate.options) if getattr(spec, "simulate", None) is not None else {}
+        return {**sim, **super().given_options(spec)}
+
+    def accepts(self, spec: Any, options: dict[str, Any]) -> Verdict:
         v = self.check_capabilities(spec)
         if v is not None:
             return v
@@ -56,34 +76,65 @@ class SimulateBackend(Backend):
                               "add `simulate { rounds 15 }` or `agent llm(...)` to the bidders")
         return Verdict.yes(score=5.0, why="the spec asks for a simulation of a named format")
 
-    def compile(
-        self,
-        spec: AuctionSpec,
-        options: dict[str, Any],
-        *,
-        seed: int = 0,
-        out_dir: Path | None = None,
-        device: str = "cpu",
-        resume: bool = False,
-        progress: bool = True,
-    ) -> CompileResult:
-        from ...dsl.diagnostics import Diagnostic
-        from ...errors import BackendError
-        from .engine import run_simulation
+    def compile(self, spec: AuctionSpec, options: dict[str, Any], ctx: RunContext) -> CompileResult:
+        """The format as an artifact, with the simulation's figures as its statistics."""
+        from auctionc.mechanism.format_mechanism import format_mechanism
 
-        opts = {k: v for k, v in self.parse_options(spec, options).items() if v is not None}
-        try:
-            from ...mechanism.formats import format_mechanism
-        except ImportError as e:
-            raise BackendError(Diagnostic("E0812", "the format mechanisms are not available in this installation",
-                                          help="reinstall auctionc")) from e
-        out = Path(out_dir) if out_dir is not None else Path("out") / spec.name
-        res = run_simulation(spec, seed=seed, out_dir=out, resume=resume, progress=progress, options=opts)
+        out = Path(ctx.out_dir) if ctx.out_dir is not None else Path("out") / spec.name
+        res = self.simulate(spec, options, RunContext(ctx.seed, out, ctx.device, ctx.resume, ctx.progress),
+                            seed=ctx.seed)
         mech = format_mechanism(spec.mechanism, spec)
-        mech.meta.backend = "simulate"
-        mech.meta.seed = seed
-        mech.meta.options = res.options
-        mech.meta.stats = {"simulation": {k: v for k, v in res.to_json().items() if k in ("metrics", "behaviour", "calls")}}
         files = {k: str(p) for k, p in (("report", res.report_path), ("plot", res.plot_path),
                                         ("transcript", res.transcript_path)) if p is not None}
-        return CompileResult(mech, "simulate", stats=res.to_json(), files=files)
+        return CompileResult(mech, stats=res.to_json(), files=files)
+
+    def simulate(self, spec: AuctionSpec, options: dict[str, Any], ctx: RunContext, *, llm: bool = False,
+                 model: str | None = None, api_base: str | None = None, **run: Any) -> Any:
+        """Play the format (``run``: rounds, seed, max_cost, concurrency, dry_run).  LLM agents with
+        no model and no server named get the bundled local model, started for the run when no
+        server listens on the default port."""
+        from auctionc.backends.simulate.engine import run_simulation
+
+        out = Path(ctx.out_dir) if ctx.out_dir is not None else Path("out") / spec.name / "simulate"
+        kwargs = dict(out_dir=out, resume=ctx.resume, progress=ctx.progress.enabled, options=options, **run)
+        wants_local = (llm or _has_llm_agents(spec)) and model is None and api_base is None
+        if wants_local and not run.get("dry_run") and not _local_server_listening():
+            from auctionc.backends.simulate.local_llm import serve_local_model
+
+            with serve_local_model(port=_free_port()) as server:
+                return run_simulation(spec, llm=llm, model=server.model, api_base=server.api_base, **kwargs)
+        return run_simulation(spec, llm=llm, model=model, api_base=api_base, **kwargs)
+
+
+    def serve_model(self, args: list[str]) -> int:
+        """``auctionc serve-model``: serve a GGUF model on an OpenAI-compatible endpoint until
+        interrupted."""
+        from auctionc.backends.simulate.local_llm import main
+
+        return main(args)
+
+
+def _has_llm_agents(spec: Any) -> bool:
+    people = getattr(spec, "bidders", ()) or getattr(spec, "buyers", ())
+    return any(
+        getattr(b, "agent", None) is not None and b.agent.kind == "llm" and b.agent.model is None and b.agent.api_base is None
+        for b in people
+    )
+
+
+def _local_server_listening() -> bool:
+    import socket
+
+    from auctionc.backends.simulate.local_llm import DEFAULT_PORT
+
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", DEFAULT_PORT)) == 0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -20,15 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from ... import ir
-from ... import valuation as V
-from ...dsl.diagnostics import Diagnostic
-from ...errors import BackendError, PlanError
-from ...mechanism.base import package_versions
-from . import formats as F
-from .agents import Agent, LLMAgent, RoundView, RuleAgent
-from .theory import SUPPORTED_FORMATS, InfoModel, NoClosedForm, info_model
+from auctionc import ir
+from auctionc import valuation as V
+from auctionc.backends.simulate import rules as format_rules
+from auctionc.backends.simulate.agents import Agent, LLMAgent, RoundView, RuleAgent
+from auctionc.backends.simulate.theory import SUPPORTED_FORMATS, InfoModel, NoClosedForm, info_model
+from auctionc.diagnostics import Diagnostic
+from auctionc.errors import BackendError, PlanError
+from auctionc.mechanism.base import package_versions
 
 CHECKPOINT_VERSION = 1
 
@@ -145,7 +144,7 @@ def _agent_for(
             note = f"{b.name} has no agent and bne has none here ({e}): it bids truthfully"
             return RuleAgent(ir.Truthful(), spec.mechanism, model, seed), note  # type: ignore[arg-type]
     if isinstance(a, ir.LLMAgent):
-        from .llm import llm_config
+        from auctionc.backends.simulate.llm import llm_config
 
         cfg = llm_config(a, ctx["model"], ctx["api_base"], ctx["max_tokens"])
         return LLMAgent(
@@ -202,7 +201,7 @@ async def _all(coros: list, concurrent: bool) -> list:
 
 async def _play_round(
     spec: ir.AuctionSpec, agents: list[Agent], e: int, r: int, values: np.ndarray, obs: np.ndarray,
-    common: float | None, records: list[RoundRecord], seed: int, rules: F.ClockRules | None,
+    common: float | None, records: list[RoundRecord], seed: int, rules: format_rules.ClockRules | None,
 ) -> RoundRecord:
     fmt = spec.mechanism
     assert fmt is not None
@@ -212,10 +211,10 @@ async def _play_round(
     tie_rng = np.random.default_rng([seed, 2, e, r])
     failed = [False] * n
     texts: list[dict[str, str]] = [{} for _ in range(n)]
-    if fmt.name in F.SEALED_NAMES:
+    if fmt.name in format_rules.SEALED_NAMES:
         turns = await asyncio.gather(*(a.sealed(v) for a, v in zip(agents, views)))
         bids = np.array([t.bid if t.bid is not None else math.nan for t in turns], float)
-        out = F.sealed_outcomes(fmt, spec, bids[None, :], lambda _: tie_rng)[0]
+        out = format_rules.sealed_outcomes(fmt, spec, bids[None, :], lambda _: tie_rng)[0]
         failed = [t.failed for t in turns]
         texts = [t.texts for t in turns]
         shown: list[float | None] = [None if math.isnan(b) else float(b) for b in bids]
@@ -231,7 +230,7 @@ async def _play_round(
                 failed[i] = failed[i] or bad
             return {i: s for i, (s, _) in zip(active, res)}
 
-        res = await F.play_ascending(rules, n, decide, tie_rng)
+        res = await format_rules.play_ascending(rules, n, decide, tie_rng)
     else:
         async def decide(tick: int, price: float, active: list[int], log: list) -> dict[int, bool]:
             res = await _all([agents[i].buys(views[i], tick, price) for i in active], llm)
@@ -239,8 +238,8 @@ async def _play_round(
                 failed[i] = failed[i] or bad
             return {i: s for i, (s, _) in zip(active, res)}
 
-        res = await F.play_dutch(rules, n, decide, tie_rng)
-    pay = F.clock_payments(fmt, res, n)
+        res = await format_rules.play_dutch(rules, n, decide, tie_rng)
+    pay = format_rules.clock_payments(fmt, res, n)
     return RoundRecord(e, r, values.tolist(), obs.tolist(), common, res.drops, res.winner, res.price, pay,
                        _finish(values, res.winner, pay), res.ticks, failed, texts)
 
@@ -254,7 +253,7 @@ def _rule_sealed_batch(
     assert fmt is not None
     R, n = values.shape
     bids = np.stack([a.batch_bids(e, i, obs[:, i]) for i, a in enumerate(agents) if isinstance(a, RuleAgent)], axis=1)
-    outs = F.sealed_outcomes(fmt, spec, bids, lambda r: np.random.default_rng([seed, 2, e, r]))
+    outs = format_rules.sealed_outcomes(fmt, spec, bids, lambda r: np.random.default_rng([seed, 2, e, r]))
     recs = []
     for r, out in enumerate(outs):
         shown = [None if math.isnan(b) else float(b) for b in bids[r]]
@@ -338,7 +337,7 @@ def run_simulation(
         if model_info.noise is not None:
             signal_note = (f"The true value is drawn from {lo:g} to {hi:g}; the error is uniform between "
                            f"-{model_info.noise:g} and +{model_info.noise:g}.")
-    rules = F.clock_rules(fmt, obs_hi if model_info.kind == "common" else hi, lo) if fmt.name in F.DYNAMIC_NAMES else None
+    rules = format_rules.clock_rules(fmt, obs_hi if model_info.kind == "common" else hi, lo) if fmt.name in format_rules.DYNAMIC_NAMES else None
     experiment_id = f"{spec.name}:seed{S}"
     transcript = out_dir / "transcript.jsonl"
     ckpt_path = out_dir / "checkpoint.json"
@@ -352,7 +351,7 @@ def run_simulation(
     ctx: dict[str, Any] = {
         "llm": llm, "model": model, "api_base": api_base, "max_tokens": opts.get("max_tokens"), "rounds": R,
         "obs_range": (obs_lo, obs_hi), "signal_note": signal_note, "experiment_id": experiment_id,
-        "steps": steps, "integer": integer, "clock": rules or F.ClockRules(0.0, 1.0, 1, False), "engine": None,
+        "steps": steps, "integer": integer, "clock": rules or format_rules.ClockRules(0.0, 1.0, 1, False), "engine": None,
     }
     agents: list[Agent] = []
     notes: list[str] = []
@@ -379,9 +378,9 @@ def run_simulation(
     engine = None
     cache = None
     if any_llm:
-        from .llm import LLMEngine, ResponseCache
+        from auctionc.backends.simulate.llm import LLMEngine, ResponseCache
 
-        cache = ResponseCache(Path(str(opts["cache"])) if "cache" in opts else out_dir / "llm_cache.sqlite")
+        cache = ResponseCache(Path(str(opts["cache"])) if opts.get("cache") else out_dir / "llm_cache.sqlite")
         logged: set[str] = set()
         if resume and transcript.exists():
             for line in transcript.read_text().splitlines():
@@ -415,7 +414,7 @@ def run_simulation(
         nonlocal stop_reason
         values, obs, common = draws[e]
         recs = list(done.get(e, []))
-        if not any_llm and fmt.name in F.SEALED_NAMES:
+        if not any_llm and fmt.name in format_rules.SEALED_NAMES:
             recs = _rule_sealed_batch(spec, agents, e, values, obs, common, S)
             bar.advance(R)
             return recs
@@ -451,7 +450,7 @@ def run_simulation(
     t_done = time.perf_counter()
     records = [r for recs in per_exp for r in recs]
 
-    from .report import summarise, write_report
+    from auctionc.backends.simulate.behaviour import summarise, write_report
 
     metrics, behaviour, theory = summarise(spec, model_info, fmt, records, rules, S)
     warnings = [Diagnostic("E0807", n, severity="warning") for n in notes]
@@ -477,7 +476,7 @@ def run_simulation(
 
 
 def _budget_error() -> type[Exception]:
-    from .llm import BudgetExhausted
+    from auctionc.backends.simulate.llm import BudgetExhausted
 
     return BudgetExhausted
 
@@ -503,13 +502,13 @@ class _Progress:
 
 
 def estimate_calls(
-    spec: ir.AuctionSpec, agents: list[Agent], draws: list, rules: F.ClockRules | None, R: int, S: int,
+    spec: ir.AuctionSpec, agents: list[Agent], draws: list, rules: format_rules.ClockRules | None, R: int, S: int,
 ) -> dict[str, Any]:
     """Calls, tokens and cost a run would need, without calling any model.
 
     Sealed formats: the exact number of calls (retries aside).  Clocks: the ticks
     the same auctions take with value-bidding in place of every LLM agent."""
-    from .llm import count_tokens, price_per_token
+    from auctionc.backends.simulate.llm import count_tokens, price_per_token
 
     fmt = spec.mechanism
     assert fmt is not None
@@ -527,7 +526,7 @@ def estimate_calls(
                 a = agents[i]
                 assert isinstance(a, LLMAgent)
                 view = RoundView(e, r, i, float(obs[r][i]), history_for(fake, i, fmt))
-                if fmt.name in F.SEALED_NAMES:
+                if fmt.name in format_rules.SEALED_NAMES:
                     steps = a.sealed_steps(r)
                     msgs = [{"role": "system", "content": a.system},
                             {"role": "user", "content": a.history_text(view) + a.observation(view)}]
@@ -538,7 +537,7 @@ def estimate_calls(
                             {"role": "user", "content": a.history_text(view) + a.observation(view) + " tick"}]
                     if fmt.name == "ascending_clock":
                         quit_tick = rec.ticks if rec.bids[i] is None else next(
-                            k for k in range(rec.ticks + 1) if rules is not None and rules.price(k) >= rec.bids[i] - 1e-9)
+                            k for k in range(rec.ticks + 1) if rules is not None and format_rules.price(k) >= rec.bids[i] - 1e-9)
                         n_calls = min(quit_tick + 1, rec.ticks)
                     else:
                         n_calls = rec.ticks
@@ -548,7 +547,7 @@ def estimate_calls(
                 m = by_model.setdefault(a.cfg.model, {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0})
                 base = count_tokens(a.cfg.model, msgs) + 40
                 m["calls"] += n_calls
-                m["prompt_tokens"] += base * n_calls + (60 * n_calls if n_calls > 1 and fmt.name in F.SEALED_NAMES else 0)
+                m["prompt_tokens"] += base * n_calls + (60 * n_calls if n_calls > 1 and fmt.name in format_rules.SEALED_NAMES else 0)
                 m["completion_tokens"] += out_tok
             fake.append(rec)
     total_cost = 0.0

@@ -21,10 +21,15 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from ... import ir
-from ...dsl.diagnostics import Diagnostic
-from ...errors import BackendError
-from .local_llm import DEFAULT_API_BASE, DEFAULT_LOCAL_MODEL, is_loopback, server_reachable
+from auctionc import ir
+from auctionc.backends.simulate.local_llm import (
+    DEFAULT_API_BASE,
+    DEFAULT_LOCAL_MODEL,
+    is_loopback,
+    server_reachable,
+)
+from auctionc.diagnostics import Diagnostic
+from auctionc.errors import BackendError
 
 _LOCAL_KEY = "sk-local-no-key"
 """Loopback servers need no key, but the OpenAI client insists on one; never a real key."""

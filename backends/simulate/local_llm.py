@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...dsl.diagnostics import Diagnostic
-from ...errors import BackendError
+from auctionc.diagnostics import Diagnostic
+from auctionc.errors import BackendError
 
 LOCAL_MODEL_NAME = "smollm2"
 """The name the local server answers to; litellm reaches it as ``openai/smollm2``."""

@@ -14,9 +14,8 @@ from functools import lru_cache
 from typing import Literal
 
 import numpy as np
-
-from ... import distributions as D
-from ... import ir
+from auctionc import distributions as D
+from auctionc import ir
 
 SEALED = ("first_price", "second_price", "third_price", "all_pay", "vcg")
 DYNAMIC = ("ascending_clock", "dutch")

@@ -56,8 +56,9 @@ class ArtifactMeta:
     seed: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=package_versions)
-    certificate: dict[str, Any] | None = None
-    """A backend's own certificate (e.g. GemNet's compatibility proof), re-checked by the verifier."""
+    claim: dict[str, Any] | None = None
+    """The backend's own certificate (GemNet's compatibility proof, an LP's exact check): shown
+    as the backend's claim; the verifier computes its own and never takes this one."""
     stats: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -68,13 +69,44 @@ class ArtifactMeta:
             "seed": self.seed,
             "options": self.options,
             "versions": self.versions,
-            "certificate": self.certificate,
+            "claim": self.claim,
             "stats": self.stats,
         }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> ArtifactMeta:
+        d = dict(d)
+        if "claim" not in d and "certificate" in d:  # artifacts written before 0.2 named it so
+            d["claim"] = d.pop("certificate")
         return cls(**{k: d.get(k) for k in cls.__dataclass_fields__ if k in d})
+
+
+def stamp_provenance(
+    mech: Mechanism,
+    spec: Any,
+    *,
+    backend: str,
+    seed: int,
+    options: dict[str, Any],
+    stats: dict[str, Any],
+    claim: dict[str, Any] | None,
+    extra_packages: tuple[str, ...] = (),
+) -> None:
+    """Record on ``mech`` what made it: the spec (name and hash), the backend, its parsed
+    options, the seed, the versions of the packages that can change a result, the backend's
+    statistics and its claim.  The API calls this once per compile; backends never do.
+    Statistics the artifact already holds (an exact menu's finite type space) are kept."""
+    held = dict(mech.meta.stats) if getattr(mech, "meta", None) is not None else {}
+    mech.meta = ArtifactMeta(
+        spec_name=spec.name,
+        spec_hash=spec.spec_hash(),
+        backend=backend,
+        seed=seed,
+        options=dict(options),
+        versions=package_versions(*extra_packages),
+        claim=claim,
+        stats={**stats, **held},
+    )
 
 
 def register_artifact(cls: type[Mechanism]) -> type[Mechanism]:

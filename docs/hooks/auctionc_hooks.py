@@ -3,7 +3,7 @@
 * ``<!-- auctionc:cli -->``: the CLI reference, from the typer app through click's help.
 * ``<!-- auctionc:backends -->``: every registered backend with its capabilities and
   the options declared in its ``options`` dict.
-* ``<!-- auctionc:diagnostics -->``: the error-code table (``CODES`` in ``auctionc.dsl.diagnostics``).
+* ``<!-- auctionc:diagnostics -->``: the error-code table (every layer's registered codes, ``auctionc.diagnostics.all_codes``).
 * ``<!-- auctionc:keywords -->``: the keywords of the grammar, as the lexer reads them.
 * ``<!-- auctionc:benchmark NAME -->``: ``benchmarks/results/NAME.md`` when it exists.
 * ``gallery/``: an index and one page per ``examples/*.auction`` (``scripts/build_gallery.py``).
@@ -77,7 +77,7 @@ def render_cli() -> str:
 
 def render_backends() -> str:
     try:
-        from auctionc.backends.registry import _entry_points, available_backends
+        from auctionc.plugins.registry import _entry_points, available_backends
     except Exception as e:
         return _notice("Backends not available", f"the backend registry could not be imported ({e}).")
     out: list[str] = []
@@ -124,17 +124,11 @@ def render_backends() -> str:
 
 
 def render_diagnostics() -> str:
-    from auctionc.dsl import diagnostics
+    from auctionc.diagnostics import all_codes
 
-    codes = getattr(diagnostics, "CODES", None)
-    if not codes:
-        return _notice("Code table not available", "`CODES` is not defined in `auctionc.dsl.diagnostics` yet.", "note")
-    out = ["| code | meaning |", "|---|---|"]
-    for code in sorted(codes):
-        meaning = codes[code]
-        if not isinstance(meaning, str):  # a record: take its summary/title/message field
-            meaning = next((getattr(meaning, a) for a in ("summary", "title", "message", "help") if hasattr(meaning, a)), str(meaning))
-        out.append(f'| <span id="{code}">`{code}`</span> | {_esc(str(meaning))} |')
+    out = ["| code | meaning | raised by |", "|---|---|---|"]
+    for code, entry in all_codes().items():
+        out.append(f'| <span id="{code}">`{code}`</span> | {_esc(entry.summary)} | {_esc(entry.layer)} |')
     return "\n".join(out) + "\n"
 
 

@@ -14,19 +14,16 @@ from __future__ import annotations
 
 import copy
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-
-from ... import valuation as V
-from ...ir import AuctionSpec
-from ...mechanism.base import ArtifactMeta, package_versions
-from ..base import CompileResult
-from .affine import AffineMaximizerMechanism
-from .rochetnet import _mean_ci, head_kind, value_scale
-from .training import Schedule, run_stats, seeded, train_loop
+from auctionc import valuation as V
+from auctionc.backends.menu.lottery_ama.affine_maximizer import AffineMaximizerMechanism
+from auctionc.backends.menu.rochetnet import _mean_ci, head_kind, value_scale
+from auctionc.backends.menu.training import Schedule, checkpoint_files, run_stats, seeded, train_loop
+from auctionc.ir import AuctionSpec
+from auctionc.plugins import CompileResult, RunContext
 
 MIN_WEIGHT = 0.25
 """Bidder weights live in [MIN_WEIGHT, 1] (the largest is 1): payments divide by the
@@ -121,17 +118,9 @@ def _initial_logits(K: int, m: int, n: int, gen: torch.Generator) -> torch.Tenso
     return logits
 
 
-def train_ama(
-    spec: AuctionSpec,
-    opts: dict[str, Any],
-    *,
-    seed: int,
-    out_dir: Path | None,
-    device: str,
-    resume: bool,
-    progress: bool,
-) -> CompileResult:
+def train_ama(spec: AuctionSpec, opts: dict[str, Any], ctx: RunContext) -> CompileResult:
     t_start = time.perf_counter()
+    seed, device = ctx.seed, ctx.device
     gen, rng = seeded(seed)
     n, m = spec.n_bidders, spec.n_items
     heads = [head_kind(spec, i) for i in range(n)]
@@ -155,9 +144,9 @@ def train_ama(
     schedule = Schedule(opts["temperature"], opts["temperature_final"], opts["steps"], opts["schedule"])
     state = train_loop(
         step_fn, model.parameters(), {"model": model},
-        steps=opts["steps"], lr=opts["lr"], schedule=schedule, rng=rng, out_dir=out_dir,
-        checkpoint_every=opts["checkpoint_every"], patience=opts["patience"], resume=resume,
-        progress=progress, label="lottery AMA",
+        steps=opts["steps"], lr=opts["lr"], schedule=schedule, rng=rng, out_dir=ctx.out_dir,
+        checkpoint_every=opts["checkpoint_every"], patience=opts["patience"], resume=ctx.resume,
+        progress=ctx.progress, label="lottery AMA",
     )
     outcomes, weights, boosts = model.export(scale)
     architecture = {"outcomes": K, "min_weight": MIN_WEIGHT, "null_outcome": 0,
@@ -174,30 +163,20 @@ def train_ama(
         wel.append(V.welfare(v, outcomes[k]))
     revenue, welfare = _mean_ci(np.concatenate(pays)), _mean_ci(np.concatenate(wel))
     nonneg = bool((V.value_bounds(spec)[..., 0] >= 0).all())
-    certificate = {
+    claim = {
         "kind": "exact_by_construction",
         "rule": "affine maximizer over a fixed list of lottery outcomes with weighted Clarke payments",
         "outcomes": K,
-        "weights": weights.tolist(),
         "reason": "each bidder faces a menu that depends only on the others' reports (the outcomes at "
         "their Clarke prices) and its best element is the mechanism's outcome, so the mechanism is "
         "dominant-strategy IC and feasible for every report; with nonnegative values it is ex-post IR",
         "ir_by_construction": nonneg,
-        "max_regret": 0.0,
-        "max_ir_violation": 0.0,
     }
     stats = run_stats("lottery_ama", state, t_start, revenue, welfare, len(test), seed, K, scale,
                       outcomes_used=int((counts > 0).sum()), certified=True)
-    mech.meta = ArtifactMeta(
-        spec_name=spec.name, spec_hash=spec.spec_hash(), backend="menu", seed=seed,
-        options={**opts, "method": "lottery_ama", "device": device},
-        versions=package_versions("torch"), certificate=certificate, stats=stats,
-    )
     section = _report(spec, mech, counts, stats)
-    result = CompileResult(mechanism=mech, backend="menu", stats=stats, certificate=certificate,
-                           report_sections=[("Lottery AMA", section)])
-    result._history = state.history  # type: ignore[attr-defined]
-    return result
+    return CompileResult(mechanism=mech, stats=stats, history=state.history, claim=claim,
+                         report_sections=[("Lottery AMA", section)], files=checkpoint_files(ctx.out_dir))
 
 
 def _report(spec: AuctionSpec, mech: AffineMaximizerMechanism, counts: np.ndarray, stats: dict[str, Any],

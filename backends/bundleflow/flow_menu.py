@@ -20,9 +20,8 @@ import math
 
 import numpy as np
 import torch
+from auctionc.backends.bundleflow.flow import FlowField
 from torch import nn
-
-from .flow import FlowField
 
 START, RANGE = 0.05, 0.9
 
@@ -128,7 +127,7 @@ def menu_revenue(bundles: np.ndarray, probs: np.ndarray, prices: np.ndarray, bid
                  chunk: int = 4096) -> tuple[float, np.ndarray]:
     """Exact (argmax) revenue of a bundle-lottery menu on XOR valuations, and the choices
     (-1: the null element)."""
-    from .artifact import choose
+    from auctionc.backends.bundleflow.bundle_menu import choose
 
     idx = choose(bundles, probs, prices, bids, values, chunk)
     pay = np.where(idx >= 0, prices[np.maximum(idx, 0)], 0.0)

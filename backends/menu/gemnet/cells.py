@@ -41,11 +41,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from auctionc.backends.menu.gemnet.edge_grid import EdgeGrid
+from auctionc.backends.menu.gemnet.network_bounds import TIE_TOL, NetWeights, forward
+from auctionc.backends.menu.gemnet.scale import failing_boxes, solve_factors
 
-from . import adaptive as A
-from . import certify as C
-
-DOMINATION_TOL = 2 * C.TIE_TOL
+DOMINATION_TOL = 2 * TIE_TOL
 """An element is dropped only when beaten by more than this everywhere (the mechanism keeps
 every element within TIE_TOL of the best, then takes the dearest)."""
 CHUNK = 2_000_000
@@ -57,7 +57,7 @@ CHUNK = 2_000_000
 # --------------------------------------------------------------------------
 
 
-def representatives(grid: A.EdgeGrid) -> list[list[np.ndarray]]:
+def representatives(grid: EdgeGrid) -> list[list[np.ndarray]]:
     """Per bidder and item, the point of each cell where the networks are evaluated: the
     centre of a finite cell, the lower edge of an unbounded tail cell."""
     out = []
@@ -70,7 +70,7 @@ def representatives(grid: A.EdgeGrid) -> list[list[np.ndarray]]:
     return out
 
 
-def snap(grid: A.EdgeGrid, values: np.ndarray) -> np.ndarray:
+def snap(grid: EdgeGrid, values: np.ndarray) -> np.ndarray:
     """``(B, n, m)`` values replaced by their cells' representative points."""
     reps = representatives(grid)
     out = np.empty(values.shape, dtype=float)
@@ -82,7 +82,7 @@ def snap(grid: A.EdgeGrid, values: np.ndarray) -> np.ndarray:
     return out
 
 
-def others_points(grid: A.EdgeGrid, i: int) -> np.ndarray:
+def others_points(grid: EdgeGrid, i: int) -> np.ndarray:
     """``(others_count(i), (n-1) * m)`` representative reports of the others, one row per
     others-cell in the order of ``EdgeGrid.others_index``."""
     reps = representatives(grid)
@@ -96,7 +96,7 @@ def others_points(grid: A.EdgeGrid, i: int) -> np.ndarray:
     return np.stack(cols, axis=1)
 
 
-def menu_table(nets: list[C.NetWeights], scale: float, grid: A.EdgeGrid,
+def menu_table(nets: list[NetWeights], scale: float, grid: EdgeGrid,
                surcharge: list[np.ndarray] | None = None,
                caps: list[np.ndarray] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per bidder, allocations ``(others_count, K, m)`` and prices ``(others_count, K)`` in
@@ -104,7 +104,7 @@ def menu_table(nets: list[C.NetWeights], scale: float, grid: A.EdgeGrid,
     mechanism offers."""
     out = []
     for i, net in enumerate(nets):
-        a, p = C.forward(net, others_points(grid, i) / scale)
+        a, p = forward(net, others_points(grid, i) / scale)
         p = p * scale
         if surcharge is not None:
             p = p + surcharge[i]
@@ -201,7 +201,7 @@ def effective_depth(depth: int, m: int) -> int:
     return max(0, min(depth, int(np.log2(MAX_SUB_BOXES)) // max(1, m)))
 
 
-def _all_own(grid: A.EdgeGrid) -> np.ndarray:
+def _all_own(grid: EdgeGrid) -> np.ndarray:
     return np.stack(np.unravel_index(np.arange(grid.full_cells), tuple(grid.own_count(i) for i in range(grid.n))),
                     axis=1)
 
@@ -211,7 +211,7 @@ class UsageState:
     whole own cells first, and ``depth``-level refinements for the pairs that take part in a
     failing full cell (cached until their menu changes)."""
 
-    def __init__(self, grid: A.EdgeGrid, table: list[tuple[np.ndarray, np.ndarray]], depth: int) -> None:
+    def __init__(self, grid: EdgeGrid, table: list[tuple[np.ndarray, np.ndarray]], depth: int) -> None:
         self.grid, self.table = grid, [(a.copy(), p.copy()) for a, p in table]
         self.depth = effective_depth(depth, grid.m)
         self.own = _all_own(grid)
@@ -251,7 +251,7 @@ class UsageState:
     def failing(self, factors: list[np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
         """Failing full cells (indices) and their usage, after refining their pairs."""
         use = self.cell_usage()
-        bad = A._failing(self.grid, use, self.own, factors)
+        bad = failing_boxes(self.grid, use, self.own, factors)
         if self.depth > 0 and bad.any():
             for i in range(self.grid.n):
                 pids = np.unique(self.pair[i][bad])
@@ -264,7 +264,7 @@ class UsageState:
                 lo, hi = self.grid.own_boxes(i)
                 self.fine[i][pids] = usage_refined(a[cc], p[cc], lo[oo], hi[oo], self.depth)
             use = self.cell_usage()
-            bad = A._failing(self.grid, use, self.own, factors)
+            bad = failing_boxes(self.grid, use, self.own, factors)
         idx = np.nonzero(bad)[0]
         return idx, use[idx]
 
@@ -288,7 +288,7 @@ class CellCheck:
 
 
 def check_cells(
-    grid: A.EdgeGrid, table: list[tuple[np.ndarray, np.ndarray]], factors: list[np.ndarray] | None, depth: int,
+    grid: EdgeGrid, table: list[tuple[np.ndarray, np.ndarray]], factors: list[np.ndarray] | None, depth: int,
 ) -> CellCheck:
     """Usage bounds on every full cell; the pairs (menu, own cell) of failing cells are
     recomputed on sub-boxes ``depth`` levels deep.  A cell passes when its (scaled) usage is
@@ -309,7 +309,7 @@ TRIM_MAX = 0.05
 a larger one is removed by a surcharge that takes the element out of the own cell."""
 
 
-def repair(grid: A.EdgeGrid, nets: list[C.NetWeights], scale: float, depth: int, *, rounds: int = 200,
+def repair(grid: EdgeGrid, nets: list[NetWeights], scale: float, depth: int, *, rounds: int = 200,
            log=None) -> tuple[list[np.ndarray], list[np.ndarray], int, int, CellCheck]:
     """Menu changes per (bidder, others-cell, element) that remove over-allocation where they
     can.  On each failing full cell and item the bidder facing the cheaper menu (on a tie,
@@ -410,7 +410,7 @@ class CellsResult:
 
 
 def certify_cells(
-    nets: list[C.NetWeights], scale: float, grid: A.EdgeGrid, weights: list[np.ndarray], *,
+    nets: list[NetWeights], scale: float, grid: EdgeGrid, weights: list[np.ndarray], *,
     depth: int = 3, time_limit: float = 120.0, repair_rounds: int = 200, log=None,
 ) -> CellsResult:
     t0 = time.perf_counter()
@@ -418,13 +418,13 @@ def certify_cells(
     if log:
         log(f"certify: {first:,} of {ref.cells:,} full cells fail before the repair, {len(ref.own):,} after "
             f"{rounds} round(s) of surcharges")
-    factors, status, size = A.solve_factors(grid, ref, weights,  # type: ignore[arg-type]
+    factors, status, size = solve_factors(grid, ref, weights,  # type: ignore[arg-type]
                                             time_limit=max(1.0, time_limit - (time.perf_counter() - t0)))
     if factors is None:
         factors = [np.ones(grid.others_count(i)) for i in range(grid.n)]
         recheck: dict[str, Any] = {"ok": False, "failed_cells": int(len(ref.own))}
     else:
-        recheck = check(nets, scale, grid, factors, depth, sur, caps)
+        recheck = recheck_cells(nets, scale, grid, factors, depth, sur, caps)
     if log:
         log(f"certify: LP {status} over {size.get('variables', 0)} factors; re-check "
             f"{'passes' if recheck['ok'] else 'FAILS'}")
@@ -433,7 +433,7 @@ def certify_cells(
                        lp_size=size, recheck=recheck, seconds=time.perf_counter() - t0)
 
 
-def check(nets: list[C.NetWeights], scale: float, grid: A.EdgeGrid, factors: list[np.ndarray],
+def recheck_cells(nets: list[NetWeights], scale: float, grid: EdgeGrid, factors: list[np.ndarray],
           depth: int, surcharge: list[np.ndarray] | None = None,
           caps: list[np.ndarray] | None = None) -> dict[str, Any]:
     """Rebuild the menu table from the weights (with surcharges and caps) and confirm every

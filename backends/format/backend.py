@@ -10,12 +10,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from .base import Backend, Capabilities, CompileResult, Verdict
+from auctionc.plugins import Backend, Capabilities, CompileResult, RunContext, Verdict
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
-    from ..ir import AuctionSpec, MarketSpec
+    from auctionc.ir import AuctionSpec, MarketSpec
 
     Spec = AuctionSpec | MarketSpec
 
@@ -34,8 +32,9 @@ class FormatBackend(Backend):
         runs_formats=True,
     )
     options: dict = {}
+    codes = {"E0607": "the format backend was asked to build a spec that names no format"}
 
-    def accepts(self, spec: Spec) -> Verdict:
+    def accepts(self, spec: Spec, options: dict[str, Any]) -> Verdict:
         if spec.mechanism is None:
             return Verdict.no(
                 "backend format runs a named format; this spec names none",
@@ -49,8 +48,8 @@ class FormatBackend(Backend):
         v = self.check_capabilities(spec)
         if v is not None:
             return v
-        from ..errors import SpecError
-        from ..mechanism.formats import format_mechanism
+        from auctionc.errors import SpecError
+        from auctionc.mechanism.format_mechanism import format_mechanism
 
         try:
             format_mechanism(spec.mechanism, spec)  # type: ignore[arg-type]
@@ -58,22 +57,11 @@ class FormatBackend(Backend):
             return Verdict.no(e.diagnostics[0].message, e.diagnostics[0].help or "")
         return Verdict.yes(score=1.0, why=f"the spec names the format {spec.mechanism.name}")
 
-    def compile(
-        self,
-        spec: Spec,
-        options: dict[str, Any],
-        *,
-        seed: int = 0,
-        out_dir: Path | None = None,
-        device: str = "cpu",
-        resume: bool = False,
-        progress: bool = True,
-    ) -> CompileResult:
-        from ..dsl.diagnostics import Diagnostic
-        from ..errors import PlanError
-        from ..mechanism.formats import format_mechanism
+    def compile(self, spec: Spec, options: dict[str, Any], ctx: RunContext) -> CompileResult:
+        from auctionc.diagnostics import Diagnostic
+        from auctionc.errors import PlanError
+        from auctionc.mechanism.format_mechanism import format_mechanism
 
-        self.parse_options(spec, options)
         if spec.kind != "auction" or spec.mechanism is None:
             raise PlanError(Diagnostic(
                 "E0607", "backend format needs an auction spec that names a format",
@@ -81,15 +69,10 @@ class FormatBackend(Backend):
             ).with_span(spec))
         t0 = time.perf_counter()
         mech = format_mechanism(spec.mechanism, spec)
-        mech.meta.seed = seed
-        if out_dir is not None:
-            mech.save(out_dir)
         stats = {"seconds": time.perf_counter() - t0, "format": spec.mechanism.name}
-        mech.meta.stats = dict(stats)
         notes = "\n".join(f"- {n}" for n in mech.notes)
         return CompileResult(
             mechanism=mech,
-            backend=self.name,
             stats=stats,
             report_sections=[("Format", f"{mech.describe()}\n\n{notes}\n")],
         )

@@ -11,14 +11,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from auctionc.backends.menu.gemnet.cells import menu_table as cell_menu_table
+from auctionc.backends.menu.gemnet.cells import recheck_cells
+from auctionc.backends.menu.gemnet.edge_grid import EdgeGrid
+from auctionc.backends.menu.gemnet.network_bounds import (
+    CLIP_STRETCH,
+    TIE_TOL,
+    NetWeights,
+    forward,
+    head_width,
+)
+from auctionc.backends.menu.gemnet.scale import recheck_scale
+from auctionc.backends.menu.gemnet.surcharge import Grid, recheck_surcharge
 from auctionc.mechanism.base import ArtifactMeta, Mechanism, register_artifact
 
-from . import adaptive as A
-from . import cells as CL
-from . import certify as C
-
 WEIGHTS_FILE = "gemnet_weights.npz"
-TIE_TOL = C.TIE_TOL
+TIE_TOL = TIE_TOL
 
 
 @register_artifact
@@ -29,14 +37,14 @@ class GemNetMechanism(Mechanism):
 
     def __init__(
         self,
-        nets: list[C.NetWeights],
+        nets: list[NetWeights],
         scale: float,
         items: list[str],
-        grid: C.Grid | None = None,
+        grid: Grid | None = None,
         surcharge: list[np.ndarray] | None = None,
         meta: ArtifactMeta | None = None,
         architecture: dict[str, Any] | None = None,
-        edge_grid: A.EdgeGrid | None = None,
+        edge_grid: EdgeGrid | None = None,
         factors: list[np.ndarray] | None = None,
         margin: float = 0.0,
         cells: bool = False,
@@ -111,7 +119,7 @@ class GemNetMechanism(Mechanism):
         extra = self._surcharge(bids)
         out = []
         for i, net in enumerate(self.nets):
-            a, p = C.forward(net, self._inputs(bids, i))
+            a, p = forward(net, self._inputs(bids, i))
             p = p * self.scale + self.margin * a.sum(-1)
             if extra[i] is not None:
                 p = p + extra[i]
@@ -122,7 +130,7 @@ class GemNetMechanism(Mechanism):
         """Cells transform: every menu the mechanism offers, per bidder and others-cell
         (before the scale factors); the certificate checks exactly these numbers."""
         if self._table is None:
-            self._table = CL.menu_table(self.nets, self.scale, self.edge_grid, self.surcharge, self.caps)
+            self._table = cell_menu_table(self.nets, self.scale, self.edge_grid, self.surcharge, self.caps)
         return self._table
 
     def choices(self, bids: np.ndarray) -> np.ndarray:
@@ -179,11 +187,11 @@ class GemNetMechanism(Mechanism):
             for W, b in net["trunk"]:
                 h = torch.tanh(h @ torch.as_tensor(W, dtype=h.dtype).T + torch.as_tensor(b, dtype=h.dtype))
             Wa, ba = (torch.as_tensor(x, dtype=h.dtype) for x in net["alloc"])
-            logits = (h @ Wa.T + ba).reshape(B, net["K"], C.head_width(net["head"], m))
+            logits = (h @ Wa.T + ba).reshape(B, net["K"], head_width(net["head"], m))
             if net["head"] == "additive":
                 a = torch.sigmoid(logits)
             elif net["head"] == "additive_clipped":
-                st = C.CLIP_STRETCH
+                st = CLIP_STRETCH
                 a = torch.clamp((1 + 2 * st) * torch.sigmoid(logits) - st, 0.0, 1.0)
             else:
                 a = torch.softmax(logits, -1)
@@ -210,7 +218,7 @@ class GemNetMechanism(Mechanism):
     # ---- verifier hooks ----
 
     def recheck_certificate(self, spec: Any) -> dict[str, Any] | None:
-        cert = self.meta.certificate or {}
+        cert = self.meta.claim or {}
         if cert.get("kind") != "exact_by_menu_compatibility":
             return None
         if cert.get("transform") == "scaling":
@@ -219,7 +227,7 @@ class GemNetMechanism(Mechanism):
             return self._recheck_cells(spec, cert)
         if self.grid is None:
             return {"ok": False, "reason": "the artifact has no certification grid"}
-        out = C.check(self.nets, self.grid, self.scale, self.surcharge)
+        out = recheck_surcharge(self.nets, self.grid, self.scale, self.surcharge)
         covers = True
         if spec is not None and getattr(spec, "kind", None) == "auction":
             from auctionc import valuation as V
@@ -240,7 +248,7 @@ class GemNetMechanism(Mechanism):
         if self.edge_grid is None or self.factors is None:
             return {"ok": False, "reason": "the artifact has no scaling grid or factors"}
         depth = int(cert.get("depth", 0))
-        out = A.check_scaled(self.nets, self.scale, self.edge_grid, self.factors, depth, self.margin)
+        out = recheck_scale(self.nets, self.scale, self.edge_grid, self.factors, depth, self.margin)
         if not out["ok"]:
             out["reason"] = f"{out['failed_boxes']} boxes of the refinement are not compatible"
         bad = [f for f in self.factors if f.min(initial=1.0) < 0 or f.max(initial=0.0) > 1]
@@ -262,7 +270,7 @@ class GemNetMechanism(Mechanism):
     def _recheck_cells(self, spec: Any, cert: dict[str, Any]) -> dict[str, Any]:
         if not self.cells or self.factors is None:
             return {"ok": False, "reason": "the artifact has no cell grid or factors"}
-        out = CL.check(self.nets, self.scale, self.edge_grid, self.factors, int(cert.get("depth", 0)),
+        out = recheck_cells(self.nets, self.scale, self.edge_grid, self.factors, int(cert.get("depth", 0)),
                        self.surcharge, self.caps)
         return self._covers(spec, out)
 
@@ -334,8 +342,8 @@ class GemNetMechanism(Mechanism):
             if surcharge is not None:
                 surcharge.append(z[f"b{i}_surcharge"])
         g = data.get("grid")
-        grid = C.Grid(np.asarray(g["box"], dtype=float), int(g["cells_per_coordinate"])) if g else None
-        eg = A.EdgeGrid.from_json(data["edge_grid"]) if data.get("edge_grid") else None
+        grid = Grid(np.asarray(g["box"], dtype=float), int(g["cells_per_coordinate"])) if g else None
+        eg = EdgeGrid.from_json(data["edge_grid"]) if data.get("edge_grid") else None
         factors = [z[f"b{i}_factors"] for i in range(len(nets))] if data.get("factors") else None
         return cls(nets, data["value_scale"], data["items"], grid, surcharge, meta, data.get("architecture"),
                    edge_grid=eg, factors=factors, margin=float(data.get("margin", 0.0)),

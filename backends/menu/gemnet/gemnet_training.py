@@ -8,24 +8,23 @@ compatible on the whole value box, with a certificate, or says it could not.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-
-from ... import distributions as D
-from ... import ir
-from ... import valuation as V
-from ...ir import AuctionSpec
-from ...mechanism.base import ArtifactMeta, package_versions
-from ..base import CompileResult
-from . import adaptive as A
-from . import cells as CL
-from . import certify as C
-from .artifact import GemNetMechanism
-from .rochetnet import _mean_ci, alloc_from_logits, head_kind, value_scale
-from .training import Schedule, run_stats, seeded, train_loop
+from auctionc import distributions as D
+from auctionc import ir
+from auctionc import valuation as V
+from auctionc.backends.menu.gemnet.cells import certify_cells, snap
+from auctionc.backends.menu.gemnet.edge_grid import EdgeGrid, default_cells, default_size, make_grid
+from auctionc.backends.menu.gemnet.gemnet_artifact import GemNetMechanism
+from auctionc.backends.menu.gemnet.network_bounds import NetWeights, head_width
+from auctionc.backends.menu.gemnet.scale import certify_scaling
+from auctionc.backends.menu.gemnet.surcharge import Grid, auto_cells, transform
+from auctionc.backends.menu.rochetnet import _mean_ci, alloc_from_logits, head_kind, value_scale
+from auctionc.backends.menu.training import Schedule, checkpoint_files, run_stats, seeded, train_loop
+from auctionc.ir import AuctionSpec
+from auctionc.plugins import CompileResult, RunContext
 
 
 class MenuNet(torch.nn.Module):
@@ -37,7 +36,7 @@ class MenuNet(torch.nn.Module):
         self.K, self.m, self.head = K, m, head
         dims = [in_dim] + [hidden] * layers
         self.trunk = torch.nn.ModuleList(torch.nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
-        self.width = C.head_width(head, m)
+        self.width = head_width(head, m)
         self.alloc = torch.nn.Linear(dims[-1], K * self.width)
         self.price = torch.nn.Linear(dims[-1], K)
         with torch.no_grad():
@@ -55,7 +54,7 @@ class MenuNet(torch.nn.Module):
         logits = self.alloc(h).reshape(len(x), self.K, self.width)
         return alloc_from_logits(logits, self.head), self.price(h)
 
-    def export(self) -> C.NetWeights:
+    def export(self) -> NetWeights:
         def np_(t: torch.Tensor) -> np.ndarray:
             return t.detach().double().cpu().numpy()
 
@@ -80,18 +79,9 @@ def over_allocation(spec: AuctionSpec, alloc: np.ndarray) -> dict[str, float]:
     }
 
 
-def train_gemnet(
-    spec: AuctionSpec,
-    opts: dict[str, Any],
-    *,
-    seed: int,
-    out_dir: Path | None,
-    device: str,
-    resume: bool,
-    progress: bool,
-    log=None,
-) -> CompileResult:
+def train_gemnet(spec: AuctionSpec, opts: dict[str, Any], ctx: RunContext) -> CompileResult:
     t_start = time.perf_counter()
+    seed, device, log = ctx.seed, ctx.device, ctx.progress.log
     gen, rng = seeded(seed)
     n, m = spec.n_bidders, spec.n_items
     heads = [head_kind(spec, i) for i in range(n)]
@@ -104,14 +94,14 @@ def train_gemnet(
     cells = opts["transform"] == "cells"
     egrid = None
     if scaling or cells:
-        egrid = A.make_grid(box, opts["grid"] or A.default_cells(n, m), unbounded, cap)
+        egrid = make_grid(box, opts["grid"] or default_cells(n, m), unbounded, cap)
         if unbounded.any():
             egrid = _quantile_edges(spec, egrid, unbounded, seed)
     # the networks see the others' reports clipped where the tails begin, so every menu is
     # constant on a tail cell and the certificate covers the whole value space
     in_cap = egrid.input_cap() if egrid is not None else np.full((n, m), np.inf)
     cap_t = torch.as_tensor(np.minimum(in_cap / scale, 1e30), dtype=torch.float32, device=device)
-    K = opts["size"] or A.default_size(m)
+    K = opts["size"] or default_size(m)
     nets = torch.nn.ModuleList(
         MenuNet((n - 1) * m, opts["hidden"], opts["layers"], K, m, heads[i], gen) for i in range(n)
     ).to(device)
@@ -138,7 +128,7 @@ def train_gemnet(
         vt = torch.as_tensor(v, dtype=torch.float32, device=device)
         vs = None
         if cells:
-            vs = torch.as_tensor(CL.snap(egrid, v * scale) / scale, dtype=torch.float32, device=device)
+            vs = torch.as_tensor(snap(egrid, v * scale) / scale, dtype=torch.float32, device=device)
         rev, pen = soft_outcome(vt, temp, vs)
         lam = lam0 * (lam1 / lam0) ** min(1.0, step / max(1, steps - 1))
         rev_m, pen_m = rev.mean(), pen.mean()
@@ -153,11 +143,11 @@ def train_gemnet(
         lr=opts["lr"],
         schedule=schedule,
         rng=rng,
-        out_dir=out_dir,
+        out_dir=ctx.out_dir,
         checkpoint_every=opts["checkpoint_every"],
         patience=opts["patience"],
-        resume=resume,
-        progress=progress,
+        resume=ctx.resume,
+        progress=ctx.progress,
         label="gemnet",
     )
     weights = [net.export() for net in nets]
@@ -170,18 +160,28 @@ def train_gemnet(
     raw_alloc, raw_pay = _batched(raw, test_values)
     before = over_allocation(spec, raw_alloc)
     if cells:
-        return _finish_cells(spec, opts, seed, device, t_start, state, weights, architecture, scale, egrid,
-                             test_values, raw_alloc, raw_pay, before, K, log)
-    if scaling:
-        return _finish_scaling(spec, opts, seed, device, t_start, state, weights, architecture, scale, egrid,
+        result = _finish_cells(spec, opts, seed, t_start, state, weights, architecture, scale, egrid,
                                test_values, raw_alloc, raw_pay, before, K, log)
+    elif scaling:
+        result = _finish_scaling(spec, opts, seed, t_start, state, weights, architecture, scale, egrid,
+                                 test_values, raw_alloc, raw_pay, before, K, log)
+    else:
+        result = _finish_surcharge(spec, opts, seed, t_start, state, weights, architecture, scale, box, raw,
+                                   test_values, raw_pay, before, K, log)
+    result.files.update(checkpoint_files(ctx.out_dir))
+    return result
 
-    grid = C.Grid(box, opts["grid"] or C.auto_cells(n, m))
+
+def _finish_surcharge(spec, opts, seed, t_start, state, weights, architecture, scale, box, raw,
+                      test_values, raw_pay, before, K, log) -> CompileResult:
+    """Certify on a uniform grid with price surcharges chosen by a MILP (``surcharge``)."""
+    n, m = spec.n_bidders, spec.n_items
+    grid = Grid(box, opts["grid"] or auto_cells(n, m))
     tr = None
     surcharge = None
     if opts["certify"]:
         obj_w = _surcharge_weights(raw, grid, test_values)
-        tr = C.transform(weights, grid, scale, obj_w, time_limit=opts["milp_time_limit"], log=log)
+        tr = transform(weights, grid, scale, obj_w, time_limit=opts["milp_time_limit"], log=log)
         # a partial repair proves nothing and can cost most of the revenue (surcharges chosen
         # for the cells seen so far): without a certificate keep the trained menus as they are
         surcharge = tr.surcharge if tr.certified else None
@@ -208,8 +208,6 @@ def train_gemnet(
             "best element or the null one; interval bounds (with the Lipschitz bound) over every grid "
             "cell show the possible choices never over-allocate an item, so the mechanism is feasible, "
             "dominant-strategy IC and ex-post IR everywhere on the box",
-            "max_regret": 0.0,
-            "max_ir_violation": 0.0,
         }
     else:
         why = (
@@ -224,9 +222,10 @@ def train_gemnet(
             lipschitz_bound=tr.lipschitz_bound if tr is not None else None,
             milp_status=tr.milp_status if tr is not None else "not run",
         )
-    return _package(spec, mech, state, certificate, opts, K, device, seed, scale, t_start, revenue, welfare,
+    return _package(spec, mech, state, certificate, K, seed, scale, t_start, revenue, welfare,
                     len(test_values), before, after,
                     {"test_revenue_before_transform": float(raw_pay.sum(1).mean())})
+
 
 
 def upper_tails(spec: AuctionSpec, tail_mass: float) -> tuple[np.ndarray, np.ndarray]:
@@ -252,7 +251,7 @@ def upper_tails(spec: AuctionSpec, tail_mass: float) -> tuple[np.ndarray, np.nda
     return unb, cap
 
 
-def _quantile_edges(spec: AuctionSpec, grid: A.EdgeGrid, unbounded: np.ndarray, seed: int) -> A.EdgeGrid:
+def _quantile_edges(spec: AuctionSpec, grid: EdgeGrid, unbounded: np.ndarray, seed: int) -> EdgeGrid:
     """For unbounded coordinates, half the cells uniform in value and half uniform in
     probability (empirical quantiles): uniform cells alone spend most of the certification
     on the far tail, quantile cells alone are too wide just below the cap."""
@@ -265,7 +264,7 @@ def _quantile_edges(spec: AuctionSpec, grid: A.EdgeGrid, unbounded: np.ndarray, 
         q = np.quantile(sample[:, i, j], np.linspace(0, 1, half + 1)[1:-1])
         inner = np.unique(np.concatenate([np.linspace(lo, cap, g - half + 1), q[(q > lo) & (q < cap)]]))
         edges[i][j] = np.append(inner, np.inf)
-    return A.EdgeGrid([[np.asarray(e, dtype=float) for e in row] for row in edges])
+    return EdgeGrid([[np.asarray(e, dtype=float) for e in row] for row in edges])
 
 
 def _unbounded_above(d: ir.Distribution) -> bool:
@@ -276,7 +275,7 @@ def _unbounded_above(d: ir.Distribution) -> bool:
     return not np.isfinite(D._frozen(d).support()[1])
 
 
-def _finish_scaling(spec, opts, seed, device, t_start, state, weights, architecture, scale, egrid,
+def _finish_scaling(spec, opts, seed, t_start, state, weights, architecture, scale, egrid,
                     test_values, raw_alloc, raw_pay, before, K, log) -> CompileResult:
     """Certify by adaptive refinement and the menu-scaling LP (``adaptive``)."""
     n = spec.n_bidders
@@ -291,7 +290,7 @@ def _finish_scaling(spec, opts, seed, device, t_start, state, weights, architect
         raw_alloc, raw_pay = _batched(shifted, test_values)
     if opts["certify"]:
         w = _factor_weights(egrid, test_values, raw_pay, n)
-        sr = A.certify_scaling(weights, scale, egrid, w, budget=opts["refine_budget"],
+        sr = certify_scaling(weights, scale, egrid, w, budget=opts["refine_budget"],
                                time_limit=opts["milp_time_limit"], margin=margin, slack=opts["slack"], log=log)
         factors = sr.factors if sr.certified else None
     mech = GemNetMechanism(weights, scale, list(spec.items), architecture=architecture, edge_grid=egrid,
@@ -330,8 +329,6 @@ def _finish_scaling(spec, opts, seed, device, t_start, state, weights, architect
             "layers, with the Lipschitz bound, over every box of the grid refined to `depth` levels show "
             "that the scaled possible choices never over-allocate an item, so the mechanism is "
             "feasible, dominant-strategy IC and ex-post IR everywhere covered",
-            "max_regret": 0.0,
-            "max_ir_violation": 0.0,
         }
     else:
         why = _lp_not_certified(sr)
@@ -340,13 +337,13 @@ def _finish_scaling(spec, opts, seed, device, t_start, state, weights, architect
             grid=egrid.to_json(),
             milp_status=f"LP {sr.lp_status}" if sr is not None else "not run",
         )
-    return _package(spec, mech, state, certificate, opts, K, device, seed, scale, t_start, revenue, welfare,
+    return _package(spec, mech, state, certificate, K, seed, scale, t_start, revenue, welfare,
                     len(test_values), before, after,
                     {"transform": "scaling", "test_revenue_before_transform": before_rev,
                      "test_revenue_with_margin": float(raw_pay.sum(1).mean())})
 
 
-def _factor_weights(egrid: A.EdgeGrid, values: np.ndarray, pay: np.ndarray, n: int) -> list[np.ndarray]:
+def _factor_weights(egrid: EdgeGrid, values: np.ndarray, pay: np.ndarray, n: int) -> list[np.ndarray]:
     """LP objective of the scaling transforms: the estimated revenue each factor multiplies
     (a floor keeps every factor worth something, so the LP never lowers one for nothing)."""
     own = egrid.own_index(values)
@@ -360,7 +357,7 @@ def _test_metrics(spec: AuctionSpec, mech: GemNetMechanism, values: np.ndarray):
     return (over_allocation(spec, alloc), _mean_ci(pay.sum(1)), _mean_ci((values * alloc).sum((1, 2))))
 
 
-def _finish_cells(spec, opts, seed, device, t_start, state, weights, architecture, scale, egrid,
+def _finish_cells(spec, opts, seed, t_start, state, weights, architecture, scale, egrid,
                   test_values, raw_alloc, raw_pay, before, K, log) -> CompileResult:
     """Certify the table of menus (``cells``): exact check of every full cell, the repair
     (surcharges and trims) where the trained menus over-allocate, the scaling LP for the rest."""
@@ -370,7 +367,7 @@ def _finish_cells(spec, opts, seed, device, t_start, state, weights, architectur
     factors = None
     if opts["certify"]:
         w = _factor_weights(egrid, test_values, raw_pay, n)
-        cr = CL.certify_cells(weights, scale, egrid, w, depth=opts["cell_depth"],
+        cr = certify_cells(weights, scale, egrid, w, depth=opts["cell_depth"],
                               time_limit=opts["milp_time_limit"], log=log)
         factors = cr.factors if cr.certified else None
     mech = GemNetMechanism(weights, scale, list(spec.items), architecture=architecture, edge_grid=egrid,
@@ -407,14 +404,12 @@ def _finish_cells(spec, opts, seed, device, t_start, state, weights, architectur
             "(refined `depth` levels where needed), and with the scale factors (which keep every "
             "choice) no combination over-allocates an item, so the mechanism is feasible, "
             "dominant-strategy IC and ex-post IR everywhere covered",
-            "max_regret": 0.0,
-            "max_ir_violation": 0.0,
         }
     else:
         why = _lp_not_certified(cr)
         certificate = _uncertified(why, before, after, grid=egrid.to_json(),
                                    milp_status=f"LP {cr.lp_status}" if cr is not None else "not run")
-    return _package(spec, mech, state, certificate, opts, K, device, seed, scale, t_start, revenue, welfare,
+    return _package(spec, mech, state, certificate, K, seed, scale, t_start, revenue, welfare,
                     len(test_values), before, after,
                     {"transform": "cells", "test_revenue_before_transform": before_rev})
 
@@ -434,18 +429,14 @@ def _uncertified(why: str, before: Any, after: Any, **extra: Any) -> dict[str, A
         "reason": why,
         "over_allocation": after,
         "over_allocation_before_transform": before,
-        "regret": {
-            "mean": 0.0,
-            "max": 0.0,
-            "note": "menus ignore the bidder's own report and the bidder takes its best element, "
-            "so misreporting never helps; the failure is feasibility: the chosen elements "
-            "over-allocate on the fraction of profiles given in over_allocation",
-        },
+        "note": "menus ignore the bidder's own report and the bidder takes its best element, "
+        "so misreporting never helps; the failure is feasibility: the chosen elements "
+        "over-allocate on the fraction of profiles given in over_allocation",
         **extra,
     }
 
 
-def _package(spec, mech, state, certificate, opts, K, device, seed, scale, t_start, revenue, welfare,
+def _package(spec, mech, state, certificate, K, seed, scale, t_start, revenue, welfare,
              n_test, before, after, extra) -> CompileResult:
     """Stats, provenance and the report section shared by both certification paths."""
     stats = run_stats(
@@ -454,21 +445,9 @@ def _package(spec, mech, state, certificate, opts, K, device, seed, scale, t_sta
         over_allocation=after,
         certified=certificate["kind"] == "exact_by_menu_compatibility",
     )
-    mech.meta = ArtifactMeta(
-        spec_name=spec.name,
-        spec_hash=spec.spec_hash(),
-        backend="menu",
-        seed=seed,
-        options={**opts, "size": K, "method": "gemnet", "device": device},
-        versions=package_versions("torch", "scipy"),
-        certificate=certificate,
-        stats=stats,
-    )
     section = _report(spec, certificate, stats)
-    result = CompileResult(mechanism=mech, backend="menu", stats=stats, certificate=certificate,
-                           report_sections=[("GemNet", section)])
-    result._history = state.history  # type: ignore[attr-defined]
-    return result
+    return CompileResult(mechanism=mech, stats=stats, history=state.history, claim=certificate,
+                         report_sections=[("GemNet", section)])
 
 
 def _batched(mech: GemNetMechanism, values: np.ndarray, chunk: int = 50_000):
@@ -476,7 +455,7 @@ def _batched(mech: GemNetMechanism, values: np.ndarray, chunk: int = 50_000):
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def _surcharge_weights(mech: GemNetMechanism, grid: C.Grid, values: np.ndarray) -> list[np.ndarray]:
+def _surcharge_weights(mech: GemNetMechanism, grid: Grid, values: np.ndarray) -> list[np.ndarray]:
     """Objective weights of the transform: the estimated probability that a profile falls in
     the others-cell and the bidder buys the element there (plus a floor so that no surcharge
     is free)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..dsl.diagnostics import Diagnostic, did_you_mean
+from ..diagnostics import Diagnostic, did_you_mean
 from ..errors import PlanError
 
 
@@ -63,13 +63,14 @@ def _coerce(name: str, value: Any, spec: OptionSpec) -> Any:
 
 
 def parse_options(
-    backend: str, given: dict[str, Any], specs: dict[str, OptionSpec], spec_ir: Any = None
+    backend: str, given: dict[str, Any], specs: dict[str, OptionSpec], spec_ir: Any = None,
+    section: str = "solve.options",
 ) -> dict[str, Any]:
     """Defaults merged with ``given``; raises PlanError (E0602/E0603/E0604) on bad options."""
     diags: list[Diagnostic] = []
     out = {k: s.default for k, s in specs.items()}
     for name, value in given.items():
-        where = f"solve.options.{name}"
+        where = f"{section}.{name}"
         if name not in specs:
             diags.append(
                 Diagnostic(

@@ -1,17 +1,27 @@
 """The backend interface (after cvxpy's solver interface: capabilities as class
-attributes, ``accepts`` explains itself, ``compile`` does the work)."""
+attributes, ``accepts`` explains itself, ``compile`` does the work).
+
+A backend only lowers, solves and returns.  The pipeline (``auctionc.api``) owns the
+rest: the planner parses and validates the backend's options once and asks
+``accepts(spec, options)``; ``compile(spec, options, ctx)`` returns a ``CompileResult``;
+the API stamps provenance on the mechanism, saves it, verifies it and writes the report,
+each once.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from ..diagnostics import register_codes
+from ..progress import Progress
+
 if TYPE_CHECKING:  # keep ``auctionc plan`` free of heavy imports
-    from pathlib import Path
+    from auctionc.plugins.options import OptionSpec
 
     from ..ir import AuctionSpec, MarketSpec
     from ..mechanism import Mechanism
-    from .options import OptionSpec
 
     Spec = AuctionSpec | MarketSpec
 
@@ -55,39 +65,69 @@ class Verdict:
     hints: tuple[str, ...] = ()
     score: float = 0.0
     """Preference among accepting backends (higher wins): exact beats learned when both fit."""
+    code: str | None = None
+    """The backend's own diagnostic code for this refusal (E0605 when none)."""
 
     @classmethod
     def yes(cls, score: float = 0.0, why: str = "") -> Verdict:
         return cls(True, (why,) if why else (), (), score)
 
     @classmethod
-    def no(cls, reason: str, hint: str = "") -> Verdict:
-        return cls(False, (reason,), (hint,) if hint else ())
+    def no(cls, reason: str, hint: str = "", code: str | None = None) -> Verdict:
+        return cls(False, (reason,), (hint,) if hint else (), code=code)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a run is given besides the spec and the options: where to write side files
+    (checkpoints, figures), the seed, the torch device, whether to resume, and where to
+    report progress."""
+
+    seed: int = 0
+    out_dir: Path | None = None
+    device: str = "cpu"
+    resume: bool = False
+    progress: Progress = field(default_factory=Progress.off)
 
 
 @dataclass
 class CompileResult:
+    """What ``Backend.compile`` returns; the API adds provenance, saves and verifies."""
+
     mechanism: Mechanism
-    backend: str
     stats: dict[str, Any] = field(default_factory=dict)
-    """Solver or training statistics (seconds, iterations, constraint rounds...)."""
-    certificate: dict[str, Any] | None = None
-    """A backend's own exact certificate, re-checked by the verifier."""
+    """Solver or training statistics (seconds, iterations, constraint rounds, test revenue...)."""
+    history: dict[str, list[float]] | None = None
+    """Training curves: equal-length lists keyed by name, ``step`` among them (learned backends)."""
+    claim: dict[str, Any] | None = None
+    """The backend's own certificate: shown as the backend's claim, never taken as the
+    verifier's (the verifier computes its own)."""
     report_sections: list[tuple[str, str]] = field(default_factory=list)
     """Extra (title, markdown) sections for the report."""
     files: dict[str, str] = field(default_factory=dict)
-    """Extra files written (plots, checkpoints): name -> path."""
+    """Side files the backend wrote under ``ctx.out_dir`` (checkpoints, figures): name -> path."""
 
 
 class Backend:
-    """Subclass, set ``name``/``summary``/``capabilities``, implement ``accepts`` and ``compile``."""
+    """Subclass, set ``name``/``summary``/``capabilities``/``options``/``codes``, implement
+    ``accepts`` and ``compile`` (or ``simulate`` for simulation backends)."""
 
     name: ClassVar[str]
     summary: ClassVar[str] = ""
     capabilities: ClassVar[Capabilities] = Capabilities()
     options: ClassVar[dict[str, OptionSpec]] = {}
-    """Declared options (``solve with NAME(opt = value)``), validated by ``parse_options``
-    and listed by the docs and ``auctionc plan``."""
+    """Declared options (``solve with NAME(opt = value)``), parsed and validated by the
+    planner and listed by the docs and ``auctionc plan``."""
+    options_section: ClassVar[str] = "solve.options"
+    """Where the spec gives this backend's options (the IR path diagnostics point at)."""
+    codes: ClassVar[dict[str, str]] = {}
+    """The diagnostic codes this backend raises beyond the compiler's, with their summaries."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "codes" in cls.__dict__ and cls.codes:
+            # the layer is the module that declares the codes: backends sharing a base share them
+            register_codes(cls.__module__, cls.codes)
 
     def check_capabilities(self, spec: Spec) -> Verdict | None:
         """The generic part of ``accepts``: spec kind, valuations, constraints, objective, sizes."""
@@ -117,28 +157,29 @@ class Backend:
                 return Verdict.no(f"backend {self.name} takes at most {caps.max_items} items, not {spec.n_items}")
         return None
 
-    def accepts(self, spec: Spec) -> Verdict:
+    def given_options(self, spec: Spec) -> dict[str, Any]:
+        """The raw options the spec gives this backend: its ``solve with NAME(...)`` options."""
+        solve = getattr(spec, "solve", None)
+        return dict(solve.options) if solve is not None and solve.backend == self.name else {}
+
+    def accepts(self, spec: Spec, options: dict[str, Any]) -> Verdict:
+        """Whether this backend can take ``spec`` with these (parsed) options, and why not."""
         return self.check_capabilities(spec) or Verdict.yes()
 
-    def parse_options(self, spec: Spec, given: dict[str, Any]) -> dict[str, Any]:
-        from .options import parse_options
+    def resolve_options(self, spec: Spec, options: dict[str, Any]) -> dict[str, Any]:
+        """The effective options, once each is valid on its own: defaults that depend on the
+        spec or on other options filled in, and checks between options (one bounded by
+        another) that raise ``PlanError`` naming the option.  What this returns is what the
+        artifact records.  Default: the options as parsed."""
+        return options
 
-        return parse_options(self.name, given, self.options, spec)
+    def compile(self, spec: Spec, options: dict[str, Any], ctx: RunContext) -> CompileResult:
+        """Solve or train for ``spec`` with parsed ``options``.  Write checkpoints and figures
+        under ``ctx.out_dir`` when given, never the artifact itself; report progress through
+        ``ctx.progress``.  Raise ``BackendError``/``PlanError`` with diagnostics, never return
+        a fake mechanism."""
+        raise NotImplementedError
 
-    def compile(
-        self,
-        spec: Spec,
-        options: dict[str, Any],
-        *,
-        seed: int = 0,
-        out_dir: Path | None = None,
-        device: str = "cpu",
-        resume: bool = False,
-        progress: bool = True,
-    ) -> CompileResult:
-        """Solve/train for ``spec``.  ``options`` are the raw options (spec's ``solve with``
-        merged with the caller's); validate them with ``self.parse_options``.  Write
-        checkpoints and side files under ``out_dir`` when given; show progress on
-        stderr when ``progress``.  Raise ``BackendError``/``PlanError`` with diagnostics,
-        never return a fake mechanism."""
+    def simulate(self, spec: Spec, options: dict[str, Any], ctx: RunContext) -> Any:
+        """Simulation backends: run the spec's format with simulated bidders."""
         raise NotImplementedError

@@ -9,13 +9,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-from ... import ir
-from . import formats as F
-from .theory import InfoModel, NoClosedForm, bne_threshold, naive_cv_profit, theory_lines
+from auctionc import ir
+from auctionc.backends.simulate import rules as format_rules
+from auctionc.backends.simulate.theory import (
+    InfoModel,
+    NoClosedForm,
+    bne_threshold,
+    naive_cv_profit,
+    theory_lines,
+)
 
 if TYPE_CHECKING:
-    from .engine import RoundRecord, SimulationResult
+    from auctionc.backends.simulate.engine import RoundRecord, SimulationResult
 
 # ANCHORS.md section 5: figures recomputed from the seed experiments' released logs
 # (GPT-4 unless noted), and human anchors.
@@ -69,20 +74,20 @@ def _tolerance(obs: np.ndarray) -> float:
 
 
 def predicted_revenue(spec: ir.AuctionSpec, model: InfoModel, fmt: ir.Format, records: list[RoundRecord],
-                      rules: F.ClockRules | None, seed: int) -> float | None:
+                      rules: format_rules.ClockRules | None, seed: int) -> float | None:
     """Mean revenue of risk-neutral equilibrium bidders on the same value draws."""
-    from .agents import RuleAgent
-    from .engine import _play_round
+    from auctionc.backends.simulate.agents import RuleAgent
+    from auctionc.backends.simulate.engine import _play_round
 
     try:
         agents = [RuleAgent(ir.BNE(), fmt, model, seed) for _ in spec.bidders]
     except NoClosedForm:
         return None
     revs = []
-    if fmt.name in F.SEALED_NAMES:
+    if fmt.name in format_rules.SEALED_NAMES:
         obs = np.array([r.obs for r in records])
         bids = np.stack([bne_threshold(fmt, model, obs[:, i]) for i in range(obs.shape[1])], axis=1)
-        outs = F.sealed_outcomes(fmt, spec, bids, lambda k: np.random.default_rng(
+        outs = format_rules.sealed_outcomes(fmt, spec, bids, lambda k: np.random.default_rng(
             [seed, 3, records[k].experiment, records[k].round]))
         revs = [sum(o.payments) for o in outs]
     else:
@@ -106,7 +111,7 @@ def predicted_revenue(spec: ir.AuctionSpec, model: InfoModel, fmt: ir.Format, re
 
 
 def summarise(spec: ir.AuctionSpec, model: InfoModel, fmt: ir.Format, records: list[RoundRecord],
-              rules: F.ClockRules | None, seed: int) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+              rules: format_rules.ClockRules | None, seed: int) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     if not records:
         return {}, {}, {"lines": theory_lines(fmt, model)}
     values = np.array([r.values for r in records])
@@ -172,7 +177,7 @@ def _fmt(x: Any, pct: bool = False) -> str:
     return f"{100 * x:.1f}%" if pct else f"{x:.3f}" if abs(x) < 10 else f"{x:.1f}"
 
 
-def write_report(result: SimulationResult, spec: ir.AuctionSpec, model: InfoModel, rules: F.ClockRules | None,
+def write_report(result: SimulationResult, spec: ir.AuctionSpec, model: InfoModel, rules: format_rules.ClockRules | None,
                  out_dir: Path) -> tuple[Path, Path | None]:
     m, b, t = result.metrics, result.behaviour, result.theory
     fmt = spec.mechanism
@@ -248,7 +253,7 @@ def _plot(result: SimulationResult, spec: ir.AuctionSpec, model: InfoModel, out_
     except NoClosedForm:
         pass
     ax.set_xlabel("signal" if model.kind == "common" else "value")
-    ax.set_ylabel("bid" if fmt.name in F.SEALED_NAMES else "price")
+    ax.set_ylabel("bid" if fmt.name in format_rules.SEALED_NAMES else "price")
     ax.set_title(f"{spec.name}: {fmt.name}")
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -43,138 +43,27 @@ The proof:
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
-from . import certify as C
+from auctionc.backends.menu.gemnet.edge_grid import EdgeGrid
+from auctionc.backends.menu.gemnet.network_bounds import (
+    TIE_TOL,
+    NetWeights,
+    affine_box,
+    apply_head,
+    forward,
+    forward_logits,
+    head_width,
+    interval_bounds,
+    lipschitz_bounds,
+)
 
 LP_MARGIN = 1e-7
 """Right-hand side of the LP is ``1 - LP_MARGIN``: well above HiGHS's feasibility tolerance,
 so the re-check (which demands ``<= 1``) passes on the LP's solution."""
-
-# --------------------------------------------------------------------------
-# The grid
-# --------------------------------------------------------------------------
-
-
-@dataclass
-class EdgeGrid:
-    """Cells per bidder and item given by increasing ``edges[i][j]``; a last edge ``inf``
-    makes the final cell an unbounded tail."""
-
-    edges: list[list[np.ndarray]]
-
-    @property
-    def n(self) -> int:
-        return len(self.edges)
-
-    @property
-    def m(self) -> int:
-        return len(self.edges[0])
-
-    def counts(self, i: int) -> tuple[int, ...]:
-        return tuple(len(e) - 1 for e in self.edges[i])
-
-    def own_count(self, i: int) -> int:
-        return int(np.prod(self.counts(i)))
-
-    def others(self, i: int) -> list[int]:
-        return [j for j in range(self.n) if j != i]
-
-    def others_count(self, i: int) -> int:
-        return int(np.prod([self.own_count(j) for j in self.others(i)], dtype=np.int64))
-
-    @property
-    def full_cells(self) -> int:
-        return int(np.prod([self.own_count(i) for i in range(self.n)], dtype=np.int64))
-
-    def input_cap(self) -> np.ndarray:
-        """``(n, m)``: where the networks clip the others' reports (``inf``: no clipping)."""
-        cap = np.full((self.n, self.m), np.inf)
-        for i in range(self.n):
-            for j in range(self.m):
-                e = self.edges[i][j]
-                if not np.isfinite(e[-1]):
-                    cap[i, j] = e[-2]
-        return cap
-
-    def own_index(self, values: np.ndarray) -> np.ndarray:
-        """``(B, n)`` flat own-cell index of each bidder (values outside the edges are put
-        in the first or last cell)."""
-        out = np.zeros(values.shape[:2], dtype=np.int64)
-        for i in range(self.n):
-            cols = []
-            for j in range(self.m):
-                e = self.edges[i][j]
-                cols.append(np.clip(np.searchsorted(e, values[:, i, j], side="right") - 1, 0, len(e) - 2))
-            out[:, i] = np.ravel_multi_index(tuple(cols), self.counts(i)) if self.m > 1 else cols[0]
-        return out
-
-    def others_index(self, own: np.ndarray, i: int) -> np.ndarray:
-        cols = [own[:, j] for j in self.others(i)]
-        return np.ravel_multi_index(tuple(cols), tuple(self.own_count(j) for j in self.others(i)))
-
-    def own_boxes(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(G_i, m)`` corners of bidder i's own cells (row-major over items)."""
-        idx = np.stack(np.unravel_index(np.arange(self.own_count(i)), self.counts(i)), axis=1)
-        lo = np.stack([self.edges[i][j][idx[:, j]] for j in range(self.m)], axis=1)
-        hi = np.stack([self.edges[i][j][idx[:, j] + 1] for j in range(self.m)], axis=1)
-        return lo, hi
-
-    def full_boxes(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Boxes ``(N, n, m)`` and own indices ``(N, n)`` of flat full-cell indices."""
-        own = np.stack(np.unravel_index(cells, tuple(self.own_count(i) for i in range(self.n))), axis=1)
-        lo = np.zeros((len(cells), self.n, self.m))
-        hi = np.zeros_like(lo)
-        for i in range(self.n):
-            blo, bhi = self.own_boxes(i)
-            lo[:, i], hi[:, i] = blo[own[:, i]], bhi[own[:, i]]
-        return lo, hi, own
-
-    def covers(self, box: np.ndarray) -> bool:
-        """Whether the cells cover ``box (n, m, 2)``."""
-        if box.shape != (self.n, self.m, 2):
-            return False
-        return all(
-            self.edges[i][j][0] <= box[i, j, 0] + 1e-9 and self.edges[i][j][-1] >= box[i, j, 1] - 1e-9
-            for i in range(self.n) for j in range(self.m)
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "edges": [[[float(x) if np.isfinite(x) else None for x in e] for e in row] for row in self.edges],
-            "full_cells": self.full_cells,
-            "cells_per_coordinate": [list(self.counts(i)) for i in range(self.n)],
-            "tail": "an edge null is +infinity: that last cell is the unbounded tail",
-        }
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> EdgeGrid:
-        return cls([[np.array([np.inf if x is None else x for x in e], dtype=float) for e in row]
-                    for row in d["edges"]])
-
-
-def make_grid(box: np.ndarray, cells: int, unbounded: np.ndarray, cap: np.ndarray | None = None) -> EdgeGrid:
-    """Uniform cells per coordinate over ``box (n, m, 2)``; a coordinate flagged
-    ``unbounded`` gets its cells on ``[lo, cap]`` and one tail cell ``[cap, inf)``."""
-    n, m = box.shape[:2]
-    edges = []
-    for i in range(n):
-        row = []
-        for j in range(m):
-            lo, hi = box[i, j]
-            if unbounded[i, j]:
-                top = float(cap[i, j]) if cap is not None else hi
-                row.append(np.append(np.linspace(lo, top, cells + 1), np.inf))
-            else:
-                row.append(np.linspace(lo, hi, cells + 1))
-        edges.append(row)
-    return EdgeGrid(edges)
-
 
 # --------------------------------------------------------------------------
 # Bounds over boxes
@@ -191,7 +80,7 @@ def _prod_range(vlo, vhi, dlo, dhi):
 
 @dataclass
 class _NetInfo:
-    net: C.NetWeights
+    net: NetWeights
     La: float  # normalised allocation per normalised input (sup-norms)
     Lp: float
 
@@ -201,20 +90,20 @@ def _menu_bounds(info: _NetInfo, lo: np.ndarray, hi: np.ndarray, scale: float, f
     allocations ``(B, K, m)``, prices ``(B, K)``; with ``first_order``, also an upper bound
     on the price differences ``p_l - p_k`` ``(B, K, K)``."""
     xl, xh = lo / scale, hi / scale
-    aL, aU, pL, pU = C.interval_bounds(info.net, xl, xh)
+    aL, aU, pL, pU = interval_bounds(info.net, xl, xh)
     dU = None
     if first_order and xl.shape[1]:
         net = info.net
         zc, zr, pc1, pr1, dc, dr = _first_order(net, xl, xh)
-        K, w = net["K"], C.head_width(net["head"], net["m"])
+        K, w = net["K"], head_width(net["head"], net["m"])
         if net["head"] in ("additive", "additive_clipped"):
             zc, zr = zc.reshape(-1, K, w), zr.reshape(-1, K, w)
-            aL = np.maximum(aL, C._head(zc - zr, net["head"]))
-            aU = np.minimum(aU, C._head(zc + zr, net["head"]))
+            aL = np.maximum(aL, apply_head(zc - zr, net["head"]))
+            aU = np.minimum(aU, apply_head(zc + zr, net["head"]))
         pL, pU = np.maximum(pL, pc1 - pr1), np.minimum(pU, pc1 + pr1)
         dU = (dc + dr) * scale
     r = ((xh - xl) / 2).max(1) if xl.shape[1] else np.zeros(len(xl))
-    ac, pc = C.forward(info.net, (xl + xh) / 2)
+    ac, pc = forward(info.net, (xl + xh) / 2)
     ra = (info.La * r + 1e-12)[:, None, None]
     rp = info.Lp * r + 1e-12 * (1.0 + np.abs(pc).max(1))
     aL, aU = np.maximum(aL, ac - ra), np.minimum(aU, ac + ra)
@@ -232,7 +121,7 @@ def _left(W: np.ndarray, M: np.ndarray) -> np.ndarray:
     return out.reshape(len(W), B, d).transpose(1, 0, 2)
 
 
-def _first_order(net: C.NetWeights, xl: np.ndarray, xh: np.ndarray):
+def _first_order(net: NetWeights, xl: np.ndarray, xh: np.ndarray):
     """Mean-value bounds over boxes of normalised inputs: ``f(x) - f(c)`` lies within
     ``sum_d max|J_d| * r_d`` where J ranges over an interval enclosure of the Jacobian on
     the box (tanh' bounded from the interval pre-activations).  Interval propagation adds
@@ -246,7 +135,7 @@ def _first_order(net: C.NetWeights, xl: np.ndarray, xh: np.ndarray):
     lo, hi = xl, xh
     Mlo = Mhi = None
     for W, b in net["trunk"]:
-        zl, zh = C._affine_box(lo, hi, W, b)
+        zl, zh = affine_box(lo, hi, W, b)
         tl, th = np.tanh(zl), np.tanh(zh)
         t2max = np.maximum(tl * tl, th * th)
         t2min = np.where((zl <= 0) & (zh >= 0), 0.0, np.minimum(tl * tl, th * th))
@@ -272,8 +161,8 @@ def _first_order(net: C.NetWeights, xl: np.ndarray, xh: np.ndarray):
     Wa, _ = net["alloc"]
     Wp, _ = net["price"]
     K = Wp.shape[0]
-    zc_all = C.forward_logits(net, c)
-    pc = C.forward(net, c)[1]
+    zc_all = forward_logits(net, c)
+    pc = forward(net, c)[1]
     diff_rows = (Wp[:, None, :] - Wp[None, :, :]).reshape(K * K, -1)
     return (zc_all, radius(Wa), pc, radius(Wp), pc[:, :, None] - pc[:, None, :],
             radius(diff_rows).reshape(B, K, K))
@@ -301,7 +190,7 @@ def usage_upper(
             vlo, vhi = lo[e, i, None, :] - margin, hi[e, i, None, :] - margin  # (b, 1, m)
             # the null element: k is out when its utility is below 0 everywhere in the box
             _, umax = _prod_range(vlo, vhi, aL, aU)
-            out_null = umax.sum(-1) - pL < -C.TIE_TOL * 2
+            out_null = umax.sum(-1) - pL < -TIE_TOL * 2
             # element l beats element k everywhere in the box: min over the box of
             # sum_j v_j (a_lj - a_kj) - (p_l - p_k) above the tie tolerance
             dlo = aL[:, :, None, :] - aU[:, None, :, :]  # (b, l, k, m)
@@ -315,7 +204,7 @@ def usage_upper(
                 dhi = aU[:, :, None, :] - aL[:, None, :, :]
                 dmin = np.where(neg, _prod_range(vlo[:, None], vhi[:, None], dlo, dhi)[0], dmin)
             gap = dmin.sum(-1) - dU
-            out_pair = (gap > C.TIE_TOL * 2).any(1)
+            out_pair = (gap > TIE_TOL * 2).any(1)
             possible = ~(out_null | out_pair)
             out[e, i] = np.where(possible[..., None], aU, 0.0).max(1, initial=0.0)
     return out
@@ -359,7 +248,7 @@ def _split(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def refine(
-    nets: list[C.NetWeights],
+    nets: list[NetWeights],
     scale: float,
     grid: EdgeGrid,
     factors: list[np.ndarray] | None,
@@ -375,7 +264,7 @@ def refine(
     boxes of the next level stay within ``budget`` and something still fails.  Without
     factors a box passes when its usage is at most ``1 + slack`` (the search: every factor
     will be at most ``1 / (1 + slack)``); with factors, when the scaled usage is at most 1."""
-    infos = [_NetInfo(net, *C.lipschitz_bounds(net)) for net in nets]
+    infos = [_NetInfo(net, *lipschitz_bounds(net)) for net in nets]
     cap = grid.input_cap()
     N = grid.full_cells
     chunk = 100_000
@@ -383,7 +272,7 @@ def refine(
     for s in range(0, N, chunk):
         lo, hi, own = grid.full_boxes(np.arange(s, min(N, s + chunk)))
         use = usage_upper(infos, scale, cap, lo, hi, margin)
-        bad = _failing(grid, use, own, factors, slack)
+        bad = failing_boxes(grid, use, own, factors, slack)
         keep_lo.append(lo[bad])
         keep_hi.append(hi[bad])
         keep_own.append(own[bad])
@@ -398,7 +287,7 @@ def refine(
             break
         cown = np.concatenate([own[ok], own[ok]])
         cuse = usage_upper(infos, scale, cap, clo, chi, margin)
-        bad = _failing(grid, cuse, cown, factors, slack)
+        bad = failing_boxes(grid, cuse, cown, factors, slack)
         # unsplittable boxes stay as they are
         lo = np.concatenate([lo[~ok], clo[bad]])
         hi = np.concatenate([hi[~ok], chi[bad]])
@@ -412,7 +301,7 @@ def refine(
     return Refinement(lo, hi, own, use, level, boxes, failing)
 
 
-def _failing(
+def failing_boxes(
     grid: EdgeGrid, use: np.ndarray, own: np.ndarray, factors: list[np.ndarray] | None, slack: float = 0.0
 ) -> np.ndarray:
     # exactly 1 passes: the clipped head gives exact ones and zeros, and every bound is
@@ -493,7 +382,7 @@ class ScalingResult:
 
 
 def certify_scaling(
-    nets: list[C.NetWeights],
+    nets: list[NetWeights],
     scale: float,
     grid: EdgeGrid,
     weights: list[np.ndarray],
@@ -515,12 +404,12 @@ def certify_scaling(
         factors = [np.ones(grid.others_count(i)) for i in range(grid.n)]
         recheck = {"ok": False, "failed_boxes": int(len(ref.lo))}
     else:
-        recheck = check_scaled(nets, scale, grid, factors, ref.depth, margin)
+        recheck = recheck_scale(nets, scale, grid, factors, ref.depth, margin)
     if log:
         log(f"certify: LP {status} over {size.get('variables', 0)} factors; re-check "
             f"{'passes' if recheck['ok'] else 'FAILS'}")
-    La = max(C.lipschitz_bounds(net)[0] for net in nets) / scale
-    Lp = max(C.lipschitz_bounds(net)[1] for net in nets)
+    La = max(lipschitz_bounds(net)[0] for net in nets) / scale
+    Lp = max(lipschitz_bounds(net)[1] for net in nets)
     return ScalingResult(
         factors=factors, certified=bool(recheck["ok"]), lp_status=status, depth=ref.depth,
         failing_before=ref.failing_per_level[0], boxes_checked=int(sum(ref.boxes_per_level)),
@@ -529,8 +418,8 @@ def certify_scaling(
     )
 
 
-def check_scaled(
-    nets: list[C.NetWeights], scale: float, grid: EdgeGrid, factors: list[np.ndarray], depth: int,
+def recheck_scale(
+    nets: list[NetWeights], scale: float, grid: EdgeGrid, factors: list[np.ndarray], depth: int,
     margin: float = 0.0,
 ) -> dict[str, Any]:
     """Re-derive every bound from the weights and confirm that, with the factors, every
@@ -544,13 +433,3 @@ def check_scaled(
         "margin": margin,
         "grid": grid.to_json(),
     }
-
-
-def default_cells(n: int, m: int, budget: int = 200_000) -> int:
-    """Coarse cells per coordinate: about ``budget`` full-profile cells."""
-    return max(2, int(math.floor(budget ** (1.0 / (n * m)) + 1e-9)))
-
-
-def default_size(m: int) -> int:
-    """GemNet's menu elements per bidder when the spec does not say."""
-    return 4 if m == 1 else 8 * m

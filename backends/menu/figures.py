@@ -40,24 +40,3 @@ def two_bidder_regions(mech: Any, box: np.ndarray, path: Path, title: str = "", 
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
-
-
-def training_curves(history: dict[str, list[float]], path: Path, title: str = "") -> Path:
-    plt = _plt()
-    steps = history["step"]
-    panels = [("revenue", "soft-choice revenue")]
-    if any(p > 0 for p in history["penalty"]):
-        panels.append(("penalty", "over-allocation penalty"))
-    panels.append(("temperature", "softmax temperature"))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2), constrained_layout=True)
-    for ax, (key, label) in zip(np.atleast_1d(axes), panels, strict=True):
-        ax.plot(steps, history[key], lw=1)
-        ax.set_xlabel("step")
-        ax.set_title(label)
-        if key in ("temperature", "penalty") and min(history[key], default=0) > 0:
-            ax.set_yscale("log")
-    if title:
-        fig.suptitle(title)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

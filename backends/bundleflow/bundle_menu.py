@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from ...cats.xor import XorBatch, XorValuation
-from ...mechanism.base import ArtifactMeta, Mechanism, register_artifact
+from auctionc.cats.xor import XorBatch, XorValuation
+from auctionc.mechanism.base import ArtifactMeta, Mechanism, register_artifact
 
 TIE_TOL = 1e-9
 SIDE_FILE = "bundleflow_state.pt"
@@ -145,8 +144,8 @@ class BundleMenuMechanism(Mechanism):
         XOR valuations from the spec's generator and return, per valuation, the regret of
         the argmax choice against every element (incl. null), the chosen utility, the
         payment and the expected value of the chosen lottery."""
-        from ... import ir
-        from ...cats import sample_valuations
+        from auctionc import ir
+        from auctionc.cats import sample_valuations
 
         val = spec.bidders[0].valuation
         if not isinstance(val, ir.Cats):

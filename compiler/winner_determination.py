@@ -26,7 +26,7 @@ _TOL = 1e-9
 
 def bundle_values_from_items(values: np.ndarray, kind: str) -> np.ndarray:
     """``(..., n, m)`` item values to ``(..., n, 2**m)`` bundle values (additive or unit_demand)."""
-    from auctionc.valuation import bundle_matrix
+    from .valuation import bundle_matrix
 
     values = np.asarray(values, float)
     bm = bundle_matrix(values.shape[-1])  # (2**m, m)
@@ -83,9 +83,9 @@ def _wd_dp(bv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _wd_milp(bv: np.ndarray, solver: str = "cbc") -> tuple[np.ndarray, float]:
     """One instance ``(n, K)`` through pulp."""
     import pulp
-    from auctionc.valuation import bundle_matrix
 
-    from .model import _cbc
+    from .solvers import cbc_solver
+    from .valuation import bundle_matrix
 
     n, K = bv.shape
     m = K.bit_length() - 1
@@ -99,12 +99,12 @@ def _wd_milp(bv: np.ndarray, solver: str = "cbc") -> tuple[np.ndarray, float]:
     for item in range(m):
         prob += pulp.lpSum(v for (_, k), v in y.items() if bm[k, item]) <= 1
     if solver == "highs":
-        from .model import new_highs
+        from .solvers import new_highs
 
         new_highs()
         s = pulp.HiGHS(msg=False)
     else:
-        s = _cbc(pulp)
+        s = cbc_solver(pulp)
     prob.solve(s)
     if prob.status != pulp.LpStatusOptimal:
         raise RuntimeError(f"winner determination failed: {pulp.LpStatus[prob.status]}")

@@ -7,12 +7,12 @@ nothing here lists backends by name.
 from __future__ import annotations
 
 import difflib
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .base import Backend
+    from auctionc.backends.interface import Backend
 
 GROUP = "auctionc.backends"
 
@@ -26,13 +26,19 @@ def available_backends() -> list[str]:
     return sorted(_entry_points())
 
 
-def get_backend(name: str) -> Backend:
-    """Instantiate a backend by name; KeyError with close matches when unknown."""
+@cache
+def backend_class(name: str) -> type[Backend]:
+    """The backend class registered under ``name`` (importing its module registers its
+    diagnostic codes); KeyError when unknown."""
     eps = _entry_points()
     if name not in eps:
         raise KeyError(name)
-    cls = eps[name].load()  # type: ignore[attr-defined]
-    return cls()
+    return eps[name].load()  # type: ignore[attr-defined]
+
+
+def get_backend(name: str) -> Backend:
+    """A new instance of the backend registered under ``name``; KeyError when unknown."""
+    return backend_class(name)()
 
 
 def suggest(name: str) -> str | None:

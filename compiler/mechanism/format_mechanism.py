@@ -34,7 +34,7 @@ Conventions (the rules a reader of a result needs):
   for each item it keeps.  Additive bidders: item by item second price.  Unit
   demand and XOR bids over few items: exact enumeration of the assignments
   (ties between optimal assignments split evenly); larger XOR instances use the
-  winner-determination MILP (``auctionc.backends.exact.wd``) per profile.
+  winner-determination MILP (``auctionc.winner_determination``) per profile.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class FormatError(ValueError):
         self.where = where
 
     def diagnostic(self, spec: Any = None):
-        from ..dsl.diagnostics import Diagnostic
+        from ..diagnostics import Diagnostic
 
         return Diagnostic(self.code, self.message, help=self.help, where=self.where).with_span(spec)
 
@@ -414,15 +414,8 @@ class FormatMechanism(Mechanism):
         return alloc, pay
 
     def _vcg_wd(self, bids: np.ndarray, entrants: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        try:
-            from ..backends.exact.wd import winner_determination
-        except ModuleNotFoundError as e:
-            raise FormatError(
-                "E0425",
-                f"VCG over XOR bids on {self.n_items} items needs winner determination, which is not installed",
-                help=f"auctionc.backends.exact.wd is missing ({e.name}); use at most "
-                f"{MAX_ENUM_ASSIGNMENTS} assignments ((n+1)^m) for the built-in enumeration",
-            ) from e
+        from ..winner_determination import winner_determination
+
         r = self.format.reserve
         B, n, dim = bids.shape
         size = V.bundle_matrix(self.n_items).sum(axis=1)
@@ -467,19 +460,12 @@ def format_mechanism(fmt: ir.Format, spec: ir.AuctionSpec) -> FormatMechanism:
     from ..errors import SpecError
 
     if spec.kind != "auction":
-        from ..dsl.diagnostics import Diagnostic
+        from ..diagnostics import Diagnostic
 
         raise SpecError(Diagnostic("E0420", f"format {fmt.name} runs auctions, not data markets",
                                    help="design a menu of experiments with `require` and `maximize`",
                                    where="mechanism").with_span(spec))
-    meta = ArtifactMeta(
-        spec_name=spec.name,
-        spec_hash=spec.spec_hash(),
-        backend="format",
-        options=fmt.model_dump(mode="json"),
-        versions=package_versions("scipy"),
-    )
     try:
-        return FormatMechanism(fmt, spec.items, tuple(_valuation_class(b) for b in spec.bidders), meta)
+        return FormatMechanism(fmt, spec.items, tuple(_valuation_class(b) for b in spec.bidders))
     except FormatError as e:
         raise SpecError(e.diagnostic(spec)) from None

@@ -31,8 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import numpy as np
-
-from ... import ir
+from auctionc import ir
 
 SEALED_NAMES = ("first_price", "second_price", "third_price", "all_pay", "vcg")
 DYNAMIC_NAMES = ("ascending_clock", "dutch")
@@ -54,7 +53,7 @@ def _format_mechanism(fmt: ir.Format, spec: ir.AuctionSpec):
     key = (spec.spec_hash(), fmt.model_dump_json())
     if key not in _MECHS:
         try:
-            from ...mechanism.formats import format_mechanism
+            from auctionc.mechanism.format_mechanism import format_mechanism
         except ImportError:
             return None
         _MECHS[key] = format_mechanism(fmt, spec)

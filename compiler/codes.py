@@ -1,0 +1,88 @@
+"""The compiler's diagnostic codes: input, names, values, sections, params, planning,
+formats, verification and internal errors.  Backends register theirs through their
+``codes`` class attribute; the language registers its syntax codes itself."""
+
+from __future__ import annotations
+
+from .dsl.diagnostics import register_codes
+
+register_codes(
+    "compiler",
+    {
+        # E00xx input
+        "E0001": "the spec file cannot be read (missing, a directory, no permission)",
+        "E0002": "empty spec: no auction or market block",
+        "E0003": "the file is not UTF-8 text (binary data)",
+        # E02xx names
+        "E0201": "unknown name (not a param or common variable)",
+        "E0202": "duplicate name or entry",
+        "E0203": "unknown valuation kind",
+        "E0204": "unknown distribution",
+        "E0205": "unknown item",
+        "E0206": "unknown format",
+        "E0207": "unknown agent",
+        "E0208": "unknown requirement",
+        "E0209": "unknown objective, or an objective that is not a weighted sum of revenue and welfare",
+        "E0210": "unknown option of a format or agent",
+        "E0211": "unknown state",
+        "E0212": "unknown action",
+        "E0213": "unknown setting in simulate or verify",
+        "E0214": "unknown CATS generator or distribution",
+        "E0215": "unknown mode of a requirement",
+        # E03xx values
+        "E0300": "the spec does not form a valid IR (a gap in the checks; please report)",
+        "E0301": "invalid distribution parameters",
+        "E0302": "probabilities or weights that do not sum to 1",
+        "E0303": "a probability outside [0, 1]",
+        "E0304": "wrong arguments of a distribution, format, agent or generator",
+        "E0305": "an option or setting of the wrong type",
+        "E0306": "not a number where a number is needed",
+        "E0307": "a count that is not a whole number >= 1",
+        "E0308": "not a value expression (sum of distributions, common variables and constants)",
+        "E0309": "an empty item range",
+        "E0310": "an option value out of range",
+        "E0311": "division by zero",
+        # E04xx sections
+        "E0401": "nothing to do: no objective and no format",
+        "E0403": "a format that contradicts a requirement (require IC with a format that is not strategy-proof)",
+        "E0404": "a statement or requirement that does not belong in this kind of spec",
+        "E0405": "no bidders or buyers",
+        "E0406": "a missing section (items in an auction, states in a market)",
+        "E0407": "a bidder without a valuation or without values for every item",
+        "E0408": "a buyer without actions, payoffs or type",
+        "E0409": "simulate without a format",
+        "E0410": "a section or statement given twice",
+        "E0411": "values that do not fit the valuation kind or the items",
+        "E0412": "a signal without a value in a common-value auction",
+        "E0414": "a belief type with more than two states",
+        "E0415": "a value type without a prior over states",
+        # E05xx params and --set
+        "E0501": "--set of an unknown param",
+        "E0502": "--set value of the wrong type",
+        "E0503": "a param that is not a literal",
+        # E06xx backends
+        "E0601": "unknown backend",
+        "E0602": "unknown backend option",
+        "E0603": "backend option of the wrong type",
+        "E0604": "backend option out of range or not one of its choices",
+        "E0605": "the named backend cannot take this spec",
+        "E0606": "no installed backend accepts this spec",
+        # E04xx formats (evaluating a named format on a spec)
+        "E0420": "a format that does not fit the spec",
+        "E0421": "too many items for a format over bundle bids",
+        "E0422": "an invalid increment, reserve or entry fee",
+        "E0423": "a posted price without a valid price",
+        "E0424": "VCG that mixes additive and unit-demand bidders over many items",
+        "E0425": "winner determination is not available",
+        # E07xx solving and training
+        "E0701": "a backend ran out of memory",
+        # E09xx artifacts and verification
+        "E0901": "the artifact cannot be read",
+        "E0902": "unknown artifact kind",
+        "E0903": "the artifact and the spec do not fit together, or there is nothing to verify",
+        "E0904": "the spec cannot be sampled for verification, or no spec is known",
+        "E0905": "too few verification samples",
+        "E0906": "the artifact failed to evaluate reports",
+        "E0999": "internal error (a bug in auctionc)",
+    },
+)

@@ -1,0 +1,19 @@
+"""The plugin interface the compiler owns: what a backend declares (capabilities,
+options, codes), what it is given (parsed options, a run context) and what it returns;
+and the registry that finds backends through entry points."""
+
+from .interface import Backend, Capabilities, CompileResult, RunContext, Verdict
+from .options import OptionSpec
+from .registry import available_backends, backend_class, get_backend
+
+__all__ = [
+    "Backend",
+    "Capabilities",
+    "CompileResult",
+    "OptionSpec",
+    "RunContext",
+    "Verdict",
+    "available_backends",
+    "backend_class",
+    "get_backend",
+]

@@ -1,0 +1,75 @@
+"""Agents of simulated bidders and buyers: ``llm(...)``, ``truthful``, ``bne``, ``crra(r)``,
+``random``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import ir
+from ..diagnostics import did_you_mean
+from ..dsl import ast
+from ..dsl.vocabulary import AGENT_KINDS, LLM_OPTIONS, REASONING
+from .context import Context, fmt
+from .sections import named_args, typed_option
+from .values import bind, number
+
+
+def analyze_agent(cx: Context, s: ast.AgentStmt) -> Any:
+    k = s.kind.text
+    if k not in AGENT_KINDS:
+        raise cx.fail(
+            "E0207",
+            f"unknown agent '{k}'",
+            s.kind.span,
+            help="agents: " + ", ".join(AGENT_KINDS),
+            suggestion=did_you_mean(k, AGENT_KINDS),
+        )
+    args = s.args or ()
+    if k == "crra":
+        b = bind(cx, ast.Call(s.kind, args, s.span), ("r",), 1, "crra")
+        r = number(cx, b["r"], "crra's risk aversion r")
+        if not 0 <= r < 1:
+            raise cx.fail(
+                "E0310",
+                f"crra's risk aversion r must lie in [0, 1), not {fmt(r)}",
+                b["r"].span,
+                help="r = 0 is risk neutral; utility is x^(1-r)",
+            )
+        return ir.CRRA(r=float(r))
+    if k != "llm":
+        if args:
+            raise cx.fail("E0304", f"agent {k} takes no options", s.span, help=f"write 'agent {k}'")
+        return {"truthful": ir.Truthful, "bne": ir.BNE, "random": ir.RandomAgent}[k]()
+    # llm: the model may come first, unnamed
+    named = list(args)
+    vals: dict[str, Any] = {}
+    if named and named[0].name is None:
+        first = named.pop(0)
+        if not isinstance(first.value, ast.String | ast.Ref):
+            raise cx.fail("E0305", "the model of an llm agent must be a string", first.value.span)
+        vals["model"] = typed_option(cx, ast.Arg(ast.Name("model", first.span), first.value, first.span), "string", "agent llm")
+    opts = named_args(cx, tuple(named), "agent llm", 'llm(model = "openai/gpt-4o-mini")')
+    for key, a in opts.items():
+        assert a.name is not None
+        if key not in LLM_OPTIONS:
+            raise cx.fail(
+                "E0210",
+                f"agent llm has no option '{key}'",
+                a.name.span,
+                help="options of llm: " + ", ".join(LLM_OPTIONS),
+                suggestion=did_you_mean(key, LLM_OPTIONS),
+            )
+        if key in vals:
+            raise cx.fail("E0202", f"option '{key}' of agent llm is given twice", a.name.span)
+        v = typed_option(cx, a, LLM_OPTIONS[key], "agent llm")
+        if key == "reasoning" and v not in REASONING:
+            raise cx.fail(
+                "E0305",
+                f"option 'reasoning' of agent llm must be plain or cot, not \"{v}\"",
+                a.value.span,
+                suggestion=did_you_mean(v, REASONING),
+            )
+        if key == "temperature" and not 0 <= v <= 2:
+            raise cx.fail("E0310", f"temperature must lie in [0, 2], not {fmt(v)}", a.value.span)
+        vals[key] = v
+    return ir.LLMAgent(**vals)

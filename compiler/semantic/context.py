@@ -1,0 +1,131 @@
+"""The state of one semantic analysis and the helpers every part of it reports through.
+
+The analysis goes on after an error wherever the rest does not depend on the broken part:
+``Context.fail`` records a diagnostic and returns ``Fail`` for the caller to raise, and
+``Context.guard`` runs a step and turns ``Fail`` into ``None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import ir
+from ..diagnostics import Diagnostic, Span, did_you_mean, did_you_mean_cased
+from ..dsl import ast
+
+Scalar = bool | int | float | str
+
+MAX_COUNT = 100_000
+"""Items, bidders and buyers are expanded into names; a count beyond this is a typo, not a spec."""
+PROB_TOL = 5e-5
+"""Probabilities must sum to 1 to four decimals: thirds written as 0.33333 pass, 0.33 does not."""
+
+
+def fmt(x: float | int) -> str:
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+class Fail(Exception):
+    """Raised inside the analysis after the diagnostic has been recorded."""
+
+
+@dataclass
+class Context:
+    """What the analysis of one document has learnt so far, and what it has found wrong."""
+
+    doc: ast.Document
+    overrides: dict[str, str] = field(default_factory=dict)
+    diags: list[Diagnostic] = field(default_factory=list)
+    spans: dict[str, Span] = field(default_factory=dict)
+    """IR paths ("bidders.b1.valuation") to the text they came from, for later stages."""
+    params: dict[str, Scalar] = field(default_factory=dict)
+    param_kind: dict[str, str] = field(default_factory=dict)
+    commons: dict[str, ir.CommonVar] = field(default_factory=dict)
+    items: list[str] = field(default_factory=list)
+    states: list[str] = field(default_factory=list)
+
+    @property
+    def file(self) -> str:
+        return self.doc.filename
+
+    def error(
+        self,
+        code: str,
+        message: str,
+        span: Span | None,
+        help: str | None = None,
+        suggestion: str | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        self.diags.append(Diagnostic(code, message, span, help=help, suggestion=suggestion, notes=notes))
+
+    def fail(self, *args: Any, **kw: Any) -> Fail:
+        self.error(*args, **kw)
+        return Fail()
+
+    def guard(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except Fail:
+            return None
+
+    def unknown(
+        self,
+        code: str,
+        what: str,
+        name: str,
+        span: Span | None,
+        known: Iterable[str],
+        *,
+        listing: str | None = None,
+        cased: bool = False,
+        help: str | None = None,
+    ) -> Fail:
+        """The one form of "unknown X 'name'": the known names listed under ``listing``
+        (default: ``what`` + "s") and the closest one suggested."""
+        names = list(known)
+        close = did_you_mean_cased(name, names) if cased else did_you_mean(name, names)
+        shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+        return self.fail(code, f"unknown {what} '{name}'", span,
+                         help=help or f"{listing or what + 's'}: {shown}", suggestion=close)
+
+
+KEYWORDS = {
+    ast.Param: "param",
+    ast.Items: "items",
+    ast.Common: "common",
+    ast.ValuationKind: "valuation",
+    ast.ValuationXor: "valuation",
+    ast.ValuationCats: "valuation",
+    ast.Value: "value",
+    ast.Values: "values",
+    ast.Signal: "signal",
+    ast.AgentStmt: "agent",
+    ast.States: "states",
+    ast.Actions: "actions",
+    ast.Payoff: "payoff",
+    ast.TypeBelief: "type",
+    ast.TypeValue: "type",
+    ast.Prior: "prior",
+    ast.Externality: "externality",
+    ast.Require: "require",
+    ast.Maximize: "maximize",
+    ast.MechanismStmt: "mechanism",
+    ast.SolveStmt: "solve",
+}
+
+
+def keyword(s: Any) -> str:
+    if isinstance(s, ast.Block | ast.SettingsBlock):
+        return s.keyword
+    return KEYWORDS[type(s)]
+
+
+def head_span(s: Any, kw: str) -> Span:
+    """The span of a statement's leading keyword."""
+    sp = s.span
+    return Span(sp.file, sp.line, sp.col, sp.line, sp.col + len(kw))

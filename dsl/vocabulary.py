@@ -1,0 +1,96 @@
+"""The words of the language, listed once.
+
+The parser (keyword groups in syntax errors), semantic analysis (did-you-mean, option
+tables), the IR (``Literal`` types) and the simulation read them from here; the grammar
+spells the same words as literals (so a misspelt kind still parses and gets a
+did-you-mean), and ``tests/test_vocabulary.py`` checks that the two agree.
+"""
+
+from __future__ import annotations
+
+SPEC_KINDS = ("auction", "market")
+
+TOP_KEYWORDS = (
+    "param", "items", "common", "bidder", "bidders", "states", "buyer", "buyers", "prior",
+    "externality", "require", "maximize", "mechanism", "solve", "simulate", "verify",
+)
+"""Words that start a statement of an auction or market block."""
+BIDDER_KEYWORDS = ("valuation", "value", "values", "signal", "agent")
+BUYER_KEYWORDS = ("actions", "payoff", "type", "prior", "agent")
+
+DISTRIBUTIONS = ("Uniform", "Normal", "Exponential", "Beta", "Discrete", "Grid", "PointMass", "Mixture")
+DIST_SIGNATURES: dict[str, tuple[tuple[str, ...], int]] = {
+    "Uniform": (("low", "high"), 2),
+    "Normal": (("mu", "sigma", "low", "high"), 2),
+    "Exponential": (("rate",), 1),
+    "Beta": (("a", "b"), 2),
+    "Discrete": (("probs",), 1),
+    "Grid": (("low", "high", "n"), 3),
+    "PointMass": (("value",), 1),
+    "Mixture": (("components",), 1),
+}
+"""Each distribution's parameters (required first) and how many are required."""
+DIST_EXAMPLES = {
+    "Uniform": "Uniform(0, 1)",
+    "Normal": "Normal(50, 10), or Normal(50, 10, 0, 100) truncated to [0, 100]",
+    "Exponential": "Exponential(0.5)",
+    "Beta": "Beta(2, 5)",
+    "Discrete": "Discrete({0.2: 0.5, 0.7: 0.5})",
+    "Grid": "Grid(0, 1, 11)",
+    "PointMass": "PointMass(1)",
+    "Mixture": "Mixture({0.5: Beta(8, 30), 0.5: Beta(60, 30)})",
+    "crra": "crra(0.5)",
+}
+
+VALUATION_KINDS = ("additive", "unit_demand", "single", "xor")
+CATS_DISTRIBUTIONS = ("arbitrary", "regions", "paths", "scheduling", "matching")
+
+FORMATS = (
+    "first_price", "second_price", "third_price", "vcg", "all_pay", "ascending_clock", "dutch",
+    "posted_price",
+)
+SINGLE_ITEM_FORMATS = ("first_price", "second_price", "third_price", "all_pay", "ascending_clock", "dutch")
+"""Formats defined for one item (VCG and posted prices take several)."""
+STRATEGY_PROOF_FORMATS = frozenset({"second_price", "vcg", "ascending_clock", "posted_price"})
+"""Formats in which bidding one's value is a dominant strategy (private values)."""
+FORMAT_OPTIONS: dict[str, tuple[str, ...]] = {
+    "first_price": ("reserve", "entry_fee"),
+    "second_price": ("reserve", "entry_fee"),
+    "third_price": ("reserve", "entry_fee"),
+    "vcg": ("reserve", "entry_fee"),
+    "all_pay": ("reserve", "entry_fee"),
+    "ascending_clock": ("reserve", "entry_fee", "increment", "start", "announce_dropouts"),
+    "dutch": ("reserve", "entry_fee", "increment", "start"),
+    "posted_price": ("price", "prices", "entry_fee"),
+}
+FORMAT_OPTION_TYPES = {
+    "reserve": "number",
+    "entry_fee": "number",
+    "increment": "number",
+    "start": "number",
+    "price": "number",
+    "prices": "list",
+    "announce_dropouts": "bool",
+}
+
+AGENT_KINDS = ("llm", "truthful", "bne", "crra", "random")
+LLM_OPTIONS: dict[str, str] = {
+    "model": "string",
+    "reasoning": "string",
+    "prompt": "string",
+    "temperature": "number",
+    "language": "string",
+    "currency": "string",
+    "api_base": "string",
+}
+REASONING = ("plain", "cot")
+
+CONSTRAINTS = ("IC", "IR", "obedience", "deterministic", "budget_balance")
+MODES = ("dominant", "bayesian", "ex_post", "interim")
+CONSTRAINT_MODES = {"IC": ("dominant", "bayesian"), "IR": ("ex_post", "interim")}
+OBJECTIVE_TERMS = ("revenue", "welfare")
+
+SIMULATE_SETTINGS = {"rounds": "count", "seed": "int", "repetitions": "count", "integer_values": "bool"}
+"""The typed settings of ``simulate { }``; any other setting is an option of the simulation
+backend, checked by the planner."""
+VERIFY_SETTINGS = {"samples": "count", "steps": "count", "restarts": "count", "seed": "int"}
