@@ -8,7 +8,14 @@ from typing import Any
 from .. import ir
 from ..diagnostics import did_you_mean, did_you_mean_cased
 from ..dsl import ast
-from ..dsl.vocabulary import CONSTRAINTS, FORMAT_OPTION_TYPES, FORMAT_OPTIONS, FORMATS, STRATEGY_PROOF_FORMATS
+from ..dsl.vocabulary import (
+    CONSTRAINT_MODES,
+    CONSTRAINTS,
+    FORMAT_OPTION_TYPES,
+    FORMAT_OPTIONS,
+    FORMATS,
+    STRATEGY_PROOF_FORMATS,
+)
 from .context import Context, Fail, Scalar, fmt, head_span, keyword
 from .values import count, number, scalar
 
@@ -97,7 +104,7 @@ def constraint(cx: Context, c: ast.ConstraintAst, market: bool) -> Any:
             c.name.span,
             help="obedience asks buyers to follow recommended actions: write a 'market' with states and actions",
         )
-    modes = {"IC": ("dominant", "bayesian"), "IR": ("ex_post", "interim")}.get(n, ())
+    modes = CONSTRAINT_MODES.get(n, ())
     if c.mode is None:
         return CONSTRAINT_IR[n]()
     m = c.mode.text
