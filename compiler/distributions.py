@@ -1,15 +1,13 @@
 """Distributions as a library shared by every backend.
 
-Each IR distribution gets seeded sampling (numpy and torch), its support, mean,
-cdf/pdf where defined, a finite discretisation (for the exact backend) and
-Myerson virtual values (for single-item baselines).  Torch is imported only by
-``sample_torch``, scipy only for the continuous families.
+Each IR distribution gets seeded sampling (numpy), its support, mean, cdf/pdf where
+defined, a finite discretisation (for the exact backend) and Myerson virtual values.
+scipy is imported only for the continuous families.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -169,16 +167,6 @@ def sample(d: ir.Distribution, size: int | tuple[int, ...], rng: np.random.Gener
     return a[0][rng.choice(len(a[0]), size=size, p=a[1])]
 
 
-def sample_torch(d: ir.Distribution, size: tuple[int, ...], generator=None, device="cpu"):
-    """Draws as a float32 torch tensor (sampled in numpy from the generator's seed for
-    bit-identical results across devices)."""
-    import torch
-
-    seed = int(torch.randint(0, 2**62, (1,), generator=generator).item())
-    x = sample(d, size, np.random.default_rng(seed))
-    return torch.as_tensor(x, dtype=torch.float32, device=device)
-
-
 def discretize(d: ir.Distribution, n: int) -> tuple[np.ndarray, np.ndarray]:
     """A finite approximation with at most ``n`` points: ``(values, probs)``.
 
@@ -216,19 +204,6 @@ def virtual_value(d: ir.Distribution, x: np.ndarray | float) -> np.ndarray:
         idx = np.clip(np.searchsorted(v, x), 0, len(v) - 1)
         return phi[idx]
     return x - (1.0 - cdf(d, x)) / np.maximum(pdf(d, x), 1e-300)
-
-
-@dataclass(frozen=True)
-class Summary:
-    low: float
-    high: float
-    mean: float
-    finite: bool
-
-
-def summary(d: ir.Distribution) -> Summary:
-    lo, hi = support(d)
-    return Summary(lo, hi, mean(d), is_finite(d))
 
 
 def describe(d: ir.Distribution) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 from auctionc.backends.bundleflow.flow import FlowField
 from torch import nn
@@ -121,14 +120,3 @@ def sharpness(step: int, total: int, start: float, end: float) -> float:
     if total <= 1:
         return end
     return start * math.exp(math.log(end / start) * min(step, total) / total)
-
-
-def menu_revenue(bundles: np.ndarray, probs: np.ndarray, prices: np.ndarray, bids: np.ndarray, values: np.ndarray,
-                 chunk: int = 4096) -> tuple[float, np.ndarray]:
-    """Exact (argmax) revenue of a bundle-lottery menu on XOR valuations, and the choices
-    (-1: the null element)."""
-    from auctionc.backends.bundleflow.bundle_menu import choose
-
-    idx = choose(bundles, probs, prices, bids, values, chunk)
-    pay = np.where(idx >= 0, prices[np.maximum(idx, 0)], 0.0)
-    return float(pay.mean()), idx

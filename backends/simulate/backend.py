@@ -99,9 +99,9 @@ class SimulateBackend(Backend):
         kwargs = dict(out_dir=out, resume=ctx.resume, progress=ctx.progress.enabled, options=options, **run)
         wants_local = (llm or _has_llm_agents(spec)) and model is None and api_base is None
         if wants_local and not run.get("dry_run") and not _local_server_listening():
-            from auctionc.backends.simulate.local_llm import serve_local_model
+            from auctionc.backends.simulate.local_llm import free_port, serve_local_model
 
-            with serve_local_model(port=_free_port()) as server:
+            with serve_local_model(port=free_port()) as server:
                 return run_simulation(spec, llm=llm, model=server.model, api_base=server.api_base, **kwargs)
         return run_simulation(spec, llm=llm, model=model, api_base=api_base, **kwargs)
 
@@ -130,11 +130,3 @@ def _local_server_listening() -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
         return s.connect_ex(("127.0.0.1", DEFAULT_PORT)) == 0
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

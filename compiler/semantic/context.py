@@ -7,12 +7,12 @@ The analysis goes on after an error wherever the rest does not depend on the bro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import ir
-from ..diagnostics import Diagnostic, Span, did_you_mean, did_you_mean_cased
+from ..diagnostics import Diagnostic, Span
 from ..dsl import ast
 
 Scalar = bool | int | float | str
@@ -73,25 +73,6 @@ class Context:
         except Fail:
             return None
 
-    def unknown(
-        self,
-        code: str,
-        what: str,
-        name: str,
-        span: Span | None,
-        known: Iterable[str],
-        *,
-        listing: str | None = None,
-        cased: bool = False,
-        help: str | None = None,
-    ) -> Fail:
-        """The one form of "unknown X 'name'": the known names listed under ``listing``
-        (default: ``what`` + "s") and the closest one suggested."""
-        names = list(known)
-        close = did_you_mean_cased(name, names) if cased else did_you_mean(name, names)
-        shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
-        return self.fail(code, f"unknown {what} '{name}'", span,
-                         help=help or f"{listing or what + 's'}: {shown}", suggestion=close)
 
 
 KEYWORDS = {
