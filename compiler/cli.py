@@ -377,6 +377,59 @@ def simulate(
 
 
 @app.command()
+@_guard
+def export(
+    file: Path = typer.Argument(..., help="Spec file."),
+    to: str = typer.Option(..., "--to", help="Target: `cvxpy` (the exact backend's LP/MILP as a cvxpy problem)."),
+    backend: str | None = typer.Option(None, "--backend", "-b", help="Backend whose program to export (default: the spec's `solve with`, else the first exporting backend that accepts it)."),
+    sets: list[str] | None = SET_OPT,
+    option: list[str] | None = typer.Option(None, "--option", "-o", metavar="NAME=VALUE", help="Backend option, e.g. `-o grid=10` (repeatable)."),
+    solve: str | None = typer.Option(None, "--solve", metavar="SOLVER", help="Solve the exported problem with this cvxpy solver (e.g. HIGHS), verify the result and save it under --out."),
+    out: Path | None = typer.Option(None, "--out", help="Output directory for --solve (default: out/<spec name>/cvxpy)."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Export the program a backend would solve, with every constraint written out.
+
+    `--to cvxpy` builds the exact backend's program as a cvxpy problem with named constraint
+    families (IC, IR, feasibility, obedience, bounds) and prints its size; from Python,
+    `auctionc.to_cvxpy(spec)` returns the problem to extend and solve.  With `--solve SOLVER`
+    it is solved here with that cvxpy solver, and the result is verified and saved like
+    `compile`'s."""
+    spec = _load(file, sets)
+    from . import program_export
+
+    opts = {k: _scalar(v) for k, v in _parse_pairs(option, "--option").items()}
+    try:
+        if solve is None:
+            if to != "cvxpy":
+                program_export.plan_export(spec, to, backend, opts)  # E0608 names the targets there are
+            problem = program_export.to_cvxpy(spec, opts, backend=backend)
+            doc = {"ok": True, "spec": spec.name, "spec_hash": spec.spec_hash(), "backend": problem.backend,
+                   "target": to, **problem.summary(),
+                   "python": f"problem = auctionc.to_cvxpy(auctionc.load({str(file)!r}), {opts!r}, backend={problem.backend!r})"}
+            if as_json:
+                _emit_json(doc)
+            _err(f"cvxpy problem of backend {problem.backend} for {spec.name}: maximize, "
+                 f"{sum(doc['variables'].values()):,} variables, {sum(doc['families'].values()):,} constraint rows")
+            for name, rows in doc["families"].items():
+                _err(f"  {name}: {rows:,} rows")
+            _err(f"from Python: {doc['python']}")
+            return
+        res = program_export.solve_exported(spec, solve, backend=backend, options=opts,
+                                            out=out or Path("out") / spec.name / "cvxpy")
+    except AuctionError as e:
+        _fail(e, as_json, spec)
+    doc = {**res.to_json(), "ok": res.ok}
+    if as_json:
+        _emit_json(doc)
+    _err(f"solved the {res.backend} program with cvxpy/{solve.upper()}")
+    _summary(doc)
+    _err(f"artifact: {res.artifact}")
+    if not res.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of the Spec IR."""
     from .frontend import ir_json_schema

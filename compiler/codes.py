@@ -67,6 +67,7 @@ register_codes(
         "E0604": "backend option out of range or not one of its choices",
         "E0605": "the named backend cannot take this spec",
         "E0606": "no installed backend accepts this spec",
+        "E0608": "the backend cannot export its program to this target",
         # E04xx formats (evaluating a named format on a spec)
         "E0420": "a format that does not fit the spec",
         "E0421": "too many items for a format over bundle bids",
@@ -76,6 +77,7 @@ register_codes(
         "E0425": "winner determination is not available",
         # E07xx solving and training
         "E0701": "a backend ran out of memory",
+        "E0702": "an exported program was not solved to optimality (or not solved at all)",
         # E09xx artifacts and verification
         "E0901": "the artifact cannot be read",
         "E0902": "unknown artifact kind",

@@ -25,7 +25,7 @@ def test_version():
 def test_help_lists_every_command():
     r = run("--help")
     assert r.exit_code == 0
-    for cmd in ("check", "fmt", "plan", "compile", "verify", "simulate", "schema", "serve-model"):
+    for cmd in ("check", "fmt", "plan", "compile", "verify", "simulate", "export", "schema", "serve-model"):
         assert cmd in r.stdout
 
 

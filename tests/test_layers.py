@@ -154,3 +154,14 @@ def test_size_exemptions_are_still_needed(rel: str) -> None:
     path = ROOT / rel
     assert path.exists() and len(path.read_text(encoding="utf-8").splitlines()) > MAX_LINES, (
         f"{rel} no longer needs its exemption ({EXEMPT_FROM_SIZE[rel]}): remove it from EXEMPT_FROM_SIZE")
+
+
+def test_every_backend_loads_and_registers_its_codes() -> None:
+    """Each layer registers its own diagnostic codes; a code two layers claim makes the second
+    backend fail to load (and the planner quietly report it as a refusal)."""
+    from auctionc.diagnostics import all_codes
+    from auctionc.plugins import registry
+
+    for name in registry.available_backends():
+        cls = registry.backend_class(name)
+        assert set(cls.codes) <= set(all_codes()), name
