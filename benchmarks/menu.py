@@ -1,5 +1,5 @@
 """Benchmarks of the menu backend (RochetNet, GemNet, lottery AMA) against the published figures of
-ANCHORS sections 1-3: median test revenue over seeds (argmax choice, fresh test profiles),
+docs/published-figures.md (menus, Myerson, multi-bidder): median test revenue over seeds (argmax choice, fresh test profiles),
 seconds, and the certificate.
 
     .venv/bin/python benchmarks/menu.py            # every setting, 3 seeds

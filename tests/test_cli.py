@@ -109,7 +109,7 @@ def test_compile_exact_market_writes_artifact_report_and_json(tmp_path):
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["backend"] == "lp" and doc["certificate"]["kind"] == "exact_by_enumeration"
-    assert abs(doc["metrics"]["revenue"]["value"] - 0.23) < 1e-6  # ANCHORS 7: (0.2, 0.7, 0.5) -> 0.23
+    assert abs(doc["metrics"]["revenue"]["value"] - 0.23) < 1e-6  # docs/published-figures.md, data markets: (0.2, 0.7, 0.5) -> 0.23
     for name in ("mechanism.json", "spec.json", "result.json", "report.md", "report.html"):
         assert (out / name).exists(), name
     meta = json.loads((out / "mechanism.json").read_text())["meta"]

@@ -1,4 +1,4 @@
-"""Data markets (Bergemann-Bonatti-Smolin): the exact LP against the closed forms of ANCHORS 7."""
+"""Data markets (Bergemann-Bonatti-Smolin): the exact LP against the closed forms of docs/published-figures.md."""
 
 from __future__ import annotations
 

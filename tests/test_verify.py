@@ -69,7 +69,7 @@ def test_vcg_two_additive_bidders_two_items_revenue():
     c = fmt_verify(s, samples=2000, steps=10, restarts=4, interim=False)
     assert c.ok and c.max_regret <= 1e-9
     lo, hi = c.metrics["revenue"]["ci95"]
-    assert lo <= 2 / 3 <= hi  # ANCHORS: VCG 0.6667 on 2x2 additive U[0,1]
+    assert lo <= 2 / 3 <= hi  # docs/published-figures.md: VCG 0.6667 on 2x2 additive U[0,1]
 
 
 @pytest.mark.parametrize("n", [2, 3])
@@ -194,7 +194,7 @@ def test_table_artifact_uses_its_exact_check_and_the_crosscheck_agrees():
 
 
 def test_data_market_two_types_exact():
-    # ANCHORS 7: (theta_L, theta_H, f_H) = (0.2, 0.7, 0.5): revenue 0.23 with E_0.8 at 0.16, full at 0.30
+    # docs/published-figures.md, data markets: (theta_L, theta_H, f_H) = (0.2, 0.7, 0.5): revenue 0.23 with E_0.8 at 0.16, full at 0.30
     spec = ir.MarketSpec(
         name="w", states=("s0", "s1"),
         buyers=(ir.Buyer(name="farmer", actions=("a0", "a1"), payoffs=((1, 0), (0, 1)),

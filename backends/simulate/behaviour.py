@@ -1,5 +1,5 @@
 """Behavioural metrics of a simulation, side by side with theory and with the
-human and LLM figures of ANCHORS.md; a markdown report and a bids-against-values plot."""
+human and LLM figures of docs/published-figures.md; a markdown report and a bids-against-values plot."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ from auctionc.backends.simulate.theory import (
 if TYPE_CHECKING:
     from auctionc.backends.simulate.engine import RoundRecord, SimulationResult
 
-# ANCHORS.md section 5: figures recomputed from the seed experiments' released logs
-# (GPT-4 unless noted), and human anchors.
-ANCHORS: dict[tuple[str, str], list[dict[str, Any]]] = {
+# docs/published-figures.md (LLM bidders and human experiments): figures recomputed from the seed
+# experiments' released logs (GPT-4 unless noted), and human experiments.
+PUBLISHED: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("first_price", "ipv"): [
         {"source": "GPT-4 (Shah et al. 2025)", "bid_value_ratio": 0.722, "share_at_value": 0.178, "share_over": 0.031,
          "share_under": 0.791, "efficiency": 0.827, "revenue": 58.6},
@@ -163,7 +163,7 @@ def summarise(spec: ir.AuctionSpec, model: InfoModel, fmt: ir.Format, records: l
     theory: dict[str, Any] = {"lines": theory_lines(fmt, model)}
     theory["bne_revenue_same_draws"] = predicted_revenue(spec, model, fmt, records, rules, seed)
     theory["naive_winner_profit"] = naive_cv_profit(fmt, model)
-    theory["anchors"] = ANCHORS.get((fmt.name if fmt.name != "vcg" else "second_price", model.kind), [])
+    theory["anchors"] = PUBLISHED.get((fmt.name if fmt.name != "vcg" else "second_price", model.kind), [])
     return metrics, beh, theory
 
 
@@ -215,7 +215,7 @@ def write_report(result: SimulationResult, spec: ir.AuctionSpec, model: InfoMode
         lines.append(f"- (theory column for winner's profit: every bidder bids its signal: {t['naive_winner_profit']:.2f})")
     notes = [a["source"] for a in t["anchors"] if len(a) == 1]
     if notes:
-        lines += ["", "Published anchors (ANCHORS.md §5):", *[f"- {x}" for x in notes]]
+        lines += ["", "Published figures (docs/published-figures.md):", *[f"- {x}" for x in notes]]
     c = result.calls
     lines += ["", f"Model calls: {c.get('model_calls', 0)}, cache hits: {c.get('cache_hits', 0)}, "
                   f"failed parses: {c.get('failed_parses', 0)}, cost: ${c.get('cost_usd', 0.0):.4f}."]

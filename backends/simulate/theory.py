@@ -1,6 +1,6 @@
 """Theory for single-item formats: the information model of a spec, risk-neutral
 Bayes-Nash strategies where a closed form exists, CRRA first-price bids, and the
-predictions a report prints beside measured behaviour (ANCHORS.md section 5).
+predictions a report prints beside measured behaviour (docs/published-figures.md).
 
 A strategy is a *threshold*: the sealed bid, the clock price at which the bidder
 drops out, or the Dutch price at which it buys, as a function of what the bidder
@@ -213,7 +213,7 @@ def crra_threshold(fmt: ir.Format, model: InfoModel, obs: np.ndarray, r: float) 
 
 
 def theory_lines(fmt: ir.Format, model: InfoModel) -> list[str]:
-    """Textbook predictions for the report (ANCHORS.md section 5)."""
+    """Textbook predictions for the report (docs/published-figures.md)."""
     n, out = model.n, []
     name = fmt.name
     if model.kind == "ipv" and model.symmetric and model.value_dist is not None:
