@@ -12,7 +12,7 @@ from auctionc.errors import PlanError
 from auctionc.mechanism import load_mechanism
 from auctionc.verifier import verify
 from conftest import accepts, run_backend
-from test_menu import OBJ, REQ, U, bidders, within
+from test_menu import OBJ, REQ, U, bidders
 
 torch.set_num_threads(1)
 
@@ -62,18 +62,21 @@ def test_verifier_refuses_structure_when_an_outcome_is_infeasible_or_values_nega
     assert "not exact by construction: values may be negative (IR by construction needs values >= 0)" in neg.notes
 
 
-def test_lottery_ama_two_bidders_one_item_reaches_myerson(tmp_path):
+def test_lottery_ama_records_its_options_and_artifact(tmp_path):
+    # its known optima (Myerson for two uniform and three exponential bidders) are in the
+    # shared table, tests/known_answers.py
     spec = bidders(2, [U(0, 1)], "m2")
-    res = api.compile(spec, "menu", {"architecture": "lottery_ama", "steps": 1500, "test_samples": 100_000},
+    res = api.compile(spec, "menu", {"architecture": "lottery_ama", "steps": 200, "test_samples": 10_000},
                       seed=0, out=tmp_path, verify=False)
-    assert within(res.stats["test_revenue"], 5 / 12, 0.01), res.stats["test_revenue"]
     assert res.claim["kind"] == "exact_by_construction"
+    assert res.mechanism.weights.max() == 1.0  # weights are normalised to a largest of one
     opts = res.mechanism.meta.options
     assert (opts["temperature"], opts["temperature_final"], opts["size"]) == (0.01, 3e-4, 64)
     assert "training_curves_png" in res.files
     assert isinstance(load_mechanism(res.artifact), AffineMaximizerMechanism)
 
 
+@pytest.mark.slow
 def test_lottery_ama_two_by_two_beats_the_affine_maximizer_baseline():
     spec = bidders(2, [U(0, 1)] * 2, "g22")
     res = run_backend("menu", spec, {"architecture": "lottery_ama", "steps": 3000, "test_samples": 100_000},
@@ -143,13 +146,3 @@ def test_command_line_architecture_counts_when_planning():
     assert d.code == "E0604" and d.suggestion == "lottery_ama"
     assert d.message == "option 'architecture' of backend menu must be one of gemnet, lottery_ama, not 'lottery_amma'"
 
-
-def test_lottery_ama_three_exponential_bidders_reach_myerson():
-    # Myerson here is second price with reserve 3 (virtual value v - 3 is affine), 2.74898;
-    # without a reserve (second price) 2.50041
-    spec = bidders(3, [ir.ValueExpr(terms=(ir.Draw(dist=ir.Exponential(rate=1 / 3)),), coefs=(1.0,))], "e3")
-    for seed in (0, 2):
-        res = run_backend("menu", spec, {"architecture": "lottery_ama", "steps": 2000, "test_samples": 100_000},
-                                    seed=seed)
-        assert within(res.stats["test_revenue"], 2.74898, 0.01), (seed, res.stats["test_revenue"])
-        assert res.mechanism.weights.max() == 1.0

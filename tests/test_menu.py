@@ -1,7 +1,9 @@
-"""Menu networks: RochetNet known answers, GemNet's certified transform, training experience.
+"""Menu networks: RochetNet's artifact and structure, GemNet's certified transform, training
+experience.  The known optima every backend meets (Manelli-Vincent, unit demand, Pavlov, a
+single-minded bidder) are in the shared table, tests/known_answers.py.
 
-Revenues are measured on >= 100,000 fresh profiles with argmax choice, so a 1% tolerance is
-well above the Monte Carlo noise (about 0.25% at 95% for these settings).
+GemNet's revenues are measured on >= 100,000 fresh profiles with argmax choice, so a 2%
+tolerance is well above the Monte Carlo noise (about 0.25% at 95% for these settings).
 """
 
 from __future__ import annotations
@@ -54,9 +56,7 @@ def within(x: float, target: float, tol: float) -> bool:
 
 def test_rochetnet_manelli_vincent_with_outputs(tmp_path):
     spec = one_bidder("additive", [U(0, 1), U(0, 1)], "mv")
-    res = api.compile(spec, "menu", {"test_samples": 100_000}, seed=0, out=tmp_path, verify=False)
-    rev = res.stats["test_revenue"]
-    assert within(rev, 0.549201, 0.01), rev
+    res = api.compile(spec, "menu", {"steps": 300, "test_samples": 10_000}, seed=0, out=tmp_path, verify=False)
     assert res.claim["kind"] == "exact_by_construction"
     mech = res.mechanism
     assert mech.menu_structure() == {"n_bidders": 1, "null_element": True, "choice": "argmax"}
@@ -80,30 +80,22 @@ def test_rochetnet_manelli_vincent_with_outputs(tmp_path):
     assert title == "Menu (RochetNet)" and table.startswith("| price | I0 | I1 | chosen |")
 
 
-def test_rochetnet_unit_demand_uniform():
+def test_rochetnet_unit_demand_elements_give_at_most_one_item():
     spec = one_bidder("unit_demand", [U(0, 1), U(0, 1)])
-    res = run_backend("menu", spec, {"test_samples": 100_000}, seed=1)
-    assert within(res.stats["test_revenue"], 0.3849, 0.01), res.stats["test_revenue"]
+    res = run_backend("menu", spec, {"steps": 200, "test_samples": 1000}, seed=1)
     # unit demand: no element gives more than one item in expectation
     assert res.mechanism.allocations.sum(1).max() <= 1.0 + 1e-9
 
 
-def test_rochetnet_unit_demand_pavlov():
-    spec = one_bidder("unit_demand", [U(2, 3), U(2, 3)])
-    res = run_backend("menu", spec, {"test_samples": 100_000}, seed=0)
-    assert within(res.stats["test_revenue"], 2.137, 0.01), res.stats["test_revenue"]
-
-
-def test_rochetnet_xor_single_minded_bundle():
-    # one bidder wants only {A, B}, value U[0,1]: the optimum posts the bundle at 1/2, revenue 1/4
+def test_rochetnet_xor_menu_offers_lotteries_over_bundles():
+    # one bidder wants only {A, B}, value U[0,1] (its optimum, 1/4, is in the known-answer table)
     spec = ir.AuctionSpec(
         name="xor", items=("A", "B"), requirements=REQ, objective=OBJ,
         bidders=(ir.Bidder(name="b", valuation=ir.Xor(bids=(ir.XorBid(bundle=("A", "B"), value=U(0, 1)),))),),
     )
-    res = run_backend("menu", spec, {"steps": 800, "size": 50, "test_samples": 100_000}, seed=0)
+    res = run_backend("menu", spec, {"steps": 200, "size": 50, "test_samples": 1000}, seed=0)
     assert res.mechanism.outcome_space == "bundles"
     assert res.mechanism.allocations.shape[1] == 4
-    assert within(res.stats["test_revenue"], 0.25, 0.02), res.stats["test_revenue"]
     # lotteries over bundles: every element is a probability distribution
     assert np.allclose(res.mechanism.allocations[:-1].sum(1), 1.0)
 
@@ -120,6 +112,7 @@ def test_resume_continues_from_checkpoint(tmp_path):
 # ------------------------------------------------------------------ GemNet
 
 
+@pytest.mark.slow
 def test_gemnet_two_bidders_one_item_certified(tmp_path):
     spec = bidders(2, [U(0, 1)], "myerson2")
     res = api.compile(spec, "menu", {"steps": 2000, "test_samples": 100_000, "transform": "surcharge"}, seed=0, out=tmp_path, verify=False)
@@ -382,6 +375,7 @@ def test_interval_bounds_clipped_head_and_boxes():
         assert (alloc <= Ub + 1e-12).all()
 
 
+@pytest.mark.slow
 def test_gemnet_scaling_transform_certifies_two_bidders(tmp_path):
     spec = bidders(2, [U(0, 1)], "myerson2s")
     opts = {"steps": 2000, "test_samples": 100_000, "transform": "scale", "grid": 100, "refine_budget": 100_000}
@@ -489,6 +483,7 @@ def test_cells_repair_trims_lottery_fragments():
                     surcharge=sur, caps=caps)["ok"] is True
 
 
+@pytest.mark.slow
 def test_gemnet_cells_transform_certifies_two_bidders(tmp_path):
     spec = bidders(2, [U(0, 1)], "myerson2c")
     opts = {"steps": 2000, "test_samples": 100_000, "transform": "cells"}

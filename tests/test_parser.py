@@ -47,11 +47,11 @@ auction two_by_two {
     }
     require IC(dominant), IR(ex_post)
     maximize revenue
-    solve with menu(size = 512, steps = 4000)
+    solve with menu(architecture = "lottery_ama", steps = 4000)
 }
 """,
     """
-# Single bidder, combinatorial valuations from a CATS-style generator.
+# One bidder, combinatorial valuations from a CATS generator.
 auction regions_50 {
     items 50
     bidder buyer {
