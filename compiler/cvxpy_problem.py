@@ -38,6 +38,11 @@ class ExportedProblem(cp.Problem):
         self._spec = spec
         self._options = dict(options)
 
+    def copy(self, args: list | None = None, id_objects: dict | None = None) -> cp.Problem:
+        """A plain ``cvxpy.Problem`` over the same (or the given) objective and constraints:
+        cvxpy rebuilds problems through ``copy`` with those two arguments alone."""
+        return cp.Problem(*(args if args is not None else self.args))
+
     def mechanism(self) -> Any:
         """The artifact of the variables' values, whichever problem over them was solved last;
         ``UsageError`` (E0702) when they hold none (not solved, or infeasible)."""

@@ -111,3 +111,17 @@ def test_cli_export_prints_the_program_and_solves_it(tmp_path: Path) -> None:
     assert r.exit_code == 0 and json.loads(r.stdout)["certificate"]["kind"] == "exact_by_enumeration"
     r = runner.invoke(app, ["export", str(MARKET), "--to", "cvxpy", "--solve", "NO_SUCH_SOLVER"])
     assert r.exit_code == 1 and "E0702" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("solver", ["CLARABEL", "SCS"])
+def test_other_cvxpy_solvers_and_copies_give_the_same_verified_mechanism(solver: str) -> None:
+    if solver not in cp.installed_solvers():
+        pytest.skip(f"cvxpy solver {solver} is not installed")
+    spec = auctionc.load(MARKET)
+    problem = auctionc.to_cvxpy(spec)
+    copy = problem.copy()  # cvxpy rebuilds problems through copy(); it is a plain Problem
+    assert type(copy) is cp.Problem
+    copy.solve(solver=solver)
+    assert copy.status == cp.OPTIMAL and copy.value == pytest.approx(0.23, abs=1e-5)
+    cert = auctionc.verify(problem.mechanism(), spec)  # the shared variables hold the copy's solution
+    assert cert.ok and cert.metrics["revenue"]["value"] == pytest.approx(0.23, abs=1e-5)
