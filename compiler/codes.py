@@ -13,6 +13,7 @@ register_codes(
         "E0001": "the spec file cannot be read (missing, a directory, no permission)",
         "E0002": "empty spec: no auction or market block",
         "E0003": "the file is not UTF-8 text (binary data)",
+        "E0004": "a spec larger than the front end reads, or more errors than it lists",
         # E02xx names
         "E0201": "unknown name (not a param or common variable)",
         "E0202": "duplicate name or entry",
@@ -42,6 +43,7 @@ register_codes(
         "E0309": "an empty item range",
         "E0310": "an option value out of range",
         "E0311": "division by zero",
+        "E0312": "a file the spec names (a prompt) is outside the spec's folder, missing, too big or not text",
         # E04xx sections
         "E0401": "nothing to do: no objective and no format",
         "E0403": "a format that contradicts a requirement (require IC with a format that is not strategy-proof)",
