@@ -117,6 +117,8 @@ def _ask(name: str, spec: Any, options: dict[str, Any] | None) -> tuple[Any, dic
         opts = parse_backend_options(backend, spec, options)
     except PlanError as e:
         return backend, None, Verdict.no(f"backend {name} does not take these options: {e.diagnostics[0].message}")
+    except Exception as e:  # a bug in one backend's option checks must not stop the others
+        return backend, None, Verdict.no(f"backend {name} failed while reading its options ({type(e).__name__}: {e})")
     try:
         return backend, opts, backend.accepts(spec, opts)
     except Exception as e:

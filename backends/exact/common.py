@@ -78,6 +78,13 @@ class ExactBackend(Backend):
         if self.deterministic and not spec.requires("deterministic"):
             return ("E0610", f"backend {self.name} solves deterministic designs and this spec does not require one",
                     "add `require deterministic`, or use `lp` for randomised mechanisms")
+        if grid is not None and grid > max_variables:
+            # every cell of the grid is a type with at least one variable: refuse before any
+            # type space is built (a grid of 10^12 cells would be allocated first)
+            return ("E0710",
+                    f"a grid of {_fmt(grid)} cells makes at least {_fmt(grid)} variables for backend {self.name} "
+                    f"(limit {_fmt(max_variables)})",
+                    f"lower the grid (`solve with {self.name}(grid = 20)`) or raise `max_variables`")
         if spec.kind == "market":
             return self._market_refusal(spec, grid)
         kinds = spec.valuation_kinds
