@@ -7,7 +7,6 @@ scipy and matplotlib are imported inside ``compile`` only.
 from __future__ import annotations
 
 import math
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
