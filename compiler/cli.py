@@ -332,7 +332,9 @@ def simulate(
     seed: int | None = typer.Option(None, "--seed", help="Seed for values and agents (default: the spec's)."),
     out: Path | None = typer.Option(None, "--out", help="Output directory (default: out/<spec name>/simulate)."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run without repeating finished calls."),
-    max_cost: float | None = typer.Option(None, "--max-cost", help="Stop cleanly when the estimated cost in USD reaches this."),
+    max_cost: float | None = typer.Option(None, "--max-cost", help="Stop cleanly before a call whose worst-case cost, with the calls in flight, would pass this many USD."),
+    max_calls: int | None = typer.Option(None, "--max-calls", help="Make at most this many model calls (bounds models without a price)."),
+    cache: Path | None = typer.Option(None, "--cache", help="Model-reply cache file, anywhere (default: in the output directory); shares replies across runs."),
     concurrency: int = typer.Option(4, "--concurrency", help="Concurrent model calls."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Estimate calls and cost without calling a model."),
     sets: list[str] | None = SET_OPT,
@@ -354,6 +356,8 @@ def simulate(
             out_dir=out or Path("out") / spec.name / "simulate",
             resume=resume,
             max_cost=max_cost,
+            max_calls=max_calls,
+            cache_path=cache,
             concurrency=concurrency,
             dry_run=dry_run,
             progress=not quiet,
@@ -372,7 +376,10 @@ def simulate(
         if doc.get(key):
             _err(f"{key.replace('_path', '')}: {doc[key]}")
     if not complete:
-        _err(f"stopped early ({doc.get('stop_reason')}); rerun with --resume to continue")
+        if doc.get("stop_reason") in ("max_cost", "max_calls"):
+            _err(f"stopped early ({doc.get('stop_reason')}); rerun with --resume to continue")
+        else:
+            _err(f"the run did not complete ({doc.get('stop_reason')})")
         raise typer.Exit(1)
 
 

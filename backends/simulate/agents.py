@@ -146,8 +146,9 @@ def _intervention(cfg: LLMConfig, fmt: ir.Format) -> str:
         else:
             advice = "In this auction no single bid is best whatever the others do: weigh the chance of winning against the profit if you win."
         return render("dominant_strategy", dominant_advice=advice) + "\n"
-    # Any other name is a researcher's own prompt file under prompts/.
-    return render(cfg.prompt) + "\n"
+    # Any other name is a researcher's own prompt file, read by the front end from the spec's
+    # folder (llm_config refuses a prompt it did not read); no file is opened here.
+    return (cfg.prompt_text or "").strip() + "\n"
 
 
 class LLMAgent(Agent):

@@ -24,6 +24,7 @@ from auctionc import ir
 from auctionc import valuation as V
 from auctionc.backends.simulate import rules as format_rules
 from auctionc.backends.simulate.agents import Agent, LLMAgent, RoundView, RuleAgent
+from auctionc.backends.simulate.endpoints import check_endpoint
 from auctionc.backends.simulate.theory import SUPPORTED_FORMATS, InfoModel, NoClosedForm, info_model
 from auctionc.diagnostics import Diagnostic
 from auctionc.errors import BackendError, PlanError
@@ -146,7 +147,8 @@ def _agent_for(
     if isinstance(a, ir.LLMAgent):
         from auctionc.backends.simulate.llm import llm_config
 
-        cfg = llm_config(a, ctx["model"], ctx["api_base"], ctx["max_tokens"])
+        cfg = llm_config(a, ctx["model"], ctx["api_base"], ctx["max_tokens"], ctx["response_format"],
+                         getattr(spec, "_prompt_texts", None))
         return LLMAgent(
             cfg, ctx["engine"], name=f"Bidder {i + 1}", n=spec.n_bidders, rounds=ctx["rounds"],
             fmt=spec.mechanism, common_value=model.kind == "common",  # type: ignore[arg-type]
@@ -191,11 +193,22 @@ def _finish(values: np.ndarray, winner: int | None, payments: list[float]) -> li
     return prof
 
 
+async def _settled(coros) -> list:
+    """gather(), but when one coroutine fails (a budget reached) the others still finish: a
+    model call in flight is paid for, so it is awaited and cached, never cancelled; then the
+    first failure is raised."""
+    out = await asyncio.gather(*coros, return_exceptions=True)
+    for r in out:
+        if isinstance(r, BaseException):
+            raise r
+    return list(out)
+
+
 async def _all(coros: list, concurrent: bool) -> list:
     """gather() wraps each coroutine in a task; rule agents never wait, so awaiting them
     in turn is the same answer at a fraction of the cost (clocks ask at every tick)."""
     if concurrent:
-        return list(await asyncio.gather(*coros))
+        return await _settled(coros)
     return [await c for c in coros]
 
 
@@ -212,7 +225,7 @@ async def _play_round(
     failed = [False] * n
     texts: list[dict[str, str]] = [{} for _ in range(n)]
     if fmt.name in format_rules.SEALED_NAMES:
-        turns = await asyncio.gather(*(a.sealed(v) for a, v in zip(agents, views)))
+        turns = await _settled(a.sealed(v) for a, v in zip(agents, views))
         bids = np.array([t.bid if t.bid is not None else math.nan for t in turns], float)
         out = format_rules.sealed_outcomes(fmt, spec, bids[None, :], lambda _: tie_rng)[0]
         failed = [t.failed for t in turns]
@@ -298,10 +311,12 @@ def run_simulation(
     out_dir: Path,
     resume: bool = False,
     max_cost: float | None = None,
+    max_calls: int | None = None,
     concurrency: int = 4,
     dry_run: bool = False,
     progress: bool = True,
     options: dict[str, Any] | None = None,
+    cache_path: str | Path | None = None,
 ) -> SimulationResult:
     """Play the spec's format for ``rounds`` rounds (times ``simulate { repetitions }``)
     and write the transcript, checkpoint, report and plot under ``out_dir``.
@@ -310,11 +325,16 @@ def run_simulation(
     model served by ``auctionc serve-model``).  ``options`` (also read from
     ``simulate { }``): ``steps`` ("separate": reflection, plan, bid calls as in
     the seed experiments; "combined": one call), ``max_tokens``, ``parse_retries``,
-    ``api_retries``, ``timeout``, ``cache`` (a path shared across runs),
+    ``api_retries``, ``timeout``, ``cache`` (a file name inside ``out_dir``),
     ``input_cost_per_token``/``output_cost_per_token`` (price a model the table
-    lacks), ``report`` (false: skip markdown and PNG).  Raises PlanError/BackendError
-    with E08xx diagnostics; a spent budget returns a partial result (``complete``
-    false, ``stop_reason`` "max_cost") after saving the checkpoint."""
+    lacks), ``response_format``, ``report`` (false: skip markdown and PNG).
+    ``cache_path`` (the caller's, e.g. ``--cache``) puts the reply cache anywhere, to share
+    it across runs.  ``max_cost`` (USD) and ``max_calls`` are hard caps: a call is made only
+    when its worst-case cost, with every call in flight, fits what is left.  Raises
+    PlanError/BackendError with E08xx diagnostics; a spent budget returns a partial result
+    (``complete`` false, ``stop_reason`` "max_cost" or "max_calls") after saving the
+    checkpoint; a run in which no LLM turn gave a valid action is incomplete too
+    (``stop_reason`` "no_valid_action")."""
     t_start = time.perf_counter()
     model_info = check_spec(spec)
     fmt = spec.mechanism
@@ -350,6 +370,7 @@ def run_simulation(
         custom_price = (float(opts.get("input_cost_per_token", 0.0)), float(opts.get("output_cost_per_token", 0.0)))
     ctx: dict[str, Any] = {
         "llm": llm, "model": model, "api_base": api_base, "max_tokens": opts.get("max_tokens"), "rounds": R,
+        "response_format": str(opts.get("response_format", "auto")),
         "obs_range": (obs_lo, obs_hi), "signal_note": signal_note, "experiment_id": experiment_id,
         "steps": steps, "integer": integer, "clock": rules or format_rules.ClockRules(0.0, 1.0, 1, False), "engine": None,
     }
@@ -364,7 +385,7 @@ def run_simulation(
     header = {"spec_hash": spec.spec_hash(), "seed": S, "rounds": R, "experiments": E,
               "agents": [a.describe() for a in agents]}
     run_opts = {"rounds": R, "seed": S, "experiments": E, "integer_values": integer, "steps": steps,
-                "concurrency": concurrency, "max_cost": max_cost, "llm": llm, "model": model,
+                "concurrency": concurrency, "max_cost": max_cost, "max_calls": max_calls, "llm": llm, "model": model,
                 "api_base": api_base, **{k: v for k, v in opts.items() if k != "cache"}}
     draws = [draw_values(spec, R, S, e, integer) for e in range(E)]
 
@@ -380,7 +401,11 @@ def run_simulation(
     if any_llm:
         from auctionc.backends.simulate.llm import LLMEngine, ResponseCache
 
-        cache = ResponseCache(Path(str(opts["cache"])) if opts.get("cache") else out_dir / "llm_cache.sqlite")
+        for i, a in enumerate(agents):
+            if isinstance(a, LLMAgent):
+                # an endpoint only the spec names gets no credentials: refused unless trusted
+                check_endpoint(a.cfg.api_base, api_base, who=f"{spec.bidders[i].name}'s llm agent")
+        cache = ResponseCache(_cache_file(out_dir, opts.get("cache"), cache_path, spec))
         logged: set[str] = set()
         if resume and transcript.exists():
             for line in transcript.read_text().splitlines():
@@ -393,13 +418,19 @@ def run_simulation(
         elif transcript.exists():
             transcript.unlink()
         engine = LLMEngine(
-            cache, transcript, concurrency=concurrency, max_cost=max_cost,
+            cache, transcript, concurrency=concurrency, max_cost=max_cost, max_calls=max_calls,
             parse_retries=int(opts.get("parse_retries", 2)), api_retries=int(opts.get("api_retries", 3)),
             timeout=float(opts.get("timeout", 120.0)), custom_price=custom_price, logged_keys=logged,
         )
         for a in agents:
             if isinstance(a, LLMAgent):
                 a.engine = engine
+        try:
+            engine.check_budget({a.cfg.model for a in agents if isinstance(a, LLMAgent)})
+        except BackendError:
+            engine.close()
+            cache.close()
+            raise
     ckpt = _Checkpoint(ckpt_path, header)
     done: dict[int, list[RoundRecord]] = {}
     if resume and ckpt_path.exists():
@@ -426,8 +457,7 @@ def run_simulation(
                 rec = await _play_round(spec, agents, e, r, values[r], obs[r],
                                         None if common is None else float(common[r]), recs, S, rules)
             except _budget_error() as exc:
-                del exc
-                stop_reason = "max_cost"
+                stop_reason = exc.reason
                 return recs
             recs.append(rec)
             if any_llm:
@@ -461,6 +491,18 @@ def run_simulation(
             "E0805", f"the cost budget of ${max_cost:g} was spent; {len(records)} of {E * R} rounds are done",
             help="rerun with --resume and a higher --max-cost: finished calls are cached and not paid again",
             severity="warning"))
+    elif stop_reason == "max_calls":
+        warnings.append(Diagnostic(
+            "E0805", f"the {max_calls} model calls of --max-calls are made; {len(records)} of {E * R} rounds are done",
+            help="rerun with --resume and a higher --max-calls: finished calls are cached and not made again",
+            severity="warning"))
+    llm_turns = [f for r in records for i, f in enumerate(r.failed) if agents[i].is_llm]
+    if any_llm and stop_reason is None and llm_turns and all(llm_turns):
+        stop_reason = "no_valid_action"
+        warnings.append(Diagnostic(
+            "E0814", f"no reply of the LLM agents gave a valid action: all {len(llm_turns)} turns failed to parse",
+            help="see the transcript for the replies; try response_format \"json_schema\" or another model",
+            severity="error"))
     result = SimulationResult(
         spec.name, spec.spec_hash(), fmt.name, S, R, E, header["agents"], records, metrics, behaviour, theory,
         calls, complete=stop_reason is None, stop_reason=stop_reason, warnings=warnings,
@@ -473,6 +515,23 @@ def run_simulation(
     result.timings = {"setup_s": round(t_play - t_start, 4), "play_s": round(t_done - t_play, 4),
                       "total_s": round(time.perf_counter() - t_start, 4)}
     return result
+
+
+def _cache_file(out_dir: Path, name: Any, user_path: str | Path | None, spec: Any) -> Path:
+    """The reply cache: the caller's path (``--cache``), else the spec's ``cache`` setting as a
+    file inside the output directory (a spec cannot write elsewhere), else the default."""
+    if user_path is not None:
+        return Path(user_path)
+    if not name:
+        return out_dir / "llm_cache.sqlite"
+    from auctionc.confine import OutsideFolder, confined
+
+    try:
+        return confined(out_dir, str(name), what="simulate { cache }")
+    except OutsideFolder as e:
+        raise PlanError(_err("E0808", f"{e}: the spec's cache file must lie in the output directory",
+                             "write a file name such as cache \"replies.sqlite\", or pass the path on the command "
+                             "line with --cache PATH", "simulate.cache", spec)) from None
 
 
 def _budget_error() -> type[Exception]:
