@@ -14,6 +14,7 @@ register_codes(
         "E0002": "empty spec: no auction or market block",
         "E0003": "the file is not UTF-8 text (binary data)",
         "E0004": "a spec larger than the front end reads, or more errors than it lists",
+        "E0005": "the output directory is in use by another run, or holds another spec's output (--force)",
         # E02xx names
         "E0201": "unknown name (not a param or common variable)",
         "E0202": "duplicate name or entry",
@@ -78,6 +79,7 @@ register_codes(
         "E0425": "winner determination is not available",
         # E07xx solving and training
         "E0701": "a backend ran out of memory",
+        "E0702": "a checkpoint that belongs to another run (spec, backend, options or seed) or is not plain data",
         # E09xx artifacts and verification
         "E0901": "the artifact cannot be read",
         "E0902": "unknown artifact kind",

@@ -24,7 +24,7 @@ EXACT_OPTIONS: dict[str, OptionSpec] = {
     "max_rounds": OptionSpec(int, 100, "constraint-generation rounds before giving up", min=1),
     "tol": OptionSpec(float, 1e-9, "IC violation above which a pair is added", min=0.0),
     "time_limit": OptionSpec(float, 0.0, "seconds for the whole solve (0: none)", min=0.0),
-    "max_variables": OptionSpec(int, 5_000_000, "refuse models with more variables than this", min=1),
+    "max_variables": OptionSpec(int, 5_000_000, "refuse models with more variables than this", min=1, limit=True),
 }
 
 

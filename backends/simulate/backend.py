@@ -44,6 +44,10 @@ class SimulateBackend(Backend):
                                       "(tags or JSON), or auto: a schema where litellm says the model supports one",
                                       choices=("auto", "json_schema", "text")),
         "report": OptionSpec(bool, True, "write the markdown report and the bids plot"),
+        "rounds_limit": OptionSpec(int, 200_000, "refuse, before any work, more rounds x repetitions than this "
+                                   "(each round's record is kept for the metrics, about 7 KB)", min=1, limit=True),
+        "ticks_limit": OptionSpec(int, 10_000_000, "refuse, before any work, clocks that would take more ticks "
+                                  "(ticks a round x rounds) than this", min=1, limit=True),
     }
     options_section = "simulate"
     codes = {
@@ -68,6 +72,20 @@ class SimulateBackend(Backend):
         """The settings of the spec's ``simulate { }`` section (and ``solve with simulate(...)``)."""
         sim = dict(spec.simulate.options) if getattr(spec, "simulate", None) is not None else {}
         return {**sim, **super().given_options(spec)}
+
+    def resolve_options(self, spec: Any, options: dict[str, Any]) -> dict[str, Any]:
+        """Refuse at check/plan time a simulation whose rounds or clock ticks pass their
+        limits (``workload.check_work``: the estimate, the limit and the option)."""
+        from auctionc.errors import PlanError
+
+        if (getattr(spec, "kind", None) == "auction" and spec.mechanism is not None and spec.n_items == 1
+                and all(b.valuation.kind == "single" for b in spec.bidders)):
+            from auctionc.backends.simulate.workload import check_work
+
+            too_much = check_work(spec, options)
+            if too_much is not None:
+                raise PlanError(too_much)
+        return options
 
     def accepts(self, spec: Any, options: dict[str, Any]) -> Verdict:
         v = self.check_capabilities(spec)

@@ -26,6 +26,7 @@ from auctionc.backends.simulate import rules as format_rules
 from auctionc.backends.simulate.agents import Agent, LLMAgent, RoundView, RuleAgent
 from auctionc.backends.simulate.endpoints import check_endpoint
 from auctionc.backends.simulate.theory import SUPPORTED_FORMATS, InfoModel, NoClosedForm, info_model
+from auctionc.backends.simulate.workload import DRAW_CHUNK, MAX_ROUNDS, MAX_TICKS, check_work
 from auctionc.diagnostics import Diagnostic
 from auctionc.errors import BackendError, PlanError
 from auctionc.mechanism.base import package_versions
@@ -164,14 +165,26 @@ def _agent_for(
 
 
 def draw_values(spec: ir.AuctionSpec, rounds: int, seed: int, experiment: int, integer: bool):
-    s = V.sample_values(spec, rounds, np.random.default_rng([seed, 0, experiment]))
-    values = s.values[:, :, 0]
-    obs = s.signals if s.signals is not None else values
-    common = next(iter(s.common.values())) if s.common else None
-    if integer:
-        values, obs = np.rint(values), np.rint(obs)
-        common = np.rint(common) if common is not None else None
-    return values, obs, common
+    """All of an experiment's draws at once (``draw_chunks`` streams them)."""
+    return next(draw_chunks(spec, rounds, seed, experiment, integer, chunk=max(rounds, 1)))[1:]
+
+
+def draw_chunks(spec: ir.AuctionSpec, rounds: int, seed: int, experiment: int, integer: bool,
+                chunk: int = DRAW_CHUNK):
+    """An experiment's values, chunk by chunk: ``(first round, values, observations,
+    common value)`` for ``chunk`` rounds at a time, from the experiment's one stream, so a
+    long simulation never holds every draw at once.  A run of at most ``chunk`` rounds draws
+    exactly what a single draw of all its rounds would."""
+    rng = np.random.default_rng([seed, 0, experiment])
+    for first in range(0, rounds, chunk):
+        s = V.sample_values(spec, min(chunk, rounds - first), rng)
+        values = s.values[:, :, 0]
+        obs = s.signals if s.signals is not None else values
+        common = next(iter(s.common.values())) if s.common else None
+        if integer:
+            values, obs = np.rint(values), np.rint(obs)
+            common = np.rint(common) if common is not None else None
+        yield first, values, obs, common
 
 
 def history_for(records: list[RoundRecord], i: int, fmt: ir.Format) -> list[dict[str, Any]]:
@@ -259,20 +272,23 @@ async def _play_round(
 
 def _rule_sealed_batch(
     spec: ir.AuctionSpec, agents: list[Agent], e: int, values: np.ndarray, obs: np.ndarray,
-    common: np.ndarray | None, seed: int,
+    common: np.ndarray | None, seed: int, first: int = 0,
 ) -> list[RoundRecord]:
-    """All rounds of a rule-only sealed-bid experiment at once (no history needed)."""
+    """A block of rounds (from round ``first``) of a rule-only sealed-bid experiment at once
+    (no history needed)."""
     fmt = spec.mechanism
     assert fmt is not None
     R, n = values.shape
-    bids = np.stack([a.batch_bids(e, i, obs[:, i]) for i, a in enumerate(agents) if isinstance(a, RuleAgent)], axis=1)
-    outs = format_rules.sealed_outcomes(fmt, spec, bids, lambda r: np.random.default_rng([seed, 2, e, r]))
+    bids = np.stack([a.batch_bids(e, i, obs[:, i], first) for i, a in enumerate(agents) if isinstance(a, RuleAgent)],
+                    axis=1)
+    outs = format_rules.sealed_outcomes(fmt, spec, bids, lambda r: np.random.default_rng([seed, 2, e, first + r]))
     recs = []
-    for r, out in enumerate(outs):
-        shown = [None if math.isnan(b) else float(b) for b in bids[r]]
-        recs.append(RoundRecord(e, r, values[r].tolist(), obs[r].tolist(),
-                                None if common is None else float(common[r]), shown, out.winner, out.price,
-                                out.payments, _finish(values[r], out.winner, out.payments), 1, [False] * n,
+    for k, out in enumerate(outs):
+        r = first + k
+        shown = [None if math.isnan(b) else float(b) for b in bids[k]]
+        recs.append(RoundRecord(e, r, values[k].tolist(), obs[k].tolist(),
+                                None if common is None else float(common[k]), shown, out.winner, out.price,
+                                out.payments, _finish(values[k], out.winner, out.payments), 1, [False] * n,
                                 [{} for _ in range(n)]))
     return recs
 
@@ -358,6 +374,10 @@ def run_simulation(
             signal_note = (f"The true value is drawn from {lo:g} to {hi:g}; the error is uniform between "
                            f"-{model_info.noise:g} and +{model_info.noise:g}.")
     rules = format_rules.clock_rules(fmt, obs_hi if model_info.kind == "common" else hi, lo) if fmt.name in format_rules.DYNAMIC_NAMES else None
+    limits = {"rounds_limit": int(opts.get("rounds_limit", MAX_ROUNDS)), "ticks_limit": int(opts.get("ticks_limit", MAX_TICKS))}
+    too_much = check_work(spec, limits, R)
+    if too_much is not None:
+        raise PlanError(too_much)
     experiment_id = f"{spec.name}:seed{S}"
     transcript = out_dir / "transcript.jsonl"
     ckpt_path = out_dir / "checkpoint.json"
@@ -387,10 +407,8 @@ def run_simulation(
     run_opts = {"rounds": R, "seed": S, "experiments": E, "integer_values": integer, "steps": steps,
                 "concurrency": concurrency, "max_cost": max_cost, "max_calls": max_calls, "llm": llm, "model": model,
                 "api_base": api_base, **{k: v for k, v in opts.items() if k != "cache"}}
-    draws = [draw_values(spec, R, S, e, integer) for e in range(E)]
-
     if dry_run:
-        est = estimate_calls(spec, agents, draws, rules, R, S)
+        est = estimate_calls(spec, agents, [draw_values(spec, R, S, e, integer) for e in range(E)], rules, R, S)
         res = SimulationResult(spec.name, spec.spec_hash(), fmt.name, S, R, E, header["agents"], [], {}, {}, {},
                                {"model_calls": 0, "cache_hits": 0, "failed_parses": 0, "cost_usd": 0.0},
                                dry_run=est, options=run_opts, versions=package_versions("litellm"))
@@ -443,26 +461,29 @@ def run_simulation(
 
     async def experiment(e: int) -> list[RoundRecord]:
         nonlocal stop_reason
-        values, obs, common = draws[e]
         recs = list(done.get(e, []))
-        if not any_llm and fmt.name in format_rules.SEALED_NAMES:
-            recs = _rule_sealed_batch(spec, agents, e, values, obs, common, S)
-            bar.advance(R)
-            return recs
-        for i, a in enumerate(agents):
-            if isinstance(a, RuleAgent):
-                a.prime(e, i, obs[:, i])
-        for r in range(len(recs), R):
-            try:
-                rec = await _play_round(spec, agents, e, r, values[r], obs[r],
-                                        None if common is None else float(common[r]), recs, S, rules)
-            except _budget_error() as exc:
-                stop_reason = exc.reason
-                return recs
-            recs.append(rec)
-            if any_llm:
-                ckpt.save(e, rec)
-            bar.advance(1)
+        # the draws stream in chunks of rounds: memory holds the records, not every draw
+        for first, values, obs, common in draw_chunks(spec, R, S, e, integer):
+            n_here = len(values)
+            if not any_llm and fmt.name in format_rules.SEALED_NAMES:
+                recs += _rule_sealed_batch(spec, agents, e, values, obs, common, S, first)
+                bar.advance(n_here)
+                continue
+            for i, a in enumerate(agents):
+                if isinstance(a, RuleAgent):
+                    a.prime(e, i, obs[:, i], first)
+            for r in range(max(len(recs), first), first + n_here):
+                k = r - first
+                try:
+                    rec = await _play_round(spec, agents, e, r, values[k], obs[k],
+                                            None if common is None else float(common[k]), recs, S, rules)
+                except _budget_error() as exc:
+                    stop_reason = exc.reason
+                    return recs
+                recs.append(rec)
+                if any_llm:
+                    ckpt.save(e, rec)
+                bar.advance(1)
         return recs
 
     async def main() -> list[list[RoundRecord]]:

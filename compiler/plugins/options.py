@@ -23,6 +23,9 @@ class OptionSpec:
     choices: tuple[Any, ...] | None = None
     min: float | None = None
     max: float | None = None
+    limit: bool = False
+    """A safety limit (memory, rounds, variables): a spec may lower it, but only the caller
+    (``-o NAME=VALUE``, the API's options) may raise it above its default."""
 
 
 _INT_TEXT = re.compile(r"[+-]?[0-9]{1,19}")
