@@ -149,9 +149,10 @@ def run_identity(out_dir: str | os.PathLike[str] | None) -> dict[str, Any] | Non
     return rec.get("run") if rec else None
 
 
-def identity_mismatch(saved: Any, current: dict[str, Any] | None) -> str | None:
+def identity_mismatch(saved: Any, current: dict[str, Any] | None, ignore: frozenset[str] = frozenset()) -> str | None:
     """What differs between a checkpoint's identity and the current run's, in words; None
-    when they agree (or neither is known)."""
+    when they agree (or neither is known).  ``ignore`` names options a resume may change
+    (``steps``: continuing a run for longer is what --resume is for)."""
     if current is None and saved is None:
         return None
     if not isinstance(saved, dict) or current is None:
@@ -160,7 +161,7 @@ def identity_mismatch(saved: Any, current: dict[str, Any] | None) -> str | None:
         if saved.get(key) != current.get(key):
             return f"{words} differs ({saved.get(key)} in the checkpoint, {current.get(key)} now)"
     a, b = saved.get("options") or {}, current.get("options") or {}
-    changed = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    changed = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and k not in ignore)
     if changed:
         return "options differ: " + ", ".join(f"{k} ({a.get(k)} in the checkpoint, {b.get(k)} now)" for k in changed[:4])
     return None

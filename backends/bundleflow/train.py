@@ -18,6 +18,10 @@ from auctionc.cats.xor import XorBatch
 from auctionc.outputs import run_identity
 
 CKPT = "bundleflow_ckpt.pt"
+RESUMABLE = frozenset({"steps", "eval_every", "chunk", "baselines", "rochetnet_menu", "rochetnet_steps", "lp_max_items",
+                       "lp_samples", "cache_dir", "max_memory_gb"})
+"""Options a resumed run may change: how long the menu trains, how often it is evaluated,
+and what runs beside it; any other difference makes the checkpoint another run's."""
 
 
 @dataclass
@@ -129,7 +133,7 @@ def _load_checkpoint(path: Path, identity: dict | None) -> dict[str, Any]:
             help="it was not written by this auctionc, or was altered; rerun without --resume")) from None
     if not isinstance(doc, dict) or "menu" not in doc:
         raise BackendError(Diagnostic("E0722", f"{path} is not a BundleFlow checkpoint", help="rerun without --resume"))
-    why = identity_mismatch(doc.get("identity"), identity)
+    why = identity_mismatch(doc.get("identity"), identity, RESUMABLE)
     if why is not None:
         raise BackendError(Diagnostic(
             "E0722", f"the BundleFlow checkpoint in {path.parent} belongs to another run: {why}",

@@ -21,6 +21,10 @@ from auctionc.outputs import identity_mismatch, run_identity
 from auctionc.progress import Progress
 
 CKPT_NAME = "checkpoint.pt"
+RESUMABLE = frozenset({"steps", "checkpoint_every", "test_samples"})
+"""Options a resumed run may change: how long it trains, how often it saves, how many
+profiles test the result.  Any other difference (spec, backend, seed, other options) makes
+the checkpoint another run's."""
 
 
 @dataclass
@@ -213,7 +217,7 @@ def load_checkpoint(path: Path, identity: dict | None) -> dict[str, Any]:
     if not isinstance(blob, dict) or not {"modules", "optimizer", "state"} <= set(blob):
         raise BackendError(Diagnostic("E0702", f"the checkpoint {path} is not a training checkpoint",
                                       help="rerun without --resume to start over"))
-    why = identity_mismatch(blob.get("identity"), identity)
+    why = identity_mismatch(blob.get("identity"), identity, RESUMABLE)
     if why is not None:
         raise BackendError(Diagnostic(
             "E0702", f"the checkpoint in {path.parent.parent} belongs to another run: {why}",
