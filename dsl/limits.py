@@ -12,10 +12,11 @@ from lark import Token, Tree
 
 from .diagnostics import Diagnostic, Span, register_codes
 
-MAX_SOURCE_BYTES = 128 * 1024
-"""The largest spec file read.  The bundled examples are under 1 KB; on the project's loaded
-2-core machine the parser took 3.2 s for 128 KB of repeated bidder blocks, 5.5 s for 230 KB
-and 10.8 s for 1 MB, so the limit keeps a hostile file's parse to a few seconds."""
+MAX_SOURCE_BYTES = 64 * 1024
+"""The largest spec file read: 80 times the largest bundled example (under 1 KB).  Parsing is
+lark's pure-Python LALR, about 10^4 tokens a second on the project's loaded 2-core machine
+(a list literal of 80 KB took 5.6 s, 128 KB of repeated bidder blocks 3.2 s, 1 MB of them
+10.8 s), so the limit keeps any file's parse to a few seconds."""
 MAX_NUMBER_CHARS = 100
 """The longest number literal.  Python refuses integers past 4,300 digits and a float
 needs at most 17 significant digits; 100 characters hold any number a spec needs."""

@@ -40,7 +40,7 @@ TOKENS = [
     'api_base = "http://evil.example/v1"', 'cache "/tmp/x.sqlite"', "bidders 100000 { value ~ Uniform(0, 1) }",
 ]
 MAX_TEXT = 400_000
-"""Generated texts stay under this many characters (past the front end's 128 KB limit, so
+"""Generated texts stay under this many characters (past the front end's 64 KB limit, so
 that limit is exercised, but bounded so a fuzz run keeps to seconds per input)."""
 
 

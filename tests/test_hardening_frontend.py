@@ -47,12 +47,12 @@ def test_a_ten_megabyte_string_literal():
 
 
 def test_thousands_of_duplicated_blocks_on_one_line():
-    text = "auction a { items 1 " + "bidder b { value ~ Uniform(0, 1) } " * 3500 + "mechanism first_price }"
+    text = "auction a { items 1 " + "bidder b { value ~ Uniform(0, 1) } " * 1700 + "mechanism first_price }"
     spec, diags = diagnose_text(text)
     assert spec is None and len(diags) == MAX_DIAGNOSTICS + 1
     assert diags[-1].code == "E0004" and "further errors not shown" in diags[-1].message
     out = render_all(diags, {"<string>": text})
-    assert len(out) < 100_000  # each excerpt is a window of the 122 KB line, not the line
+    assert len(out) < 100_000  # each excerpt is a window of the 60 KB line, not the line
 
 
 @pytest.mark.parametrize("number", ["9" * 5000, "1" + "0" * 400, "0." + "0" * 4400 + "1"])
@@ -196,3 +196,49 @@ def test_draws_stream_in_chunks(monkeypatch, tmp_path):
     assert sizes == [100, 100, 50]  # never all 250 rounds at once
     assert [r.round for r in res.records] == list(range(250))
     assert all(r.price == sorted(r.values)[-2] for r in res.records)  # truthful second price
+
+
+MARKET = """market m {{
+    states rain, sun
+    buyer farmer {{
+        actions plant, wait
+        payoff plant {{ rain: {pay}, sun: 1 }}
+        payoff wait {{ rain: 1, sun: 0 }}
+        type value ~ Uniform(0, 1)
+    }}
+    prior {{ rain: {prob}, sun: 0.5 }}
+    maximize revenue
+}}
+"""
+
+
+@pytest.mark.parametrize("pay,prob,code", [("1" + "0" * 400, "0.5", "E0106"), ("1e999", "0.5", "E0306"),
+                                           ("0", "1e999", "E0306"), ("0", "9" * 5000, "E0106")])
+def test_numbers_in_payoffs_and_priors(pay, prob, code):
+    assert codes(MARKET.format(pay=pay, prob=prob))[0] == code
+
+
+def test_integer_division_of_huge_numbers():
+    text = ("auction a {\n param x = 9223372036854775807\n items 1\n"
+            " bidders 2 { value ~ Uniform(0, x * x / 3) }\n mechanism first_price\n}\n")
+    assert codes(text) == ["E0306"]
+
+
+def test_unknown_simulate_and_verify_settings_are_refused_at_check():
+    base = "auction a { items 1 bidders 2 { value ~ Uniform(0, 1) agent truthful } mechanism first_price SECTION }"
+    assert codes(base.replace("SECTION", "simulate { rounds 3  bogus 1 }")) == ["E0602"]
+    assert codes(base.replace("SECTION", "verify { samples 100  bogus 1 }")) == ["E0213"]
+
+
+def test_a_missing_prompt_file_is_refused_at_check(tmp_path):
+    (tmp_path / "lab.auction").write_text(
+        'auction lab { items 1 bidders 2 { value ~ Uniform(0, 99)  agent llm(prompt = "nowhere.txt") }'
+        " mechanism first_price simulate { rounds 1 } }\n")
+    spec, diags, _ = check_file(tmp_path / "lab.auction")
+    assert spec is None and diags[0].code == "E0312" and "cannot read prompt file 'nowhere.txt'" in diags[0].message
+    (tmp_path / "nowhere.txt").write_bytes(b"\xff\xfe not text")
+    spec, diags, _ = check_file(tmp_path / "lab.auction")
+    assert spec is None and "not UTF-8" in diags[0].message
+    (tmp_path / "nowhere.txt").write_text("Bid your value.")
+    spec, diags, _ = check_file(tmp_path / "lab.auction")
+    assert spec is not None and spec._prompt_texts == {"nowhere.txt": "Bid your value."}
