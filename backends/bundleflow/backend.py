@@ -264,7 +264,7 @@ def estimate_bytes(options: dict[str, Any], m: int, bids: int) -> float:
     """Peak bytes of a run, before it starts: the sampled valuations (bundles as bytes and
     values as float64), one training step (``flow_menu.memory_bytes``) and the optimiser's
     copies of the menu's parameters (Adam: parameters, gradients and two moments)."""
-    from auctionc.backends.bundleflow.flow_menu import memory_bytes
+    from auctionc.backends.bundleflow.sizes import memory_bytes
 
     data = float(options["samples"]) * bids * (m + 8)
     a = float(options["menu"]) * options["support"]
