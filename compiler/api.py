@@ -110,8 +110,35 @@ def compile(  # noqa: A001 - the API name users expect
     progress: bool | Progress = False,
     verify: bool = True,
     verify_options: dict[str, Any] | None = None,
+    force: bool = False,
 ) -> CompileOutput:
-    """Plan, compile with the chosen backend, verify, and save the artifact under ``out``."""
+    """Plan, compile with the chosen backend, verify, and save the artifact under ``out``.
+
+    ``out`` is held for the run (``outputs.claim``): another run into it is refused, and so
+    is a directory holding another spec's output unless ``force``, which removes that first."""
+    if out is None:
+        return _compile(spec, backend, options, seed, out=None, device=device, resume=resume, progress=progress,
+                        verify=verify, verify_options=verify_options)
+    from .outputs import claim
+
+    with claim(out, spec, force=force, purpose="compile"):
+        return _compile(spec, backend, options, seed, out=out, device=device, resume=resume, progress=progress,
+                        verify=verify, verify_options=verify_options)
+
+
+def _compile(
+    spec: Any,
+    backend: str | None,
+    options: dict[str, Any] | None,
+    seed: int,
+    *,
+    out: str | Path | None,
+    device: str,
+    resume: bool,
+    progress: bool | Progress,
+    verify: bool,
+    verify_options: dict[str, Any] | None,
+) -> CompileOutput:
     from .mechanism.base import stamp_provenance
     from .plugins.interface import RunContext
 
@@ -121,7 +148,10 @@ def compile(  # noqa: A001 - the API name users expect
     assert name is not None and b is not None
     out_dir = Path(out) if out is not None else None
     if out_dir is not None:
+        from .outputs import record_run
+
         out_dir.mkdir(parents=True, exist_ok=True)
+        record_run(out_dir, backend=name, options=opts, seed=seed)  # checkpoints carry it
     reporter = _progress(progress)
     ctx = RunContext(seed=seed, out_dir=out_dir, device=device, resume=resume, progress=reporter)
     t1 = time.perf_counter()
@@ -302,11 +332,14 @@ def verify_path(
 
 def simulate(spec: Any, llm: bool = False, model: str | None = None, **kwargs: Any):
     """Run the spec's format with simulated bidders (rule-based or LLM agents)."""
+    from .outputs import claim
     from .plugins.interface import RunContext
 
-    the_plan = make_plan(spec, "simulate")
+    the_plan = make_plan(spec, "simulate", kwargs.pop("options", None))
     out_dir = Path(kwargs.pop("out_dir", None) or Path("out") / spec.name / "simulate")
     ctx = RunContext(out_dir=out_dir, resume=bool(kwargs.pop("resume", False)),
                      progress=_progress(kwargs.pop("progress", False)))
-    # the seed stays a run setting: None means the spec's simulate { seed }
-    return the_plan.backend.simulate(spec, the_plan.options, ctx, llm=llm, model=model, **kwargs)
+    force = bool(kwargs.pop("force", False))
+    with claim(out_dir, spec, force=force, purpose="simulate"):
+        # the seed stays a run setting: None means the spec's simulate { seed }
+        return the_plan.backend.simulate(spec, the_plan.options, ctx, llm=llm, model=model, **kwargs)

@@ -248,6 +248,7 @@ def compile(  # noqa: A001
     seed: int = typer.Option(0, "--seed", help="Random seed (recorded in the artifact)."),
     device: str = typer.Option("cpu", "--device", help="Torch device for learning backends (cpu, cuda)."),
     resume: bool = typer.Option(False, "--resume", help="Continue training from the last checkpoint in --out."),
+    force: bool = typer.Option(False, "--force", help="Use --out even if it holds another spec's output (removed first)."),
     no_verify: bool = typer.Option(False, "--no-verify", help="Skip the verification step."),
     samples: int | None = typer.Option(None, "--samples", help="Verification samples."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
@@ -277,6 +278,7 @@ def compile(  # noqa: A001
             progress=not quiet,
             verify=not no_verify,
             verify_options=vo,
+            force=force,
         )
     except AuctionError as e:
         _fail(e, as_json, spec)
@@ -332,9 +334,13 @@ def simulate(
     seed: int | None = typer.Option(None, "--seed", help="Seed for values and agents (default: the spec's)."),
     out: Path | None = typer.Option(None, "--out", help="Output directory (default: out/<spec name>/simulate)."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run without repeating finished calls."),
-    max_cost: float | None = typer.Option(None, "--max-cost", help="Stop cleanly when the estimated cost in USD reaches this."),
+    force: bool = typer.Option(False, "--force", help="Use --out even if it holds another spec's output (removed first)."),
+    max_cost: float | None = typer.Option(None, "--max-cost", help="Stop cleanly before a call whose worst-case cost, with the calls in flight, would pass this many USD."),
+    max_calls: int | None = typer.Option(None, "--max-calls", help="Make at most this many model calls (bounds models without a price)."),
+    cache: Path | None = typer.Option(None, "--cache", help="Model-reply cache file, anywhere (default: in the output directory); shares replies across runs."),
     concurrency: int = typer.Option(4, "--concurrency", help="Concurrent model calls."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Estimate calls and cost without calling a model."),
+    option: list[str] | None = typer.Option(None, "--option", "-o", metavar="NAME=VALUE", help="Simulation option, over the spec's simulate { } settings (repeatable)."),
     sets: list[str] | None = SET_OPT,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     as_json: bool = JSON_OPT,
@@ -353,10 +359,14 @@ def simulate(
             seed=seed,
             out_dir=out or Path("out") / spec.name / "simulate",
             resume=resume,
+            force=force,
             max_cost=max_cost,
+            max_calls=max_calls,
+            cache_path=cache,
             concurrency=concurrency,
             dry_run=dry_run,
             progress=not quiet,
+            options={k: _scalar(v) for k, v in _parse_pairs(option, "--option").items()},
         )
     except AuctionError as e:
         _fail(e, as_json, spec)
@@ -372,7 +382,10 @@ def simulate(
         if doc.get(key):
             _err(f"{key.replace('_path', '')}: {doc[key]}")
     if not complete:
-        _err(f"stopped early ({doc.get('stop_reason')}); rerun with --resume to continue")
+        if doc.get("stop_reason") in ("max_cost", "max_calls"):
+            _err(f"stopped early ({doc.get('stop_reason')}); rerun with --resume to continue")
+        else:
+            _err(f"the run did not complete ({doc.get('stop_reason')})")
         raise typer.Exit(1)
 
 

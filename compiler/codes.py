@@ -13,6 +13,8 @@ register_codes(
         "E0001": "the spec file cannot be read (missing, a directory, no permission)",
         "E0002": "empty spec: no auction or market block",
         "E0003": "the file is not UTF-8 text (binary data)",
+        "E0004": "a spec larger than the front end reads, or more errors than it lists",
+        "E0005": "the output directory is in use by another run, or holds another spec's output (--force)",
         # E02xx names
         "E0201": "unknown name (not a param or common variable)",
         "E0202": "duplicate name or entry",
@@ -42,6 +44,7 @@ register_codes(
         "E0309": "an empty item range",
         "E0310": "an option value out of range",
         "E0311": "division by zero",
+        "E0312": "a file the spec names (a prompt) is outside the spec's folder, missing, too big or not text",
         # E04xx sections
         "E0401": "nothing to do: no objective and no format",
         "E0403": "a format that contradicts a requirement (require IC with a format that is not strategy-proof)",
@@ -77,7 +80,8 @@ register_codes(
         "E0425": "winner determination is not available",
         # E07xx solving and training
         "E0701": "a backend ran out of memory",
-        "E0702": "an exported program was not solved to optimality (or not solved at all)",
+        "E0702": "a checkpoint that belongs to another run (spec, backend, options or seed) or is not plain data",
+        "E0703": "an exported program was not solved to optimality (or not solved at all)",
         # E09xx artifacts and verification
         "E0901": "the artifact cannot be read",
         "E0902": "unknown artifact kind",

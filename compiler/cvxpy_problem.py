@@ -45,11 +45,11 @@ class ExportedProblem(cp.Problem):
 
     def mechanism(self) -> Any:
         """The artifact of the variables' values, whichever problem over them was solved last;
-        ``UsageError`` (E0702) when they hold none (not solved, or infeasible)."""
+        ``UsageError`` (E0703) when they hold none (not solved, or infeasible)."""
         missing = [name for name, var in self.named_variables.items() if var.value is None]
         if missing:
             raise UsageError(Diagnostic(
-                "E0702",
+                "E0703",
                 f"the exported program holds no solution: {', '.join(missing)} have no values",
                 help="solve it first (problem.solve(solver='HIGHS'), or any installed cvxpy solver) and check "
                      "that problem.status is 'optimal'",

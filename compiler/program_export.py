@@ -91,7 +91,7 @@ def solve_exported(
     verify_options: dict[str, Any] | None = None,
 ) -> Any:
     """Export to cvxpy, solve with the cvxpy ``solver``, then verify and save like ``compile``:
-    a ``CompileOutput`` whose stats name the solver.  ``BackendError`` (E0702) when the solver
+    a ``CompileOutput`` whose stats name the solver.  ``BackendError`` (E0703) when the solver
     is not installed or stops without an optimum."""
     import cvxpy as cp
 
@@ -103,16 +103,16 @@ def solve_exported(
     t1 = time.perf_counter()
     installed = cp.installed_solvers()
     if solver.upper() not in installed:
-        raise BackendError(Diagnostic("E0702", f"cvxpy solver {solver!r} is not installed",
+        raise BackendError(Diagnostic("E0703", f"cvxpy solver {solver!r} is not installed",
                                       help=f"installed cvxpy solvers: {', '.join(installed)}"))
     try:
         with stdout_to_stderr():  # HiGHS's banner, for one
             problem.solve(solver=solver.upper())
     except cp.error.SolverError as e:
-        raise BackendError(Diagnostic("E0702", f"cvxpy solver {solver.upper()} failed: {e}",
+        raise BackendError(Diagnostic("E0703", f"cvxpy solver {solver.upper()} failed: {e}",
                                       help="try another solver (HIGHS solves these LPs exactly)")) from None
     if problem.status != cp.OPTIMAL:
-        raise BackendError(Diagnostic("E0702", f"cvxpy solver {solver.upper()} stopped with status {problem.status}",
+        raise BackendError(Diagnostic("E0703", f"cvxpy solver {solver.upper()} stopped with status {problem.status}",
                                       help="check the constraints you added; the exported program alone is always feasible"))
     mech = problem.mechanism()
     mech.meta.stats.update({"cvxpy_solver": solver.upper(), "cvxpy_status": problem.status,

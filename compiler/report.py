@@ -45,11 +45,13 @@ def _table(header: list[str], rows: Iterable[list[Any]]) -> str:
 
 
 def _spec_section(spec: Any) -> tuple[str, str]:
-    src = getattr(spec, "source", None)
-    if src:
-        p = Path(src)
-        if p.is_file():
-            return "Spec", f"Source: `{p}`\n\n```\n{p.read_text()}\n```"
+    """The spec as the front end read it, or its IR.  The text comes from the front end
+    (``_source_text``), never from the file ``source`` names: an artifact's spec.json may
+    set ``source`` to any path, and the report would carry that file to whoever reads it."""
+    text = getattr(spec, "_source_text", None)
+    if text:
+        src = getattr(spec, "source", None) or spec.name
+        return "Spec", f"Source: `{src}`\n\n```\n{text}\n```"
     body = json.dumps(spec.model_dump(mode="json"), indent=1)
     return "Spec", f"Spec `{spec.name}` (IR, hash `{spec.spec_hash()}`):\n\n```json\n{body}\n```"
 

@@ -91,7 +91,7 @@ def test_a_backend_without_the_export_and_an_unsolved_problem_say_so() -> None:
     assert e.value.diagnostics[0].code == "E0610"  # the exact backend's own refusal: add a grid
     with pytest.raises(UsageError) as e:
         auctionc.to_cvxpy(auctionc.load(MARKET)).mechanism()
-    assert e.value.diagnostics[0].code == "E0702"
+    assert e.value.diagnostics[0].code == "E0703"
 
 
 def test_cli_export_prints_the_program_and_solves_it(tmp_path: Path) -> None:
@@ -110,7 +110,7 @@ def test_cli_export_prints_the_program_and_solves_it(tmp_path: Path) -> None:
     r = runner.invoke(app, ["verify", str(tmp_path), "--json"])
     assert r.exit_code == 0 and json.loads(r.stdout)["certificate"]["kind"] == "exact_by_enumeration"
     r = runner.invoke(app, ["export", str(MARKET), "--to", "cvxpy", "--solve", "NO_SUCH_SOLVER"])
-    assert r.exit_code == 1 and "E0702" in r.stderr and "Traceback" not in r.stderr
+    assert r.exit_code == 1 and "E0703" in r.stderr and "Traceback" not in r.stderr
 
 
 @pytest.mark.parametrize("solver", ["CLARABEL", "SCS"])

@@ -117,13 +117,15 @@ def test_fixed_seed_reproduces_without_cache(api_base, first_run, tmp_path):
 
 def test_budget_stop_then_resume_loses_and_repeats_nothing(api_base, first_run, tmp_path):
     _, first = first_run
-    # Price the free local model so the budget bites after two calls.
-    opts = {"input_cost_per_token": 1e-3, "output_cost_per_token": 1e-3}
-    part = run(api_base, tmp_path, concurrency=1, max_cost=0.1, options=opts)
+    # Price the free local model so the budget bites after a few calls: the cap is hard, so a
+    # call is made only while its worst case (prompt + 25% + max_tokens) fits what is left.
+    opts = {"input_cost_per_token": 1e-5, "output_cost_per_token": 1e-5}
+    part = run(api_base, tmp_path, concurrency=1, max_cost=0.02, options=opts)
     assert not part.complete and part.stop_reason == "max_cost"
     assert part.warnings[-1].code == "E0805"
     paid = part.calls["model_calls"]
     assert 1 <= paid < first.calls["model_calls"]
+    assert part.calls["cost_usd"] <= 0.02
     rest = run(api_base, tmp_path, concurrency=1, resume=True, options=opts)
     assert rest.complete
     assert paid + rest.calls["model_calls"] == first.calls["model_calls"]

@@ -24,7 +24,7 @@ EXACT_OPTIONS: dict[str, OptionSpec] = {
     "max_rounds": OptionSpec(int, 100, "constraint-generation rounds before giving up", min=1),
     "tol": OptionSpec(float, 1e-9, "IC violation above which a pair is added", min=0.0),
     "time_limit": OptionSpec(float, 0.0, "seconds for the whole solve (0: none)", min=0.0),
-    "max_variables": OptionSpec(int, 5_000_000, "refuse models with more variables than this", min=1),
+    "max_variables": OptionSpec(int, 5_000_000, "refuse models with more variables than this", min=1, limit=True),
 }
 
 
@@ -79,6 +79,13 @@ class ExactBackend(Backend):
         if self.deterministic and not spec.requires("deterministic"):
             return ("E0610", f"backend {self.name} solves deterministic designs and this spec does not require one",
                     "add `require deterministic`, or use `lp` for randomised mechanisms")
+        if grid is not None and grid > max_variables:
+            # every cell of the grid is a type with at least one variable: refuse before any
+            # type space is built (a grid of 10^12 cells would be allocated first)
+            return ("E0710",
+                    f"a grid of {_fmt(grid)} cells makes at least {_fmt(grid)} variables for backend {self.name} "
+                    f"(limit {_fmt(max_variables)})",
+                    f"lower the grid (`solve with {self.name}(grid = 20)`) or raise `max_variables`")
         if spec.kind == "market":
             return self._market_refusal(spec, grid)
         kinds = spec.valuation_kinds

@@ -97,20 +97,21 @@ class RuleAgent(Agent):
             return float(rng.uniform(0.0, max(obs, 0.0)))
         raise NoClosedForm(f"unknown agent kind {a.kind}")
 
-    def prime(self, experiment: int, bidder: int, obs: np.ndarray) -> None:
-        """Compute every round's threshold in one vectorised call (clocks would otherwise
-        evaluate the strategy round by round)."""
+    def prime(self, experiment: int, bidder: int, obs: np.ndarray, first_round: int = 0) -> None:
+        """Compute the thresholds of rounds ``first_round, first_round + 1, ...`` in one
+        vectorised call (clocks would otherwise evaluate the strategy round by round)."""
         if isinstance(self.spec, ir.RandomAgent):
             return
         try:
-            th = self.batch_bids(experiment, bidder, np.asarray(obs, float))
+            th = self.batch_bids(experiment, bidder, np.asarray(obs, float), first_round)
         except NoClosedForm:
             return
-        for r, (o, t) in enumerate(zip(obs, th)):
+        for r, (o, t) in enumerate(zip(obs, th), start=first_round):
             self._memo[(experiment, r, bidder, float(o), ())] = float(t)
 
-    def batch_bids(self, experiment: int, bidder: int, obs: np.ndarray) -> np.ndarray:
-        """Sealed bids for all rounds at once (the fast path of rule-only runs)."""
+    def batch_bids(self, experiment: int, bidder: int, obs: np.ndarray, first_round: int = 0) -> np.ndarray:
+        """Sealed bids for consecutive rounds from ``first_round`` at once (the fast path of
+        rule-only runs)."""
         a = self.spec
         if isinstance(a, ir.Truthful):
             return np.where(obs >= self.fmt.reserve, obs, np.nan)
@@ -118,7 +119,8 @@ class RuleAgent(Agent):
             return bne_threshold(self.fmt, self.model, obs)
         if isinstance(a, ir.CRRA):
             return crra_threshold(self.fmt, self.model, obs, a.r)
-        return np.array([self.threshold(experiment, r, bidder, float(o), []) for r, o in enumerate(obs)])
+        return np.array([self.threshold(experiment, r, bidder, float(o), [])
+                         for r, o in enumerate(obs, start=first_round)])
 
     async def sealed(self, view: RoundView) -> Turn:
         b = self.threshold(view.experiment, view.round, view.bidder, view.obs, [])
@@ -146,8 +148,9 @@ def _intervention(cfg: LLMConfig, fmt: ir.Format) -> str:
         else:
             advice = "In this auction no single bid is best whatever the others do: weigh the chance of winning against the profit if you win."
         return render("dominant_strategy", dominant_advice=advice) + "\n"
-    # Any other name is a researcher's own prompt file under prompts/.
-    return render(cfg.prompt) + "\n"
+    # Any other name is a researcher's own prompt file, read by the front end from the spec's
+    # folder (llm_config refuses a prompt it did not read); no file is opened here.
+    return (cfg.prompt_text or "").strip() + "\n"
 
 
 class LLMAgent(Agent):

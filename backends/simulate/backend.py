@@ -32,14 +32,22 @@ class SimulateBackend(Backend):
     options = {
         "steps": OptionSpec(str, "separate", "LLM turn: separate reflection/plan/bid calls, or one combined call",
                             choices=("separate", "combined")),
-        "max_tokens": OptionSpec(int, None, "completion token limit per call", min=8),
+        "max_tokens": OptionSpec(int, None, "completion token limit per call", min=8, max=8192),
         "parse_retries": OptionSpec(int, 2, "re-asks with a format reminder after an unreadable reply", min=0, max=10),
         "api_retries": OptionSpec(int, 3, "retries after rate limits and timeouts", min=0, max=10),
-        "timeout": OptionSpec(float, 120.0, "seconds per model call", min=1),
+        "timeout": OptionSpec(float, 120.0, "seconds per model call", min=1, max=600),
         "input_cost_per_token": OptionSpec(float, 0.0, "USD per prompt token for models the price table lacks", min=0),
         "output_cost_per_token": OptionSpec(float, 0.0, "USD per completion token for models the price table lacks", min=0),
-        "cache": OptionSpec(str, "", "file of the model-reply cache shared across runs (default: in the output directory)"),
+        "cache": OptionSpec(str, "", "file name of the model-reply cache inside the output directory "
+                            "(default llm_cache.sqlite; `simulate --cache PATH` puts it anywhere)"),
+        "response_format": OptionSpec(str, "auto", "replies as JSON under a schema the provider enforces, as free text "
+                                      "(tags or JSON), or auto: a schema where litellm says the model supports one",
+                                      choices=("auto", "json_schema", "text")),
         "report": OptionSpec(bool, True, "write the markdown report and the bids plot"),
+        "rounds_limit": OptionSpec(int, 200_000, "refuse, before any work, more rounds x repetitions than this "
+                                   "(each round's record is kept for the metrics, about 7 KB)", min=1, limit=True),
+        "ticks_limit": OptionSpec(int, 10_000_000, "refuse, before any work, clocks that would take more ticks "
+                                  "(ticks a round x rounds) than this", min=1, limit=True),
     }
     options_section = "simulate"
     codes = {
@@ -54,12 +62,30 @@ class SimulateBackend(Backend):
         "E0809": "an agent has no strategy for this format",
         "E0810": "the checkpoint belongs to a different run",
         "E0811": "the local model server cannot start, or no GGUF model was found",
+        "E0812": "the spec names a model endpoint the user has not trusted with their API keys",
+        "E0813": "--max-cost cannot bound a model without a price",
+        "E0814": "no reply of the LLM agents gave a valid action",
+        "E0815": "the simulation's work estimate is past its limit",
     }
 
     def given_options(self, spec: Any) -> dict[str, Any]:
         """The settings of the spec's ``simulate { }`` section (and ``solve with simulate(...)``)."""
         sim = dict(spec.simulate.options) if getattr(spec, "simulate", None) is not None else {}
         return {**sim, **super().given_options(spec)}
+
+    def resolve_options(self, spec: Any, options: dict[str, Any]) -> dict[str, Any]:
+        """Refuse at check/plan time a simulation whose rounds or clock ticks pass their
+        limits (``workload.check_work``: the estimate, the limit and the option)."""
+        from auctionc.errors import PlanError
+
+        if (getattr(spec, "kind", None) == "auction" and spec.mechanism is not None and spec.n_items == 1
+                and all(b.valuation.kind == "single" for b in spec.bidders)):
+            from auctionc.backends.simulate.workload import check_work
+
+            too_much = check_work(spec, options)
+            if too_much is not None:
+                raise PlanError(too_much)
+        return options
 
     def accepts(self, spec: Any, options: dict[str, Any]) -> Verdict:
         v = self.check_capabilities(spec)

@@ -1,5 +1,6 @@
-"""LLM bidders: prompts, reply schemas and parsing, and the call engine (litellm,
-a content-addressed sqlite cache, a JSONL transcript, retries, cost and budget).
+"""LLM bidders: each agent's call configuration and the call engine (litellm, a
+content-addressed sqlite cache, a JSONL transcript, retries, cost and a hard budget).  The
+prompt templates are in ``templates``, the reply schemas and parser in ``replies``.
 
 litellm is imported on the first real call only: the backend must stay cheap to
 import for ``auctionc plan``.
@@ -10,15 +11,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import math
 import os
-import re
 import sqlite3
 import time
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
-from string import Template
 from typing import Any
 
 from auctionc import ir
@@ -28,6 +25,14 @@ from auctionc.backends.simulate.local_llm import (
     is_loopback,
     server_reachable,
 )
+from auctionc.backends.simulate.replies import (  # noqa: F401 - re-exported: the public names of LLM replies
+    MAX_REPLY_CHARS,
+    Step,
+    format_instruction,
+    make_step,
+    parse_reply,
+)
+from auctionc.backends.simulate.templates import currency_name, money, prompt_text, render  # noqa: F401
 from auctionc.diagnostics import Diagnostic
 from auctionc.errors import BackendError
 
@@ -38,139 +43,6 @@ _LOCAL_KEY = "sk-local-no-key"
 # --------------------------------------------------------------------------
 # Prompts
 # --------------------------------------------------------------------------
-
-
-def prompt_text(name: str) -> str:
-    return resources.files(__package__).joinpath("prompts", f"{name}.txt").read_text().strip()
-
-
-def render(template: str, **kw: Any) -> str:
-    return Template(prompt_text(template)).safe_substitute(**kw)
-
-
-def money(x: float, currency: str) -> str:
-    s = f"{x:.2f}".rstrip("0").rstrip(".") if not float(x).is_integer() else f"{int(x)}"
-    return f"{currency}{s}" if len(currency) == 1 else f"{s} {currency}"
-
-
-def currency_name(currency: str) -> str:
-    return {"$": "dollars", "€": "euros", "£": "pounds"}.get(currency, currency)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One call in a bidder's turn: what it asks for and the reply schema."""
-
-    name: str
-    keys: tuple[str, ...]
-    schema: dict[str, Any]
-
-
-def _text(max_len: int) -> dict[str, Any]:
-    return {"type": "string", "maxLength": max_len}
-
-
-def make_step(name: str, *, cot: bool, bid_max: float, reflect: bool = False, integer: bool = False) -> Step:
-    """``integer`` asks for whole-currency bids (integer values): grammar-constrained
-    servers enforce integer bounds, not those of decimals."""
-    props: dict[str, Any] = {}
-    bid = {"type": "integer" if integer else "number", "minimum": 0, "maximum": int(bid_max) if integer else bid_max}
-    text_len = 600 if cot else 240
-    if name == "reflection":
-        props = {"reflection": _text(text_len)}
-    elif name == "plan":
-        props = {"reasoning": _text(text_len), "plan": _text(240)} if cot else {"plan": _text(text_len)}
-    elif name == "bid":
-        props = {"bid": bid}
-    elif name == "combined":
-        if reflect:
-            props["reflection"] = _text(text_len)
-        if cot:
-            props["reasoning"] = _text(text_len)
-        props["plan"] = _text(240)
-        props["bid"] = bid
-    elif name == "clock":
-        props = {"decision": {"type": "string", "enum": ["stay", "drop"]}}
-    elif name == "dutch":
-        props = {"decision": {"type": "string", "enum": ["wait", "buy"]}}
-    else:
-        raise ValueError(name)
-    schema = {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
-    return Step(name, tuple(props), schema)
-
-
-def format_instruction(step: Step, structured: bool) -> str:
-    if structured:
-        return render("format_json", keys=", ".join(f'"{k}"' for k in step.keys))
-    tags = []
-    for k in step.keys:
-        hint = {"bid": "AMOUNT", "decision": "/".join(step.schema["properties"]["decision"].get("enum", []))}.get(k, "...")
-        tags.append(f"<{k}>{hint}</{k}>")
-    return render("format_tags", tags=" ".join(tags))
-
-
-_NUM = re.compile(r"-?\d+(?:[.,]\d+)?")
-
-
-def _number(x: Any) -> float | None:
-    if isinstance(x, bool):
-        return None
-    if isinstance(x, (int, float)):
-        return float(x) if math.isfinite(x) else None
-    if isinstance(x, str):
-        m = _NUM.search(x.replace(",", ""))
-        return float(m.group()) if m else None
-    return None
-
-
-def _check(step: Step, d: dict[str, Any]) -> dict[str, Any] | None:
-    out: dict[str, Any] = {}
-    for k in step.keys:
-        if k not in d:
-            return None
-        v = d[k]
-        if k == "bid":
-            b = _number(v)
-            hi = step.schema["properties"]["bid"].get("maximum")
-            if b is None or b < 0 or (hi is not None and b > hi):
-                return None
-            out[k] = b
-        elif k == "decision":
-            allowed = step.schema["properties"]["decision"]["enum"]
-            s = str(v).strip().lower()
-            if s not in allowed:
-                return None
-            out[k] = s
-        else:
-            out[k] = str(v)
-    return out
-
-
-def parse_reply(step: Step, content: str | None) -> dict[str, Any] | None:
-    """The reply as a dict of the step's keys, from JSON or from tags; None if unreadable."""
-    if not content:
-        return None
-    text = content.strip()
-    fence = re.search(r"```(?:json)?\s*(.*?)```", text, re.S)
-    candidates = [text, fence.group(1)] if fence else [text]
-    brace = re.search(r"\{.*\}", text, re.S)
-    if brace:
-        candidates.append(brace.group())
-    for c in candidates:
-        try:
-            d = json.loads(c)
-        except (json.JSONDecodeError, ValueError):
-            continue
-        if isinstance(d, dict):
-            got = _check(step, d)
-            if got is not None:
-                return got
-    tags = {}
-    for k in step.keys:
-        m = re.search(rf"<{k}>(.*?)</{k}>", text, re.S | re.I)
-        if m:
-            tags[k] = m.group(1).strip()
-    return _check(step, tags) if tags else None
 
 
 # --------------------------------------------------------------------------
@@ -189,6 +61,9 @@ class LLMConfig:
     currency: str
     max_tokens: int
     structured: bool
+    prompt_text: str | None = None
+    """The text of a prompt file the spec names, as the front end read it (None for the
+    bundled prompts)."""
 
     def params(self, step: Step, seed: int) -> dict[str, Any]:
         """The call parameters that shape the reply (part of the cache key)."""
@@ -201,12 +76,32 @@ class LLMConfig:
         return p
 
 
-def llm_config(agent: ir.LLMAgent, model: str | None, api_base: str | None, max_tokens: int | None) -> LLMConfig:
+BUNDLED_PROMPTS = ("default", "nash_deviation", "dominant_strategy")
+
+
+def llm_config(agent: ir.LLMAgent, model: str | None, api_base: str | None, max_tokens: int | None,
+               response_format: str = "auto", prompt_texts: dict[str, str] | None = None) -> LLMConfig:
+    """The call configuration of an LLM agent.  ``response_format``: "json_schema" (the
+    provider enforces the reply schema), "text" (tags or JSON read from free text) or "auto"
+    (a schema where litellm says the model supports one, and for loopback servers)."""
     m = model or agent.model or DEFAULT_LOCAL_MODEL
     base = api_base or agent.api_base or (DEFAULT_API_BASE if m == DEFAULT_LOCAL_MODEL else None)
-    structured = is_loopback(base) or _supports_schema(m)
+    if response_format == "auto":
+        structured = is_loopback(base) or _supports_schema(m)
+    else:
+        structured = response_format == "json_schema"
     mt = max_tokens or (700 if agent.reasoning == "cot" else 200)
-    return LLMConfig(m, base, agent.temperature, agent.reasoning, agent.prompt, agent.language, agent.currency, mt, structured)
+    text = None
+    if agent.prompt not in BUNDLED_PROMPTS:
+        text = (prompt_texts or {}).get(agent.prompt)
+        if text is None:
+            raise BackendError(Diagnostic(
+                "E0808", f"prompt '{agent.prompt}' was not read from the spec's folder",
+                help="a prompt file is named in a .auction file and read, beside it, when the spec is loaded; "
+                     "a spec from JSON (an artifact's spec.json) can use only the bundled prompts: "
+                     + ", ".join(BUNDLED_PROMPTS)))
+    return LLMConfig(m, base, agent.temperature, agent.reasoning, agent.prompt, agent.language, agent.currency, mt,
+                     structured, text)
 
 
 def _supports_schema(model: str) -> bool:
@@ -229,9 +124,9 @@ def _litellm():
 
 
 def price_per_token(model: str, custom: tuple[float, float] | None = None) -> tuple[float, float] | None:
-    """(input, output) USD per token from litellm's price table; None if unknown."""
-    if custom is not None:
-        return custom
+    """(input, output) USD per token from litellm's price table; for a model the table lacks,
+    ``custom`` (the input_cost_per_token/output_cost_per_token options); None if neither.
+    A custom price never replaces the table's: a spec cannot make a priced model look free."""
     litellm = _litellm()
     for name in (model, model.split("/", 1)[-1]):
         try:
@@ -239,7 +134,7 @@ def price_per_token(model: str, custom: tuple[float, float] | None = None) -> tu
             return p / 1e6, c / 1e6
         except Exception:
             continue
-    return None
+    return custom
 
 
 def count_tokens(model: str, messages: list[dict[str, str]]) -> int:
@@ -295,7 +190,17 @@ class ResponseCache:
 
 
 class BudgetExhausted(Exception):
-    pass
+    """The next call would not fit the budget; ``reason`` is "max_cost" or "max_calls"."""
+
+    def __init__(self, reason: str = "max_cost"):
+        super().__init__(reason)
+        self.reason = reason
+
+
+PROMPT_MARGIN = 1.25
+"""Prompt tokens are counted before a call with litellm's tokenizer for the model; the worst
+case a call is charged against the budget adds this margin (and 32 tokens), since a
+provider's own tokenizer may count a few more."""
 
 
 @dataclass
@@ -347,6 +252,7 @@ class LLMEngine:
         *,
         concurrency: int = 4,
         max_cost: float | None = None,
+        max_calls: int | None = None,
         parse_retries: int = 2,
         api_retries: int = 3,
         timeout: float = 120.0,
@@ -360,6 +266,10 @@ class LLMEngine:
         self._fh = transcript.open("a", encoding="utf-8")
         self.sem = asyncio.Semaphore(max(1, concurrency))
         self.max_cost = max_cost
+        self.max_calls = max_calls
+        self.reserved = 0.0
+        """The worst-case cost of the calls in flight."""
+        self.in_flight = 0
         self.parse_retries = parse_retries
         self.api_retries = api_retries
         self.timeout = timeout
@@ -375,6 +285,44 @@ class LLMEngine:
     def _log(self, line: dict[str, Any]) -> None:
         self._fh.write(json.dumps(line, default=str) + "\n")
         self._fh.flush()
+
+    def check_budget(self, models: set[str]) -> None:
+        """Refuse to start when ``--max-cost`` cannot bound the run: a model without a price
+        (litellm's table lacks it and no input_cost_per_token/output_cost_per_token is given)
+        has an unknown cost, which only ``--max-calls`` bounds."""
+        if self.max_cost is None or self.max_calls is not None:
+            return
+        unpriced = sorted(m for m in models if price_per_token(m, self.custom_price) is None)
+        if unpriced:
+            raise _diag(
+                "E0813",
+                f"--max-cost cannot bound model {', '.join(unpriced)}: litellm's price table lacks it, so its cost is unknown",
+                "give its price (simulate { input_cost_per_token 1e-6  output_cost_per_token 2e-6 }) or bound the "
+                "number of calls with --max-calls N",
+            )
+
+    def _worst_cost(self, cfg: LLMConfig, msgs: list[dict[str, str]]) -> float | None:
+        price = price_per_token(cfg.model, self.custom_price)
+        if price is None:
+            return None
+        prompt = count_tokens(cfg.model, msgs) * PROMPT_MARGIN + 32
+        return prompt * price[0] + cfg.max_tokens * price[1]
+
+    def _reserve(self, cfg: LLMConfig, msgs: list[dict[str, str]]) -> float:
+        """Admit one call, or raise ``BudgetExhausted``: a call is dispatched only when its
+        worst-case cost and that of every call in flight fit what is left of --max-cost, and
+        the calls made and in flight stay within --max-calls.  Returns the amount reserved."""
+        if self.max_calls is not None and self.stats.model_calls + self.in_flight >= self.max_calls:
+            raise BudgetExhausted("max_calls")
+        worst = 0.0
+        if self.max_cost is not None:
+            w = self._worst_cost(cfg, msgs)
+            worst = w if w is not None else 0.0  # unpriced: bounded by --max-calls (check_budget)
+            if self.stats.cost_usd + self.reserved + worst > self.max_cost:
+                raise BudgetExhausted("max_cost")
+        self.reserved += worst
+        self.in_flight += 1
+        return worst
 
     def _check_env(self, cfg: LLMConfig) -> None:
         if cfg.model in self._checked_env or is_loopback(cfg.api_base):
@@ -425,13 +373,14 @@ class LLMEngine:
                            "completion_tokens": hit["completion_tokens"], "cost_usd": 0.0,
                            "original_cost_usd": hit["cost"], "latency_s": 0.0, "cache_hit": True})
             return hit["content"]
-        if self.max_cost is not None and self.stats.cost_usd >= self.max_cost:
-            raise BudgetExhausted()
         self._check_env(cfg)
         async with self.sem:
-            if self.max_cost is not None and self.stats.cost_usd >= self.max_cost:
-                raise BudgetExhausted()
-            content, pt, ct, latency = await self._complete(cfg, msgs, params, line)
+            reserved = self._reserve(cfg, msgs)
+            try:
+                content, pt, ct, latency = await self._complete(cfg, msgs, params, line)
+            finally:
+                self.reserved -= reserved
+                self.in_flight -= 1
         price = price_per_token(cfg.model, self.custom_price)
         if price is None:
             self.stats.unpriced_models.add(cfg.model)

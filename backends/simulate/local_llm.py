@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from auctionc.backends.simulate.endpoints import is_loopback, server_reachable  # noqa: F401 - re-exported
 from auctionc.diagnostics import Diagnostic
 from auctionc.errors import BackendError
 
@@ -56,26 +57,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
-
-
-def is_loopback(api_base: str | None) -> bool:
-    if not api_base:
-        return False
-    from urllib.parse import urlparse
-
-    host = urlparse(api_base).hostname or ""
-    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
-
-
-def server_reachable(api_base: str, timeout: float = 2.0) -> bool:
-    from urllib.parse import urlparse
-
-    u = urlparse(api_base)
-    try:
-        with socket.create_connection((u.hostname or "127.0.0.1", u.port or 80), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 @dataclass
