@@ -116,21 +116,24 @@ def compile(  # noqa: A001 - the API name users expect
 
     ``out`` is held for the run (``outputs.claim``): another run into it is refused, and so
     is a directory holding another spec's output unless ``force``, which removes that first."""
+    t0 = time.perf_counter()
+    the_plan = make_plan(spec, backend, options)  # no side effects: done before the directory is held
     if out is None:
-        return _compile(spec, backend, options, seed, out=None, device=device, resume=resume, progress=progress,
+        return _compile(spec, the_plan, seed, t0, out=None, device=device, resume=resume, progress=progress,
                         verify=verify, verify_options=verify_options)
     from .outputs import claim
 
-    with claim(out, spec, force=force, purpose="compile"):
-        return _compile(spec, backend, options, seed, out=out, device=device, resume=resume, progress=progress,
+    run = {"backend": the_plan.chosen, "options": the_plan.options, "seed": seed}  # checkpoints carry it
+    with claim(out, spec, force=force, purpose="compile", run=run):
+        return _compile(spec, the_plan, seed, t0, out=out, device=device, resume=resume, progress=progress,
                         verify=verify, verify_options=verify_options)
 
 
 def _compile(
     spec: Any,
-    backend: str | None,
-    options: dict[str, Any] | None,
+    the_plan: Plan,
     seed: int,
+    t0: float,
     *,
     out: str | Path | None,
     device: str,
@@ -142,16 +145,9 @@ def _compile(
     from .mechanism.base import stamp_provenance
     from .plugins.interface import RunContext
 
-    t0 = time.perf_counter()
-    the_plan = make_plan(spec, backend, options)
     name, b, opts = the_plan.chosen, the_plan.backend, the_plan.options
     assert name is not None and b is not None
     out_dir = Path(out) if out is not None else None
-    if out_dir is not None:
-        from .outputs import record_run
-
-        out_dir.mkdir(parents=True, exist_ok=True)
-        record_run(out_dir, backend=name, options=opts, seed=seed)  # checkpoints carry it
     reporter = _progress(progress)
     ctx = RunContext(seed=seed, out_dir=out_dir, device=device, resume=resume, progress=reporter)
     t1 = time.perf_counter()

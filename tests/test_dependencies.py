@@ -44,6 +44,7 @@ def third_party_imports(folder: str) -> dict[str, set[str]]:
     library, auctionc, nor a module of the folder itself -> the files importing them."""
     local = {p.stem for p in (ROOT / folder).rglob("*.py")} | {p.name for p in (ROOT / folder).iterdir() if p.is_dir()}
     local |= {p.stem for p in (ROOT / "scripts").glob("*.py")}  # tests and hooks put scripts/ on sys.path
+    local |= {p.stem for p in (ROOT / "tests").glob("*.py")}  # the fuzz script shares the tests' corpus
     out: dict[str, set[str]] = {}
     for path in (ROOT / folder).rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
