@@ -182,7 +182,7 @@ def compile_market(backend: ExactBackend, spec: ir.MarketSpec, opts: dict[str, A
     b = spec.buyers[0]
     mech = DataMarketMechanism(list(spec.states), list(b.actions), prog.U, types.kind, types.points, types.beliefs,
                                types.scales, types.probs, E, prices, buyer=b.name)
-    cert = mech.exact_check(spec)
+    cert = mech.exact_check(spec, grid)
     cert["kind"] = "exact_by_enumeration"
     cert["tolerance"] = opts["tol"]
     table = mech.experiments_table()
