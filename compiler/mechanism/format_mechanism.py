@@ -458,7 +458,8 @@ class FormatMechanism(Mechanism):
 
     def world(self) -> WorldFacts:
         return WorldFacts(n_bidders=self.n_bidders, outcome_space=self.outcome_space, dim=self.dim,
-                          items=list(self.items), valuations=list(self.valuations))
+                          items=list(self.items), valuations=list(self.valuations),
+                          format=self.format.model_dump(mode="json"))
 
     @classmethod
     def from_data(cls, data: dict[str, Any], meta: ArtifactMeta, directory: Path) -> FormatMechanism:

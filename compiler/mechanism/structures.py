@@ -91,6 +91,8 @@ class WorldFacts:
     items: list[str] | None = None
     bidders: list[str] | None = None
     valuations: list[str] | None = None
+    format: dict | None = None
+    """A standard format's rule and parameters (name, reserve, entry fee, prices...), as JSON."""
     type_values: list[np.ndarray] | None = None
     type_probs: list[np.ndarray] | None = None
     type_grids: list[list[np.ndarray] | None] | None = None

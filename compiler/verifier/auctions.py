@@ -170,7 +170,7 @@ def _continuous(mech, spec, settings, ev, kind_struct, tol, checks, notes, detai
     if kind_struct is not None:
         d = _head(full, SANITY_SAMPLES)
         res = search_regret(ev, mech, d, settings, names, local=False, label="verify: sanity misreports")
-        how = f"by construction; a sanity sample of {len(d.values):,} profiles ({res.search}) finds"
+        how = f"by construction; a sanity sample of {len(d.values):,} profiles ({res.search})"
         kind, interim = kind_struct, None
     else:
         m = planned_samples(settings, B, n, dim, bool(getattr(mech, "differentiable", False)), local=True)
@@ -178,7 +178,7 @@ def _continuous(mech, spec, settings, ev, kind_struct, tol, checks, notes, detai
             notes.append(f"the search budget of {settings.budget:,} evaluations allows {m:,} of {B:,} profiles")
         d = _head(full, m)
         res = search_regret(ev, mech, d, settings, names, local=True)
-        how = f"sampled at {m:,} profiles, others truthful ({res.search}); the largest gain found is a lower bound:"
+        how = f"sampled at {m:,} profiles, others truthful ({res.search}; the largest gain found is a lower bound)"
         kind, interim = "estimated", None
         want = settings.interim if settings.interim is not None else (bayes or dim <= 2)
         if want and not d.signals:

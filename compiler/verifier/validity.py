@@ -76,6 +76,11 @@ def world_check(mech: Any, spec: Any, grid: int | None) -> Check:
         want = [valuation_class(b) for b in spec.bidders]
         if list(w.valuations) != want:
             bad.append(f"valuations {w.valuations} (the spec: {want})")
+    if w.format is not None and spec.kind == "auction":
+        named = spec.mechanism.model_dump(mode="json") if spec.mechanism is not None else None
+        if named is not None and w.format != named:
+            bad.append(f"the format {w.format.get('name')} {_diff(w.format, named)} (the spec names "
+                       f"{named.get('name')})")
     if w.type_values is not None:
         bad += _table_types(w, spec, grid)
     if w.states is not None:
@@ -83,6 +88,11 @@ def world_check(mech: Any, spec: Any, grid: int | None) -> Check:
     if bad:
         return Check("world", False, "the artifact's copy of the world disagrees with the spec: " + "; ".join(bad))
     return Check("world", True, "the facts the artifact carries agree with the spec (which alone is used)")
+
+
+def _diff(a: dict, b: dict) -> str:
+    keys = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k) and k != "name"]
+    return "with " + ", ".join(f"{k} = {a.get(k)}" for k in keys) if keys else ""
 
 
 def _table_types(w: Any, spec: Any, grid: int | None) -> list[str]:
