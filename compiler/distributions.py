@@ -76,6 +76,8 @@ def support(d: ir.Distribution) -> tuple[float, float]:
     if isinstance(d, ir.Mixture):
         bounds = [support(c) for c in d.components]
         return min(b[0] for b in bounds), max(b[1] for b in bounds)
+    if isinstance(d, ir.Uniform):  # the common case, without importing scipy.stats (over a second)
+        return float(d.low), float(d.high)
     f = _frozen(d)
     lo, hi = f.support()
     if not np.isfinite(lo):

@@ -69,7 +69,9 @@ class AffineMaximizerMechanism(Mechanism):
 
     def _terms(self, bids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(B, K, n)`` weighted values of each outcome and ``(B, K)`` affine welfare."""
-        wv = np.einsum("bim,kim->bki", bids, self.outcomes) * self.weights
+        # one matrix product per bidder (BLAS) rather than an einsum over four indices
+        wv = np.stack([bids[:, i, :] @ self.outcomes[:, i, :].T for i in range(self.n_bidders)], axis=-1)
+        wv *= self.weights
         return wv, wv.sum(-1) + self.boosts
 
     def choose_and_pay(self, bids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
