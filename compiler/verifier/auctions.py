@@ -30,7 +30,16 @@ from .evaluation import EvaluationError, Evaluator
 from .interim import interim_regret
 from .search import planned_samples, search_regret
 from .settings import SANITY_SAMPLES, Settings
-from .spec_spaces import Draws, auction_spaces, bidder_names, draw, draw_cats, is_cats, recorded_grid, value_box
+from .spec_spaces import (
+    Draws,
+    auction_spaces,
+    bidder_names,
+    draw,
+    draw_cats,
+    is_cats,
+    recorded_grid,
+    value_box,
+)
 from .structure import StructureResult, cats_utilities, check_structure
 from .validity import offered_figures, outcome_checks, shape_check, spec_hash_check, world_check
 
