@@ -117,6 +117,8 @@ def cdf(d: ir.Distribution, x: np.ndarray | float) -> np.ndarray:
     if isinstance(d, ir.Mixture):
         w = np.asarray(d.weights, float) / sum(d.weights)
         return sum(wi * cdf(c, x) for wi, c in zip(w, d.components))
+    if isinstance(d, ir.Uniform):  # closed form: no scipy.stats import for the common case
+        return np.clip((x - d.low) / (d.high - d.low), 0.0, 1.0)
     return _frozen(d).cdf(x)
 
 

@@ -373,3 +373,18 @@ def test_random_direct_mechanisms_violations_are_found_and_named(T, seed):
         types[t_own] * alloc[prof[0], prof[1], i, 0] - pay[prof[0], prof[1], i])
     assert gain == pytest.approx(best, abs=1e-9)
     assert arg is not None
+
+
+def test_search_budget_and_progress_lines():
+    import io
+
+    from auctionc.progress import Progress
+
+    stream = io.StringIO()
+    c = verify(BuggySecondPrice(2), single_item(2), samples=2000, steps=10, restarts=4, interim=False,
+               budget=20_000, metric_samples=20_000, progress=Progress("lines", stream))
+    # 2 bidders x (256 grid + 4 restarts + 10 rounds x 2 directions) evaluations per profile
+    assert c.samples == 20_000 // (2 * (256 + 4 + 20)) and not c.ok
+    assert any("search budget of 20,000 evaluations allows 35 of 2,000 profiles" in n for n in c.notes)
+    text = stream.getvalue()
+    assert "verify: misreport search: done 2/2" in text and "verify: revenue and welfare: done" in text
