@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .. import valuation as V
-from .certificate import VALIDITY, Certificate, Check, exact_metric
+from .certificate import VALIDITY, Z95, Certificate, Check, exact_metric
 from .claims import claim_check
 from .enumeration import enumerate_auction, objective_value
 from .estimate import adaptive_metrics
@@ -207,7 +207,7 @@ def _continuous(mech, spec, settings, ev, kind_struct, tol, checks, notes, detai
                 ir = float(np.maximum(-interim["truthful"], 0).max(initial=0.0))
     max_r = float(regrets.max(initial=0.0))
     per = regrets.mean(axis=1)
-    ci = float(per.mean() + 1.959963984540054 * per.std(ddof=1) / np.sqrt(len(per))) if len(per) > 1 else None
+    ci = float(per.mean() + Z95 * per.std(ddof=1) / np.sqrt(len(per))) if len(per) > 1 else None
     if not est["precision_reached"]:
         notes.append(f"revenue and welfare: the budget of {settings.metric_samples:,} profiles ended before the 95% "
                      f"half-width reached {settings.precision:.2%} of the estimate")

@@ -158,8 +158,8 @@ def offered_figures(mech: Any, spec: Any, ev: Evaluator) -> dict[str, float]:
         a = np.nan_to_num(np.asarray(off.allocations, float))
         ev.range_violation = max(ev.range_violation, float(np.maximum(-a, 0).max(initial=0.0)),
                                  float(np.maximum(a - 1, 0).max(initial=0.0)))
-        if spec.kind == "auction" and a.ndim == 3 and a.shape[1:] == (spec.n_bidders, V.outcome_dim(spec)) \
-                and not is_cats(spec):
+        if spec.kind == "auction" and not is_cats(spec) and a.ndim == 3 \
+                and a.shape[1:] == (spec.n_bidders, V.outcome_dim(spec)):
             ev.feasibility_violation = max(ev.feasibility_violation, V.feasibility_violation(spec, a))
     if off.lotteries is not None:
         q = np.nan_to_num(np.asarray(off.lotteries, float))
