@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .. import valuation as V
-from .certificate import VALIDITY, Z95, Certificate, Check, exact_metric
+from .certificate import Z95, Certificate, Check, exact_metric
 from .claims import claim_check
 from .enumeration import enumerate_auction, objective_value
 from .estimate import adaptive_metrics
@@ -41,7 +41,14 @@ from .spec_spaces import (
     value_box,
 )
 from .structure import StructureResult, cats_utilities, check_structure
-from .validity import offered_figures, outcome_checks, shape_check, spec_hash_check, world_check
+from .validity import (
+    offered_figures,
+    outcome_checks,
+    shape_check,
+    spec_hash_check,
+    with_final_outcome_checks,
+    world_check,
+)
 
 
 def verify_auction(mech: Any, spec: Any, settings: Settings) -> Certificate:
@@ -66,9 +73,7 @@ def verify_auction(mech: Any, spec: Any, settings: Settings) -> Certificate:
     except EvaluationError as e:
         return invalid([*checks, Check("evaluation", False, str(e))], notes, tol)
     # the validity of everything evaluated on the way (the enumeration, search and estimate)
-    final = outcome_checks(ev, spec, figures, tol)
-    rest = [c for c in cert.checks if c.name not in {c.name for c in final}]
-    cert.checks = [c for c in rest if c.name in VALIDITY] + final + [c for c in rest if c.name not in VALIDITY]
+    cert.checks = with_final_outcome_checks(cert.checks, ev, spec, figures, tol)
     cert.feasibility_violation = ev.feasibility_violation
     cert.details["evaluated_profiles"] = ev.rows
     return cert

@@ -26,13 +26,20 @@ from .. import distributions as D
 from .. import ir
 from ..mechanism.datamarket import MarketTypes, joint_values
 from .auctions import invalid
-from .certificate import VALIDITY, Certificate, Check, exact_metric
+from .certificate import Certificate, Check, exact_metric
 from .claims import claim_check
 from .estimate import adaptive_metrics
 from .evaluation import EvaluationError, Evaluator
 from .settings import Settings
 from .spec_spaces import market_spaces, recorded_grid
-from .validity import offered_figures, outcome_checks, shape_check, spec_hash_check, world_check
+from .validity import (
+    offered_figures,
+    outcome_checks,
+    shape_check,
+    spec_hash_check,
+    with_final_outcome_checks,
+    world_check,
+)
 
 QUANTILES = 1024
 
@@ -115,9 +122,7 @@ def verify_market(mech: Any, spec: Any, settings: Settings) -> Certificate:
         cert = _certify(mech, spec, settings, ev, U, tol, grid, checks, notes, details)
     except EvaluationError as e:
         return invalid([*checks, Check("evaluation", False, str(e))], notes, tol)
-    final = outcome_checks(ev, spec, figures, tol)
-    rest = [c for c in cert.checks if c.name not in {c.name for c in final}]
-    cert.checks = [c for c in rest if c.name in VALIDITY] + final + [c for c in rest if c.name not in VALIDITY]
+    cert.checks = with_final_outcome_checks(cert.checks, ev, spec, figures, tol)
     return cert
 
 

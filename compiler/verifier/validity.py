@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import valuation as V
 from ..mechanism.format_mechanism import valuation_class
-from .certificate import Check
+from .certificate import VALIDITY, Check
 from .evaluation import STOCHASTIC_TOL, Evaluator
 from .spec_spaces import auction_spaces, bidder_names, is_cats, market_spaces
 
@@ -194,3 +194,13 @@ def outcome_checks(ev: Evaluator, spec: Any, figures: dict[str, float], tol: flo
     checks.append(Check("finite_payments", ev.nonfinite == 0,
                         f"{ev.nonfinite} non-finite allocation, payment or price entries {seen}"))
     return checks
+
+
+def with_final_outcome_checks(checks: list[Check], ev: Evaluator, spec: Any, figures: dict[str, float],
+                              tol: float) -> list[Check]:
+    """``checks`` with the range, feasibility and finiteness checks recomputed over everything
+    evaluated on the way (the enumeration, the search, the estimate), validity checks first."""
+    final = outcome_checks(ev, spec, figures, tol)
+    names = {c.name for c in final}
+    rest = [c for c in checks if c.name not in names]
+    return [c for c in rest if c.name in VALIDITY] + final + [c for c in rest if c.name not in VALIDITY]
