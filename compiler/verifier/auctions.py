@@ -208,6 +208,8 @@ def _continuous(mech, spec, settings, ev, kind_struct, tol, checks, notes, detai
         if bayes:
             regrets, worst = interim["regrets"], interim["worst"]
             notes.append("IC(bayesian): the headline regret is the interim regret")
+            how = (f"interim regret of {interim['types']} sampled own types per bidder against {interim['others']} "
+                   "draws of the others (a grid and a coordinate search over reports; a lower bound)")
             if spec.requires("IR") and spec.requirement("IR").mode == "interim":
                 ir = float(np.maximum(-interim["truthful"], 0).max(initial=0.0))
     max_r = float(regrets.max(initial=0.0))
