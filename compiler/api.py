@@ -72,6 +72,13 @@ class CompileOutput:
         """False when the verifier ran and its certificate fails."""
         return self.certificate is None or bool(self.certificate.ok)
 
+    @property
+    def exit_code(self) -> int:
+        """0, or the code for "solved but not verified" when the certificate fails."""
+        from .verifier import EXIT_NOT_VERIFIED
+
+        return 0 if self.ok else EXIT_NOT_VERIFIED
+
     def to_json(self) -> dict[str, Any]:
         cert = self.certificate.to_json() if self.certificate is not None else {}
         metrics = cert.pop("metrics", None) if isinstance(cert, dict) else None
@@ -180,7 +187,7 @@ def _compile(
     if verify:
         from .verifier import verify as run_verify
 
-        output.certificate = run_verify(mech, spec, progress=reporter.enabled, **_verify_settings(spec, verify_options))
+        output.certificate = run_verify(mech, spec, progress=reporter, **_verify_settings(spec, verify_options))
     t3 = time.perf_counter()
     output.timings = {"plan_s": round(t1 - t0, 4), "solve_s": round(t2 - t1, 4), "verify_s": round(t3 - t2, 4)}
     if out_dir is not None:
@@ -190,14 +197,9 @@ def _compile(
 
 def _verify_settings(spec: Any, given: dict[str, Any] | None) -> dict[str, Any]:
     """Verification settings: the caller's, over the spec's ``verify { }`` section."""
-    out: dict[str, Any] = {}
-    sec = getattr(spec, "verify", None)
-    if sec is not None:
-        for key in ("samples", "steps", "restarts", "seed"):
-            if getattr(sec, key) is not None:
-                out[key] = getattr(sec, key)
-    out.update({k: v for k, v in (given or {}).items() if v is not None})
-    return out
+    from .verifier import settings_from_spec
+
+    return settings_from_spec(spec, **(given or {}))
 
 
 def save_outputs(output: CompileOutput, out_dir: Path) -> Path:
@@ -230,6 +232,7 @@ def load_artifact(path: str | Path):
     when no spec.json lies beside it."""
     from .ir import SpecDocument
     from .mechanism import load_mechanism
+    from .mechanism.base import ArtifactError
 
     p = Path(path)
     if not p.exists():
@@ -242,6 +245,10 @@ def load_artifact(path: str | Path):
         raise UsageError(
             Diagnostic("E0902", f"unknown artifact kind {e} in {p}", help="the artifact was written by a newer auctionc or a backend that is not installed")
         ) from None
+    except ArtifactError as e:
+        raise UsageError(
+            Diagnostic("E0908", f"malformed artifact {p}: {e}", help="recompile the spec; an artifact is read, never repaired")
+        ) from None
     except (OSError, ValueError) as e:
         raise UsageError(
             Diagnostic("E0901", f"cannot read artifact {p} ({e})", help="pass a directory written by `auctionc compile --out DIR` or its mechanism.json")
@@ -249,7 +256,11 @@ def load_artifact(path: str | Path):
     spec_path = directory / "spec.json"
     spec = None
     if spec_path.exists():
-        spec = SpecDocument.model_validate_json(spec_path.read_text()).spec
+        try:
+            spec = SpecDocument.model_validate_json(spec_path.read_text()).spec
+        except (OSError, ValueError) as e:
+            raise UsageError(Diagnostic("E0908", f"malformed spec.json beside {p} ({str(e).splitlines()[0]})",
+                                        help="pass the spec with --spec FILE")) from None
     return mech, spec
 
 
@@ -272,6 +283,12 @@ class VerifyOutput:
     @property
     def ok(self) -> bool:
         return bool(self.certificate.ok)
+
+    @property
+    def exit_code(self) -> int:
+        from .verifier import EXIT_NOT_VERIFIED
+
+        return 0 if self.ok else EXIT_NOT_VERIFIED
 
     def to_json(self) -> dict[str, Any]:
         cert = self.certificate.to_json()
@@ -319,7 +336,7 @@ def verify_path(
         if spec is None:
             raise UsageError(Diagnostic("E0904", f"no spec.json beside {target}", help="pass the spec with --spec FILE"))
         where = Path(report_dir) if report_dir is not None else (target if target.is_dir() else target.parent)
-    cert = verify(mech, spec, progress=_progress(progress).enabled, **options)
+    cert = verify(mech, spec, progress=_progress(progress), **_verify_settings(spec, options))
     output = VerifyOutput(spec, mech, cert)
     files = write_report(where, spec=spec, mechanism=mech, certificate=cert, result_json=output.to_json())
     output.files = {k: str(v) for k, v in files.items()}

@@ -283,7 +283,6 @@ def compile(  # noqa: A001
     except AuctionError as e:
         _fail(e, as_json, spec)
     doc = res.to_json()
-    doc["ok"] = True
     if as_json:
         _emit_json(doc)
     _err(f"backend: {res.backend} ({res.plan.why})")
@@ -293,6 +292,7 @@ def compile(  # noqa: A001
     _err(f"artifact: {res.artifact}")
     if "report_md" in res.files:
         _err(f"report: {res.files['report_md']}")
+    _not_verified(res)
 
 
 @app.command()
@@ -300,27 +300,47 @@ def compile(  # noqa: A001
 def verify(
     target: Path = typer.Argument(..., help="An artifact directory (or its mechanism.json) or a spec with a `mechanism` format."),
     spec_file: Path | None = typer.Option(None, "--spec", help="Spec to verify the artifact under (default: the spec.json saved beside it)."),
-    samples: int = typer.Option(10000, "--samples", help="Value profiles sampled for estimated certificates."),
-    steps: int = typer.Option(200, "--misreport-steps", help="Gradient-ascent steps per misreport search."),
-    restarts: int = typer.Option(20, "--restarts", help="Random restarts per sample."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    samples: int | None = typer.Option(None, "--samples", help="Profiles of the estimated-regret search (default: the spec's `verify { }`, else 10000)."),
+    steps: int | None = typer.Option(None, "--misreport-steps", help="Gradient-ascent steps per misreport search (default 200)."),
+    restarts: int | None = typer.Option(None, "--restarts", help="Random restarts per sample (default 20)."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed (default 0)."),
+    budget: int | None = typer.Option(None, "--budget", help="At most this many mechanism evaluations in the misreport search (fewer profiles)."),
+    metric_samples: int | None = typer.Option(None, "--metric-samples", help="Budget of profiles for revenue and welfare on continuous priors (default 1000000)."),
+    allow_spec_mismatch: bool = typer.Option(False, "--allow-spec-mismatch", help="Verify although the artifact records another spec hash (a spec that was only reformatted)."),
     sets: list[str] | None = SET_OPT,
     out: Path | None = typer.Option(None, "--out", help="Where to write the report (default: beside the artifact)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Verify a mechanism: strategy-proofness, IR, obedience, revenue and welfare."""
+    """Verify a mechanism: strategy-proofness, IR, obedience, revenue and welfare.
+
+    Exits 1 when the certificate fails (a validity, structure, claim or incentive check)."""
     from . import api
 
     spec = _load(spec_file, sets) if spec_file is not None else None
     if spec is None and target.suffix == ".auction":
         spec = _load(target, sets)
-    res = api.verify_path(target, spec, report_dir=out, progress=not quiet,
-                          samples=samples, steps=steps, restarts=restarts, seed=seed)
+    res = api.verify_path(target, spec, report_dir=out, progress=not quiet, samples=samples, steps=steps,
+                          restarts=restarts, seed=seed, budget=budget, metric_samples=metric_samples,
+                          allow_spec_mismatch=allow_spec_mismatch)
     doc = res.to_json()
     if as_json:
         _emit_json(doc)
     _summary(doc)
+    _not_verified(res)
+
+
+def _not_verified(res: Any) -> None:
+    """Name every failed check as a diagnostic on stderr and exit with the not-verified code."""
+    cert = getattr(res, "certificate", None)
+    if cert is None or res.exit_code == 0:
+        return
+    from .diagnostics import Diagnostic
+
+    for c in cert.failed:
+        _err(Diagnostic(c.code, f"check {c.name} failed: {c.detail}",
+                        help="see the certificate in the report for every check").render())
+    raise typer.Exit(res.exit_code)
 
 
 @app.command()

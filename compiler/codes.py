@@ -89,6 +89,11 @@ register_codes(
         "E0904": "the spec cannot be sampled for verification, or no spec is known",
         "E0905": "too few verification samples",
         "E0906": "the artifact failed to evaluate reports",
+        "E0907": "the artifact was made for another spec (its spec hash differs)",
+        "E0908": "the artifact is malformed (a field missing or of the wrong type or shape, a side file outside its folder)",
+        "E0909": "the artifact fails a validity check (shapes, world data, ranges, feasibility, stochasticity, finite payments)",
+        "E0910": "the artifact's outcomes disagree with its structure, its proof or its backend's claim",
+        "E0911": "the mechanism is not strategy-proof, individually rational or obedient within the tolerance",
         "E0999": "internal error (a bug in auctionc)",
     },
 )

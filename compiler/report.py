@@ -118,7 +118,8 @@ def _describe(mech: Any) -> str:
 
 
 def certificate_section(cert: Any) -> tuple[str, str]:
-    lines = [f"**{cert.kind}**: {'passes' if cert.ok else 'FAILS'} at tolerance {_fmt(cert.tolerance)}\n"]
+    lines = [f"**{cert.kind}**: {'passes' if cert.ok else 'FAILS'} at tolerance {_fmt(cert.tolerance)}, "
+             f"on {cert.scope}\n"]
     rows = [
         ["max regret", cert.max_regret],
         ["mean regret", cert.mean_regret],
@@ -126,7 +127,7 @@ def certificate_section(cert: Any) -> tuple[str, str]:
         ["max IR violation", cert.max_ir_violation],
         ["max obedience violation", cert.max_obedience_violation],
         ["feasibility violation", cert.feasibility_violation],
-        ["samples", cert.samples],
+        ["misreport samples", cert.samples],
         ["misreport steps", cert.steps],
         ["restarts", cert.restarts],
         ["search", cert.search],
@@ -135,19 +136,29 @@ def certificate_section(cert: Any) -> tuple[str, str]:
     if cert.interim:
         rows.append(["interim regret (mean, 95% upper)", f"{_fmt(cert.interim['mean'])}, {_fmt(cert.interim['ci95_upper'])}"])
     lines.append(_table(["", "value"], rows))
+    lines.append("\nChecks:\n")
+    lines.append(_table(["check", "result", "what was found"],
+                        [[c.name, "ok" if c.ok else f"FAILED ({c.code})", c.detail] for c in cert.checks]))
     if cert.per_bidder:
         lines.append("\nPer bidder:\n")
-        lines.append(_table(["bidder", "mean regret", "max regret", "max IR violation"],
-                            [[b.get("bidder"), b.get("mean_regret"), b.get("max_regret"), b.get("max_ir_violation")]
-                             for b in cert.per_bidder]))
+        lines.append(_table(["bidder", "mean regret", "max regret", "max IR violation", "expected utility"],
+                            [[b.get("bidder"), b.get("mean_regret"), b.get("max_regret"), b.get("max_ir_violation"),
+                              b.get("expected_utility", b.get("mean_utility"))] for b in cert.per_bidder]))
     if cert.worst:
         w = cert.worst
         lines.append(f"\nWorst deviation found: bidder {w.get('bidder')} with values {_fmt(w.get('values'))} "
                      f"gains {_fmt(w.get('regret'))} by reporting {_fmt(w.get('misreport'))}"
                      + (f" (others: {', '.join(f'{k}={_fmt(v)}' for k, v in w['others'].items())})" if w.get("others") else ""))
-    if cert.checks:
-        lines.append("\nChecked:\n")
-        lines.extend(f"- {c}" for c in cert.checks)
+    disc = cert.details.get("discretised")
+    if disc:
+        lines.append(f"\nOn the spec's prior discretised on the backend's {disc['grid']}-cell grid (exact, computed by "
+                     f"the verifier from the spec): revenue {_fmt(disc['revenue'], 10)}, welfare {_fmt(disc['welfare'], 10)}, "
+                     f"max regret {_fmt(disc['max_regret'])}, max IR violation {_fmt(disc['max_ir_violation'])}.")
+    comp = cert.details.get("claim_comparison")
+    if comp and comp.get("figures"):
+        lines.append(f"\nThe backend's claim ({comp.get('backend_kind')}) beside the verifier's figures on {comp['scope']}:\n")
+        lines.append(_table(["figure", "backend's claim", "verifier"],
+                            [[k, _fmt(v["backend"], 12), _fmt(v["verifier"], 12)] for k, v in comp["figures"].items()]))
     if cert.notes:
         lines.append("\nNotes:\n")
         lines.extend(f"- {c}" for c in cert.notes)
@@ -158,8 +169,10 @@ def metrics_section(cert: Any) -> tuple[str, str]:
     rows = []
     for name, m in cert.metrics.items():
         ci = m.get("ci95")
-        rows.append([name, m.get("value"), f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else "n/a",
-                     "exact" if m.get("exact") else m.get("samples")])
+        if m.get("exact"):
+            rows.append([name, _fmt(m.get("value"), 10), "exact (no interval)", f"{m.get('profiles')} profiles enumerated"])
+        else:
+            rows.append([name, m.get("value"), f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else "n/a", m.get("samples")])
     return "Revenue and welfare", _table(["metric", "value", "95% CI", "samples"], rows)
 
 
@@ -405,6 +418,8 @@ def summary_table(result: dict[str, Any]):
     if cert:
         style = "green" if cert.get("ok") else "red"
         t.add_row("certificate", f"[{style}]{cert.get('kind')}[/{style}]")
+        if cert.get("failed_checks"):
+            t.add_row("failed checks", f"[red]{', '.join(cert['failed_checks'])}[/red]")
         for key, label in (("max_regret", "max regret"), ("mean_regret", "mean regret"),
                            ("regret_ci_upper", "regret 95% upper"), ("max_ir_violation", "max IR violation"),
                            ("max_obedience_violation", "max obedience violation"),
@@ -418,7 +433,7 @@ def summary_table(result: dict[str, Any]):
             t.add_row(name, _fmt(m))
             continue
         ci = m.get("ci95")
-        t.add_row(name, f"{_fmt(m.get('value'))}" + (f"  [{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci and not m.get("exact") else ""))
+        t.add_row(name, f"{_fmt(m.get('value'))}" + ("  (exact)" if m.get("exact") else f"  [{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else ""))
     calls = result.get("calls") or {}
     for key in ("model_calls", "cache_hits", "failed_parses", "cost_usd"):
         if key in calls:
