@@ -14,6 +14,7 @@ every table of the file, row by row.
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from pathlib import Path
 
 
@@ -24,21 +25,27 @@ def _tables(db: sqlite3.Connection, schema: str = "main") -> list[tuple[str, str
 
 
 def snapshot(path: Path) -> bytes:
-    """The cache file as bytes (a consistent copy, whatever writers do meanwhile); an empty
-    database when there is no file yet."""
-    mem = sqlite3.connect(":memory:")
-    if path.exists():
-        src = sqlite3.connect(str(path))
-        src.backup(mem)
-        src.close()
-    data = mem.serialize()
-    mem.close()
+    """The cache file as bytes (a consistent copy, whatever writers do meanwhile); ``b""``
+    when there is no cache yet.  The copy is in rollback-journal mode: a WAL-mode image
+    cannot be opened from memory."""
+    with tempfile.TemporaryDirectory(prefix="auctionc-cache-") as tmp:
+        copy = sqlite3.connect(str(Path(tmp) / "copy.sqlite"))
+        if path.exists():
+            src = sqlite3.connect(str(path))
+            src.backup(copy)
+            src.close()
+        copy.execute("PRAGMA journal_mode=DELETE")
+        empty = not _tables(copy)
+        data = b"" if empty else copy.serialize()
+        copy.close()
     return data
 
 
 def attach_snapshot(path: Path, data: bytes) -> None:
     """Write ``data`` (from ``snapshot``) as the sqlite file ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not data:
+        return  # no cache yet: the simulator creates the file
     mem = sqlite3.connect(":memory:")
     mem.deserialize(data)
     dst = sqlite3.connect(str(path))
@@ -55,7 +62,8 @@ def new_entries(path: Path, base: bytes) -> bytes | None:
     src.backup(work)
     src.close()
     old = sqlite3.connect(":memory:")
-    old.deserialize(base)
+    if base:
+        old.deserialize(base)
     delta = sqlite3.connect(":memory:")
     added = 0
     for name, sql in _tables(work):
