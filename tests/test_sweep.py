@@ -21,8 +21,15 @@ import pytest
 from auctionc.errors import UsageError
 from auctionc.sweep import SweepConfig, dry_run, run_sweep
 from auctionc.sweep.anchors import anchors_for, myerson_uniform, setting_of
-from auctionc.sweep.grid import (build_grid, check_entries, expand_values, parse_backends, parse_entry,
-                                 parse_seeds, parse_sets)
+from auctionc.sweep.grid import (
+    build_grid,
+    check_entries,
+    expand_values,
+    parse_backends,
+    parse_entry,
+    parse_seeds,
+    parse_sets,
+)
 from auctionc.sweep.table import ResultsTable
 
 ROOT = Path(__file__).resolve().parent.parent
