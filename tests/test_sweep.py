@@ -408,6 +408,16 @@ def test_dry_run_counts_model_calls_and_money(tmp_path):
 # --------------------------------------------------------------------------
 
 
+def test_ray_missing_is_a_usage_error(tiny, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # what a machine without ray sees
+    with pytest.raises(UsageError) as e:
+        run_sweep(config(tiny, tmp_path / "s", ray=True))
+    d = e.value.diagnostics[0]
+    assert d.code == "E1105" and d.message == "--ray needs Ray, which is not installed"
+    assert d.help == "pip install 'auctionc[ray]' (on the driver and on every node of the cluster)"
+    assert not (tmp_path / "s").exists()
+
+
 @needs_ray
 def test_ray_sweep_with_a_killed_worker(tiny, tmp_path):
     """A local Ray runtime: the same rows as the local pool, outputs shipped back to the

@@ -88,13 +88,13 @@ class RayExecutor:
         ray = import_ray()
         if ray.is_initialized():
             return ray
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                                  "configure_logging": False}
+        # the cells' own output goes to their files and rows, not to the driver's terminal
+        kwargs: dict[str, Any] = {"log_to_driver": False}
         if self.address:
-            kwargs["address"] = self.address
+            kwargs["address"] = self.address  # the cluster's own settings stand
         else:
-            kwargs["num_cpus"] = self.num_cpus
-            kwargs["object_store_memory"] = LOCAL_OBJECT_STORE_BYTES
+            kwargs.update(num_cpus=self.num_cpus, object_store_memory=LOCAL_OBJECT_STORE_BYTES,
+                          include_dashboard=False)
         try:
             ray.init(**kwargs)
         except (ConnectionError, RuntimeError, ValueError) as e:

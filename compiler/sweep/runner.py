@@ -123,6 +123,10 @@ def prepare(config: SweepConfig) -> tuple[Grid, Path]:
     if (config.llm or config.model) and not config.simulate:
         raise UsageError(Diagnostic("E1108", "--llm and --model need --simulate",
                                     help="add --simulate to play the spec's format with model bidders"))
+    if config.ray or config.ray_address:
+        from .ray_executor import import_ray
+
+        import_ray()  # a missing Ray is reported before anything is written
     grid = build_grid(str(config.spec), text, sets, entries, seeds, config.options, config.settings())
     directory = config.out or Path("out") / _spec_name(text, str(config.spec), sets) / "sweep"
     return grid, Path(directory)
