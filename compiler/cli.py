@@ -442,7 +442,9 @@ def sweep(
     try:
         from rich.console import Console
 
-        Console(stderr=True, width=max(120, Console(stderr=True).width)).print(render(run.summary, run.grid))
+        console = Console(stderr=True)
+        # a log file or pipe gets the whole table, not one folded to 80 columns
+        (console if console.is_terminal else Console(stderr=True, width=240)).print(render(run.summary, run.grid))
     except ImportError:
         pass
     c = doc["counts"]

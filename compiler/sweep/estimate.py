@@ -24,12 +24,18 @@ class Measured:
     steps: int
     setting: str
     source: str
+    by_steps: bool = True
+    """Whether the time grows with the training steps.  GemNet's does not: its
+    compatibility transform dominates, and a shorter training leaves more conflicts for
+    it to repair (measured: 300 steps took 247-1,387 s on 2x2 where 8,000 took 52 s)."""
+    shape: tuple[int, int] = (2, 2)
+    """(bidders, items) of the measured setting."""
 
 
 TRAINING: dict[str, Measured] = {
     # median sec/run of training (and GemNet's transform) on the project's shared 2-core CPU
-    "rochetnet": Measured(2.4, 2000, "1x2 additive U[0,1]", "benchmarks/results/menu.md"),
-    "gemnet": Measured(51.8, 8000, "2x2 additive U[0,1]", "benchmarks/results/gemnet.md"),
+    "rochetnet": Measured(2.4, 2000, "1x2 additive U[0,1]", "benchmarks/results/menu.md", shape=(1, 2)),
+    "gemnet": Measured(51.8, 8000, "2x2 additive U[0,1]", "benchmarks/results/gemnet.md", by_steps=False),
     "lottery_ama": Measured(48.4, 8000, "2x2 additive U[0,1]", "benchmarks/results/ama.md"),
 }
 VERIFY = Measured(38.9, 10000 * 20 * 200, "2x2 differentiable artifact, 10000 samples x 20 restarts x 200 steps",
@@ -64,10 +70,17 @@ def _compile_estimate(spec: Any, cell: Cell, grid: Grid) -> tuple[float | None, 
     arch = "rochetnet" if spec.n_bidders == 1 else opts.get("architecture", "gemnet")
     m = TRAINING[arch]
     steps = int(opts.get("steps") or m.steps)
-    train = m.seconds * steps / m.steps
+    train = m.seconds * steps / m.steps if m.by_steps else m.seconds
     verify = VERIFY.seconds * _verify_budget(grid.settings, spec) / VERIFY.steps
-    return train + verify, (f"{m.source} ({m.setting}: {m.seconds:g} s at {m.steps} steps, scaled to {steps}) "
-                            f"+ {VERIFY.source} (verifier, scaled to the budget)")
+    how = f"scaled to {steps}" if m.by_steps and steps != m.steps else "not scaled by steps" if not m.by_steps else ""
+    text = f"{m.source} ({m.setting}: {m.seconds:g} s at {m.steps} steps{', ' + how if how else ''})"
+    shape = (spec.n_bidders, spec.n_items)
+    if shape != m.shape:  # marked, and listed once per entry by ``estimate``
+        text += f"{OTHER_SHAPE}{shape[0]}x{shape[1]}"
+    return train + verify, f"{text} + {VERIFY.source} (verifier, scaled to the budget)"
+
+
+OTHER_SHAPE = " @@ "
 
 
 def _simulation_estimate(spec: Any, cell: Cell, grid: Grid, api_base: str | None) -> dict[str, Any]:
@@ -107,7 +120,7 @@ def estimate(grid: Grid, todo: list[Cell], finished: list[dict[str, Any]], paral
     sims: dict[tuple[str, str], dict[str, Any]] = {}
     for cell in todo:
         label = cell.entry.label
-        e = per_entry.setdefault(label, {"backend": label, "cells": 0, "seconds": 0.0, "unknown": 0, "source": ""})
+        e = per_entry.setdefault(label, {"backend": label, "cells": 0, "seconds": 0.0, "unknown": 0, "sources": []})
         e["cells"] += 1
         pkey = json.dumps(cell.param_dict, sort_keys=True)
         if pkey not in specs:
@@ -116,11 +129,14 @@ def estimate(grid: Grid, todo: list[Cell], finished: list[dict[str, Any]], paral
             except AuctionError as err:
                 specs[pkey] = err
         spec = specs[pkey]
-        done = [float(r["seconds"]) for r in finished if r.get("backend") == label and r.get("seconds") is not None]
+        same = [r for r in finished if r.get("backend") == label and r.get("seconds") is not None]
+        here = [r for r in same if r.get("params") == pkey]  # same entry and parameters first
+        done = [float(r["seconds"]) for r in (here or same)]
         if isinstance(spec, AuctionError):
             secs, src = 0.0, f"the spec does not load at {pkey} ({spec.diagnostics[0].code})"
         elif done:
-            secs, src = statistics.median(done), f"median of {len(done)} finished cell(s) of this sweep"
+            secs, src = statistics.median(done), (f"median of {len(done)} finished cell(s) of this sweep"
+                                                  + ("" if here else " at other parameters"))
         elif simulate:
             k = (pkey, label)
             if k not in sims:
@@ -139,8 +155,20 @@ def estimate(grid: Grid, todo: list[Cell], finished: list[dict[str, Any]], paral
             e["unknown"] += 1
         else:
             e["seconds"] += secs
-        if src and src not in e["source"]:
-            e["source"] = f"{e['source']}; {src}" if e["source"] else src
+        if src and OTHER_SHAPE in src:  # a figure measured at another size of the setting
+            head, _, tail = src.partition(OTHER_SHAPE)
+            shape, _, rest = tail.partition(" ")
+            shapes = e.setdefault("other_shapes", [])
+            if shape not in shapes:
+                shapes.append(shape)
+            src = head + (" " + rest if rest else "")
+        if src and src not in e["sources"]:
+            e["sources"].append(src)
+    for e in per_entry.values():
+        e["source"] = "; ".join(e.pop("sources"))
+        other = e.pop("other_shapes", [])
+        if other:
+            e["source"] += f"; also used for {', '.join(other)}, where the time may differ widely"
     known = sum(e["seconds"] for e in per_entry.values())
     unknown = sum(e["unknown"] for e in per_entry.values())
     return {

@@ -102,12 +102,25 @@ def _against(rows: list[dict[str, Any]], grid: Grid, x: str, fixed: dict[str, st
     ax.set_xlabel(x)
     if not _numeric(xs):
         ax.set_xticks(list(pos.values()), xs)
+    elif all(float(v).is_integer() for v in xs):
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # bidder counts: no 2.5 bidders
     ax.set_ylabel("revenue (median over seeds; bars: min to max)")
     ax.set_title(f"Revenue against {x}: {_title(grid, rows, fixed)}")
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    _legend(ax, grid)
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _legend(ax: Any, grid: Grid) -> None:
+    """The sweep's own lines first, then the anchors, beside the plot."""
+    handles, labels = ax.get_legend_handles_labels()
+    own = {e.label for e in grid.entries}
+    order = sorted(range(len(labels)), key=lambda i: (labels[i] not in own, i))
+    ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
 
 
 def _settings_at(rows: list[dict[str, Any]], x: str, v: str) -> str | None:
@@ -152,6 +165,6 @@ def _by_backend(rows: list[dict[str, Any]], grid: Grid, fixed: dict[str, str], p
     ax.set_ylabel("revenue (median over seeds; bars: min to max)")
     ax.set_title(f"Revenue by backend: {_title(grid, rows, fixed)}")
     ax.grid(alpha=0.3, axis="y")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    _legend(ax, grid)
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -84,7 +84,8 @@ class LocalExecutor:
     def describe(self) -> str:
         return f"local process pool, {self.jobs} worker(s), {self.threads} torch thread(s) each"
 
-    def run(self, tasks: list[dict[str, Any]], handle: Handler) -> None:
+    def run(self, tasks: list[dict[str, Any]], handle: Handler, tick: Callable[[], None] | None = None) -> None:
+        """Run every task; ``tick()`` is called about once a second (progress between events)."""
         if not tasks:
             return
         ctx = multiprocessing.get_context("spawn")
@@ -103,6 +104,8 @@ class LocalExecutor:
                     self._assign(workers[-1], pending, attempts)
                 busy = [w for w in workers if w.task is not None]
                 ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in workers], timeout=1.0)
+                if tick is not None:
+                    tick()
                 for w in busy:
                     if w.conn in ready:
                         self._drain(w, handle)

@@ -16,6 +16,7 @@ cluster (``--ray-address``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..diagnostics import Diagnostic
@@ -119,7 +120,8 @@ class RayExecutor:
         n = max(1, int(cpus // max(self.cpus_per_cell, 1e-9)))
         return min(n, self.max_in_flight) if self.max_in_flight else n
 
-    def run(self, tasks: list[dict[str, Any]], handle: Handler) -> None:
+    def run(self, tasks: list[dict[str, Any]], handle: Handler, tick: Callable[[], None] | None = None) -> None:
+        """Run every task; ``tick()`` is called about twice a second (progress between events)."""
         if not tasks:
             return
         ray = self.start()
@@ -163,6 +165,8 @@ class RayExecutor:
                     room -= 1
                 done, _ = ray.wait(list(in_flight), num_returns=1, timeout=0.5)
                 drain_events()
+                if tick is not None:
+                    tick()
                 for ref in done:
                     t = in_flight.pop(ref)
                     try:

@@ -234,6 +234,10 @@ class _Board:
             fields["errors"] = self.errors
         self.task.update(completed=self.already + self.done + self.failed + self.errors, **fields)
 
+    def refresh(self) -> None:
+        """Between events: the bar's clock and the time left move on (lines stay rate-limited)."""
+        self._show()
+
     def start(self, key: str) -> None:
         self.running.add(key)
         self._show()
@@ -340,7 +344,7 @@ def _run_locked(config: SweepConfig, grid: Grid, directory: Path, progress: Prog
             on_event(event, task, info)
 
     try:
-        executor.run(tasks, handle)
+        executor.run(tasks, handle, tick=board.refresh)
     finally:
         board.close()
     run.seconds = time.perf_counter() - t0
