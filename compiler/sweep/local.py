@@ -31,9 +31,6 @@ def _worker_main(conn: Any, threads: int) -> None:
     # would break its progress bar; a cell's results are in its files and its row
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
-    # before torch is imported, so its thread pools start at the cell's share of the cores
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    os.environ["MKL_NUM_THREADS"] = str(threads)
     from .cell import run_cell
 
     while True:
@@ -50,11 +47,27 @@ def _worker_main(conn: Any, threads: int) -> None:
             return
 
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+"""Read by the BLAS and OpenMP runtimes when numpy or torch is first imported.  They must be
+in the worker's environment from its start: the spawned interpreter imports numpy (through
+auctionc) before any code of ours runs in it, and a BLAS left at its default starts a thread
+per core in every worker."""
+
+
 class _Worker:
     def __init__(self, ctx: Any, threads: int) -> None:
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_worker_main, args=(child, threads), daemon=True)
-        self.proc.start()
+        saved = {k: os.environ.get(k) for k in THREAD_VARIABLES}
+        os.environ.update({k: str(threads) for k in THREAD_VARIABLES})
+        try:
+            self.proc.start()  # the child copies this environment
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
         child.close()
         self.task: dict[str, Any] | None = None
 
