@@ -142,6 +142,7 @@ def test_backend_entries():
     (["format:nosuch"], {}, False, "E0206"),
     (["format:vcg(reservation=1)"], {}, False, "E0210"),
     (["lp"], {"steps": 3}, False, "E1107"),
+    (["format:vcg"], {"steps": 3}, False, "E1107"),
     (["lp"], {}, True, "E1108"),
 ])
 def test_mistakes_are_caught_before_any_cell(entries, options, simulate, code):

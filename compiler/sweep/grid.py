@@ -288,7 +288,7 @@ def check_entries(entries: list[Entry], global_options: dict[str, Any], simulate
     if AUTO in designs:
         return  # the planner picks the backend per cell; it checks the options itself
     for k in global_options:
-        if designs and not any(k in (backend_class(e.backend).options or {}) for e in designs):
+        if not any(k in (backend_class(e.backend).options or {}) for e in designs):
             raise UsageError(Diagnostic(
                 E_OPTION, f"no backend of the sweep takes the option {k!r} (--option {k}=...)",
                 help="an --option goes to every backend that declares it; give one backend its own "
