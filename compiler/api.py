@@ -343,12 +343,14 @@ def verify_path(
     return output
 
 
-def simulate(spec: Any, llm: bool = False, model: str | None = None, **kwargs: Any):
-    """Run the spec's format with simulated bidders (rule-based or LLM agents)."""
+def simulate(spec: Any, llm: bool = False, model: str | None = None, options: dict[str, Any] | None = None,
+             **kwargs: Any):
+    """Run the spec's format with simulated bidders (rule-based or LLM agents); ``options``
+    override the spec's ``simulate { }`` settings (``cache``: a reply cache shared across runs)."""
     from .outputs import claim
     from .plugins.interface import RunContext
 
-    the_plan = make_plan(spec, "simulate", kwargs.pop("options", None))
+    the_plan = make_plan(spec, "simulate", options)
     out_dir = Path(kwargs.pop("out_dir", None) or Path("out") / spec.name / "simulate")
     ctx = RunContext(out_dir=out_dir, resume=bool(kwargs.pop("resume", False)),
                      progress=_progress(kwargs.pop("progress", False)))

@@ -95,5 +95,14 @@ register_codes(
         "E0910": "the artifact's outcomes disagree with its structure, its proof or its backend's claim",
         "E0911": "the mechanism is not strategy-proof, individually rational or obedient within the tolerance",
         "E0999": "internal error (a bug in auctionc)",
+        # E11xx sweeps
+        "E1101": "a --set value list or range of a sweep that cannot be read",
+        "E1102": "a --backend entry of a sweep that cannot be read",
+        "E1103": "a --seeds value that cannot be read",
+        "E1104": "the sweep directory's results table cannot be read, or another sweep is writing it",
+        "E1105": "Ray is not installed, or the runtime or cluster cannot be started or reached",
+        "E1106": "a sweep cell whose worker kept dying (recorded as an error row, rerun on resume)",
+        "E1107": "an --option of a sweep that no backend of the sweep takes",
+        "E1108": "a sweep option that needs --simulate, or a design backend given with --simulate",
     },
 )

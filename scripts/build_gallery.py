@@ -374,10 +374,25 @@ def render_page(ex: Example) -> str:
         out += ["## Plots", ""]
         for p in ex.plots:
             out += [f"![{Path(p).stem}](results/{p})", ""]
+    out += _sweep_lines(ex)
     out += ["??? abstract \"Stored JSON\"", "", "    ```json"]
     out += ["    " + line for line in json.dumps(r, indent=1, default=str).splitlines()]
     out += ["    ```", ""]
     return "\n".join(out)
+
+
+SWEEPS = ROOT / "docs" / "sweeps"
+"""Figures of `auctionc sweep` runs over an example, named ``<example>-*.png`` (see sweeps.md)."""
+
+
+def _sweep_lines(ex: Example) -> list[str]:
+    figures = sorted(SWEEPS.glob(f"{ex.name}-*.png")) if SWEEPS.is_dir() else []
+    if not figures:
+        return []
+    out = ["## Sweeps", "", "This example swept over its parameters and backends ([sweeps and clusters](../sweeps.md)):", ""]
+    for f in figures:
+        out += [f"![{f.stem}](../sweeps/{f.name})", ""]
+    return out
 
 
 # --------------------------------------------------------------------------
