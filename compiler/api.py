@@ -17,7 +17,7 @@ from typing import Any
 
 from .diagnostics import Diagnostic
 from .errors import AuctionError, BackendError, UsageError
-from .plan import Plan, make_plan
+from .planner import Plan, make_plan
 from .progress import Progress
 
 

@@ -213,7 +213,7 @@ def plan(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Show which backend compile would use, why, and why the others refuse."""
-    from .plan import make_plan
+    from .planner import make_plan
 
     spec = _load(file, sets)
     try:

@@ -301,7 +301,7 @@ def _plan_lines(ex: Example) -> list[str]:
     source = "stored run"
     if plan is None and ex.spec is not None:
         try:
-            from auctionc.plan import make_plan
+            from auctionc.planner import make_plan
 
             purpose = "simulate" if ex.command == "simulate" else "compile"
             plan = make_plan(ex.spec, purpose=purpose).to_json()
