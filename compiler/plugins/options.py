@@ -72,18 +72,21 @@ def _coerce(name: str, value: Any, spec: OptionSpec) -> Any:
 
 def parse_options(
     backend: str, given: dict[str, Any], specs: dict[str, OptionSpec], spec_ir: Any = None,
-    section: str = "solve.options",
+    section: str = "solve.options", from_command_line: frozenset[str] | set[str] = frozenset(),
 ) -> dict[str, Any]:
-    """Defaults merged with ``given``; raises PlanError (E0602/E0603/E0604) on bad options."""
+    """Defaults merged with ``given``; raises PlanError (E0602/E0603/E0604) on bad options.
+    An option named in ``from_command_line`` (``-o``) is diagnosed without pointing at the
+    spec's text, which did not give that value."""
     diags: list[Diagnostic] = []
     out = {k: s.default for k, s in specs.items()}
     for name, value in given.items():
-        where = f"{section}.{name}"
+        cli = name in from_command_line
+        where = None if cli else f"{section}.{name}"
         if name not in specs:
             diags.append(
                 Diagnostic(
                     "E0602",
-                    f"unknown option '{name}' for backend {backend}",
+                    f"unknown option '{name}' for backend {backend}" + (" (given with -o)" if cli else ""),
                     help="options of " + backend + ": " + ", ".join(sorted(specs)),
                     suggestion=did_you_mean(name, specs),
                     where=where,
@@ -97,7 +100,7 @@ def parse_options(
             diags.append(
                 Diagnostic(
                     "E0603",
-                    f"option '{name}' of backend {backend} must be {e}, not {value!r}",
+                    f"option '{name}' of backend {backend} must be {e}, not {value!r}" + (" (given with -o)" if cli else ""),
                     help=f"{name}: {s.help}",
                     where=where,
                 ).with_span(spec_ir)
@@ -107,7 +110,8 @@ def parse_options(
             diags.append(
                 Diagnostic(
                     "E0604",
-                    f"option '{name}' of backend {backend} must be one of {', '.join(map(str, s.choices))}, not {v!r}",
+                    f"option '{name}' of backend {backend} must be one of {', '.join(map(str, s.choices))}, not {v!r}"
+                    + (" (given with -o)" if cli else ""),
                     suggestion=did_you_mean(str(v), map(str, s.choices)),
                     where=where,
                 ).with_span(spec_ir)
@@ -118,7 +122,7 @@ def parse_options(
             diags.append(
                 Diagnostic(
                     "E0604",
-                    f"option '{name}' of backend {backend} must be {rng}, not {v!r}",
+                    f"option '{name}' of backend {backend} must be {rng}, not {v!r}" + (" (given with -o)" if cli else ""),
                     help=f"{name}: {s.help}",
                     where=where,
                 ).with_span(spec_ir)

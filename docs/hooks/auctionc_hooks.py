@@ -129,6 +129,11 @@ def render_diagnostics() -> str:
     out = ["| code | meaning | raised by |", "|---|---|---|"]
     for code, entry in all_codes().items():
         out.append(f'| <span id="{code}">`{code}`</span> | {_esc(entry.summary)} | {_esc(entry.layer)} |')
+    # the long explanations, as `auctionc explain CODE` prints them
+    out += ["", "## Explanations", "", "What `auctionc explain CODE` prints for each code that has one:", ""]
+    for code, entry in all_codes().items():
+        if entry.explanation:
+            out += [f"**`{code}`** {_esc(entry.summary)}.", "", entry.explanation, ""]
     return "\n".join(out) + "\n"
 
 
