@@ -564,12 +564,12 @@ def serve_model(
 
     Runs until interrupted.  `auctionc simulate --llm` with no --model and no --api-base
     uses this server when it runs on the default port, and otherwise starts one itself."""
-    from .plugins.registry import get_backend
+    from .llm.local_server import main as serve
 
     args = ["--host", host, "--port", str(port), "--threads", str(threads)]
     if model is not None:
         args += ["--model", str(model)]
-    raise typer.Exit(get_backend("simulate").serve_model(args))
+    raise typer.Exit(serve(args))
 
 
 def main() -> None:
