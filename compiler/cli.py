@@ -506,12 +506,12 @@ def serve_model(
     \b
     Example:
       auctionc serve-model --port 8080 --threads 2"""
-    from .plugins.registry import get_backend
+    from .llm.local_server import main as serve
 
     args = ["--host", host, "--port", str(port), "--threads", str(threads)]
     if model is not None:
         args += ["--model", str(model)]
-    raise typer.Exit(get_backend("simulate").serve_model(args))
+    raise typer.Exit(serve(args))
 
 
 def main() -> None:
