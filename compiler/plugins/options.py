@@ -75,18 +75,17 @@ def parse_options(
     section: str = "solve.options", from_command_line: frozenset[str] | set[str] = frozenset(),
 ) -> dict[str, Any]:
     """Defaults merged with ``given``; raises PlanError (E0602/E0603/E0604) on bad options.
-    An option named in ``from_command_line`` (``-o``) is diagnosed without pointing at the
-    spec's text, which did not give that value."""
+    An option named in ``from_command_line`` (the caller's, ``-o`` on the command line) is
+    diagnosed without pointing at the spec's text, which did not give that value."""
     diags: list[Diagnostic] = []
     out = {k: s.default for k, s in specs.items()}
     for name, value in given.items():
-        cli = name in from_command_line
-        where = None if cli else f"{section}.{name}"
+        where = None if name in from_command_line else f"{section}.{name}"
         if name not in specs:
             diags.append(
                 Diagnostic(
                     "E0602",
-                    f"unknown option '{name}' for backend {backend}" + (" (given with -o)" if cli else ""),
+                    f"unknown option '{name}' for backend {backend}",
                     help="options of " + backend + ": " + ", ".join(sorted(specs)),
                     suggestion=did_you_mean(name, specs),
                     where=where,
@@ -100,7 +99,7 @@ def parse_options(
             diags.append(
                 Diagnostic(
                     "E0603",
-                    f"option '{name}' of backend {backend} must be {e}, not {value!r}" + (" (given with -o)" if cli else ""),
+                    f"option '{name}' of backend {backend} must be {e}, not {value!r}",
                     help=f"{name}: {s.help}",
                     where=where,
                 ).with_span(spec_ir)
@@ -110,8 +109,7 @@ def parse_options(
             diags.append(
                 Diagnostic(
                     "E0604",
-                    f"option '{name}' of backend {backend} must be one of {', '.join(map(str, s.choices))}, not {v!r}"
-                    + (" (given with -o)" if cli else ""),
+                    f"option '{name}' of backend {backend} must be one of {', '.join(map(str, s.choices))}, not {v!r}",
                     suggestion=did_you_mean(str(v), map(str, s.choices)),
                     where=where,
                 ).with_span(spec_ir)
@@ -122,7 +120,7 @@ def parse_options(
             diags.append(
                 Diagnostic(
                     "E0604",
-                    f"option '{name}' of backend {backend} must be {rng}, not {v!r}" + (" (given with -o)" if cli else ""),
+                    f"option '{name}' of backend {backend} must be {rng}, not {v!r}",
                     help=f"{name}: {s.help}",
                     where=where,
                 ).with_span(spec_ir)
