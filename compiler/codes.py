@@ -59,6 +59,8 @@ register_codes(
         "E0412": "a signal without a value in a common-value auction",
         "E0414": "a belief type with more than two states",
         "E0415": "a value type without a prior over states",
+        "E0416": "a belief type that does not fit its distribution (Dirichlet needs every state; a named state takes a probability)",
+        "E0417": "a payoff scale or externality that can be negative",
         # E05xx params and --set
         "E0501": "--set of an unknown param",
         "E0502": "--set value of the wrong type",
