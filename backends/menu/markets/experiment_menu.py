@@ -54,9 +54,13 @@ class ExperimentMenuNet(torch.nn.Module):
         q = (left @ E.reshape(K * G, S).T).reshape(len(w), U.shape[0], K, G)
         return q.max(dim=1).values.sum(dim=2) - p[None, :], p
 
-    def soft_revenue(self, w: torch.Tensor, U: torch.Tensor, temperature: float) -> torch.Tensor:
+    def soft_revenue(self, w: torch.Tensor, U: torch.Tensor, temperature: float,
+                     probs: torch.Tensor | None = None) -> torch.Tensor:
+        """The revenue of the softmax-relaxed choice: the mean over the types ``w``, or the
+        expectation under ``probs`` when ``w`` is a whole finite type space."""
         u, p = self.utilities(w, U)
-        return (torch.softmax(u / temperature, dim=1) * p[None, :]).sum(1).mean()
+        per_type = (torch.softmax(u / temperature, dim=1) * p[None, :]).sum(1)
+        return per_type.mean() if probs is None else per_type @ probs
 
 
 def menu_artifact(spec: ir.MarketSpec, model: ExperimentMenuNet, scale: float) -> ExperimentMenuMechanism:
@@ -138,10 +142,19 @@ def train_experiment_menu(spec: ir.MarketSpec, opts: dict[str, Any], ctx: RunCon
     U = torch.as_tensor(U_np / float(np.abs(U_np).max(initial=1.0) or 1.0), dtype=torch.float32)
     unit = scale / float(np.abs(U_np).max(initial=1.0) or 1.0)  # weights scale: values / scale = w / unit . U_n
 
+    # a finite type space no larger than a batch is taken whole, weighted by its probabilities:
+    # the exact expected relaxed revenue, with no sampling noise in the gradient
+    whole = src.finite is not None and src.finite.size <= opts["batch"]
+    if whole:
+        w_all = torch.as_tensor(src.weights(src.finite.reports) / unit, dtype=torch.float32)
+        p_all = torch.as_tensor(src.finite.probs, dtype=torch.float32)
+
     def step_fn(step: int, temp: float) -> tuple[torch.Tensor, float, float]:
-        x = src.draw(opts["batch"], rng)
-        w = torch.as_tensor(src.weights(x) / unit, dtype=torch.float32)
-        rev = model.soft_revenue(w, U, temp)
+        if whole:
+            rev = model.soft_revenue(w_all, U, temp, p_all)
+        else:
+            x = src.draw(opts["batch"], rng)
+            rev = model.soft_revenue(torch.as_tensor(src.weights(x) / unit, dtype=torch.float32), U, temp)
         return -rev, float(rev.detach()) * scale, 0.0
 
     schedule = Schedule(opts["temperature"], opts["temperature_final"], opts["steps"], opts["schedule"])
@@ -157,7 +170,7 @@ def train_experiment_menu(spec: ir.MarketSpec, opts: dict[str, Any], ctx: RunCon
     ev = evaluate(mech, src, opts["test_samples"], np.random.default_rng([seed, 1]))
     stats = run_stats("experiment menu", state, t_start, ev["revenue"], ev["welfare"], ev["samples"], seed,
                       opts["size"], scale, entries_used=int(len(mech.prices) - 1),
-                      test_revenue_exact=bool(ev["revenue"].get("exact", False)),
+                      test_revenue_exact=bool(ev["revenue"].get("exact", False)), whole_type_space_per_step=whole,
                       trained_on=("the spec's finite prior" if src.finite is not None and not src.finite.discretised
                                   else f"the prior discretised on a {opts['grid']}-cell grid" if src.finite is not None
                                   else "the spec's continuous prior"))
