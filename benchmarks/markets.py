@@ -65,7 +65,12 @@ TWO_BUYERS = {
 }
 
 
-def run_one(name: str, steps: int | None, size: int | None, seed: int) -> dict[str, Any]:
+def _count(types: Any) -> Any:
+    """The LP's type count (its stats list one count per buyer)."""
+    return types[0] if isinstance(types, list) and len(types) == 1 else types
+
+
+def run_one(name: str, steps: int | None, size: int | None, seed: int, out: Path | None) -> dict[str, Any]:
     spec, grid, published, what = ONE_BUYER[name]
     opts: dict[str, Any] = {}
     if steps:
@@ -73,7 +78,8 @@ def run_one(name: str, steps: int | None, size: int | None, seed: int) -> dict[s
     if size:
         opts["size"] = size
     t0 = time.perf_counter()
-    cont = api.compile(spec, "menu", opts, seed=seed, verify=True, progress=False)
+    cont = api.compile(spec, "menu", opts, seed=seed, verify=True, progress=False,
+                       out=out / name if out else None, force=True)
     t_cont = time.perf_counter() - t0
     t0 = time.perf_counter()
     lp = api.compile(spec, "lp", {"grid": grid}, seed=seed, verify=False, progress=False)
@@ -86,7 +92,7 @@ def run_one(name: str, steps: int | None, size: int | None, seed: int) -> dict[s
             "learned": cont.stats["test_revenue"], "learned_ci95": cont.stats["test_revenue_ci95"],
             "certificate": cont.certificate.kind, "verified": bool(cont.certificate.ok), "learned_s": t_cont,
             "train_s": cont.stats["train_seconds"], "entries": cont.stats["entries_used"],
-            "grid": grid, "types": lp.stats.get("types"), "lp": lp_rev, "lp_s": t_lp,
+            "grid": grid, "types": _count(lp.stats.get("types")), "lp": lp_rev, "lp_s": t_lp,
             "learned_same_grid": same.stats["test_revenue"], "same_grid_s": t_same,
             "ratio_to_lp": same.stats["test_revenue"] / lp_rev,
             "ratio_to_published": cont.stats["test_revenue"] / published if published else None,
@@ -94,20 +100,21 @@ def run_one(name: str, steps: int | None, size: int | None, seed: int) -> dict[s
                      if g["informative"]]}
 
 
-def run_two(name: str, steps: int | None, seed: int) -> dict[str, Any]:
+def run_two(name: str, steps: int | None, seed: int, out: Path | None) -> dict[str, Any]:
     spec, optimum, what = TWO_BUYERS[name]
     opts = {"steps": steps} if steps else {}
     t0 = time.perf_counter()
-    out = api.compile(spec, "menu", opts, seed=seed, verify=True, progress=False)
+    res = api.compile(spec, "menu", opts, seed=seed, verify=True, progress=False, out=out / name if out else None,
+                      force=True)
     secs = time.perf_counter() - t0
-    c = out.certificate
+    c = res.certificate
     net = c.details["revenue_net_of_regret"]
-    return {"setting": name, "published": optimum, "published_what": what, "revenue": out.stats["test_revenue"],
+    return {"setting": name, "published": optimum, "published_what": what, "revenue": res.stats["test_revenue"],
             "verifier_revenue": c.metrics["revenue"]["value"], "mean_regret_per_buyer": c.mean_regret,
             "regret_over_value": c.details["regret_over_value"]["mean"], "max_regret": c.max_regret,
             "max_ir_violation": c.max_ir_violation, "max_obedience_violation": c.max_obedience_violation,
-            "net_of_regret": net["net"], "ratio_to_optimum": out.stats["test_revenue"] / optimum,
-            "certificate": c.kind, "failed_checks": [x.name for x in c.failed], "train_s": out.stats["train_seconds"],
+            "net_of_regret": net["net"], "ratio_to_optimum": res.stats["test_revenue"] / optimum,
+            "certificate": c.kind, "failed_checks": [x.name for x in c.failed], "train_s": res.stats["train_seconds"],
             "seconds": secs}
 
 
@@ -118,6 +125,8 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=None, help="menu entries (one buyer; default: the backend's)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--out", type=Path, default=None,
+                    help="write each learned run's output (artifact, report, heat maps of the menu) under this folder")
     args = ap.parse_args()
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     rows: list[dict[str, Any]] = []
@@ -127,7 +136,7 @@ def main() -> None:
     for name in names:
         if name not in ONE_BUYER:
             continue
-        r = run_one(name, args.steps, args.size, args.seed)
+        r = run_one(name, args.steps, args.size, args.seed, args.out)
         rows.append(r)
         pub = f"{r['published']:.4f}" if r["published"] else "—"
         ratio = f"{r['ratio_to_published']:.4f}" if r["ratio_to_published"] else "—"
@@ -141,7 +150,7 @@ def main() -> None:
               "revenue net of regret | max IR viol. | max obedience viol. | certificate | train s |")
         print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in two:
-        r = run_two(name, args.steps, args.seed)
+        r = run_two(name, args.steps, args.seed, args.out)
         rows.append(r)
         print(f"| {name} | {r['revenue']:.5f} | {r['published']:.5f} | {r['ratio_to_optimum']:.4f} | "
               f"{r['mean_regret_per_buyer']:.2e} | {r['regret_over_value']:.2e} | {r['max_regret']:.2e} | "

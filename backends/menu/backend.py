@@ -61,7 +61,7 @@ class MenuBackend(Backend):
                            "4 for one item and 8 per item for GemNet; outcomes of a lottery AMA, "
                            "default 64, more for many items: 3x10 reaches 5.28 with 256, 5.17 with 64)", min=1, max=100_000),
         "steps": OptionSpec(int, None, "training steps (default 2000 for RochetNet, 3000 for GemNet, "
-                            "8000 for a lottery AMA)",
+                            "8000 for a lottery AMA, 2000 for a menu of experiments, 1500 for a market network)",
                             min=1),
         "batch": OptionSpec(int, 1024, "value profiles per training step", min=1),
         "lr": OptionSpec(float, 1e-2, "Adam learning rate (decays to a tenth over the run)", min=0.0),
@@ -79,9 +79,9 @@ class MenuBackend(Backend):
         "layers": OptionSpec(int, 2, "GemNet: hidden layers", min=1, max=8),
         "penalty": OptionSpec(float, None, "GemNet: initial weight of the over-allocation penalty (default 0.3); "
                               "experiment_network: initial weight rho of the augmented Lagrangian's quadratic term "
-                              "(default 1)", min=1e-9),
+                              "(default 10)", min=1e-9),
         "penalty_final": OptionSpec(float, None, "GemNet: final weight of the over-allocation penalty (default 3); "
-                                    "experiment_network: final rho (default 100, reached geometrically)", min=1e-9),
+                                    "experiment_network: final rho (default 1000, reached geometrically)", min=1e-9),
         "grid": OptionSpec(int, None, "GemNet: certification grid cells per value coordinate "
                            "(default: about 200,000 profile cells; at most 160,000 for surcharge); experiments: "
                            "train and test on the type prior discretised on this many cells per coordinate (the "
