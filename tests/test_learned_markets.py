@@ -114,6 +114,19 @@ def test_a_three_state_menu_with_belief_and_value_types_is_ic_for_every_pair_of_
     assert cert.ok and cert.kind == "exact_by_construction", cert.failed
 
 
+def test_full_information_over_three_states_at_a_third_earns_two_ninths():
+    # beliefs uniform on the simplex: P(max theta > m) = 3 (1 - m)^2 for m >= 1/2, so full
+    # information (worth 1 - max theta) at price p <= 1/2 sells with probability 1 - 3 p^2 and
+    # earns p (1 - 3 p^2), largest at p = 1/3: 2/9
+    spec = one_buyer(ir.DirichletBelief(alpha=(1.0, 1.0, 1.0)), states=("s0", "s1", "s2"), actions=("a0", "a1", "a2"),
+                     payoffs=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)))
+    mech = menu(spec, [np.eye(3), np.full((3, 3), 1 / 3)], [1 / 3, 0.0])
+    cert = api.verify(mech, spec, samples=2000, metric_samples=200_000)
+    assert cert.ok and cert.kind == "exact_by_construction", cert.failed
+    rev = cert.metrics["revenue"]
+    assert rev["ci95"][0] - 1e-3 <= 2 / 9 <= rev["ci95"][1] + 1e-3
+
+
 def test_dirichlet_lattice_for_two_states_is_the_midpoint_grid():
     pts, probs = dirichlet_lattice(np.array([1.0, 1.0]), 10)
     assert np.allclose(np.sort(pts[:, 0]), (np.arange(10) + 0.5) / 10) and np.allclose(probs, 0.1)
