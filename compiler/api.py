@@ -115,6 +115,7 @@ def compile(  # noqa: A001 - the API name users expect
     from .mechanism.base import stamp_provenance
     from .plugins.interface import RunContext
 
+    _only_simulated(spec, "compile")
     t0 = time.perf_counter()
     the_plan = make_plan(spec, backend, options)
     name, b, opts = the_plan.chosen, the_plan.backend, the_plan.options
@@ -160,6 +161,16 @@ def compile(  # noqa: A001 - the API name users expect
     if out_dir is not None:
         save_outputs(output, out_dir)
     return output
+
+
+def _only_simulated(spec: Any, command: str) -> None:
+    """Assignment specs have no mechanism artifact to compile or verify: they run as simulations."""
+    if getattr(spec, "kind", None) == "assignment":
+        raise UsageError(Diagnostic(
+            "E0620",
+            f"an assignment spec runs with `auctionc simulate`, not `auctionc {command}`",
+            help=f"run `auctionc simulate {spec.source or 'FILE'}`",
+        ).with_span(spec))
 
 
 def _verify_settings(spec: Any, given: dict[str, Any] | None) -> dict[str, Any]:
@@ -278,6 +289,7 @@ def verify_path(
     target = Path(target)
     if target.suffix == ".auction":
         spec = spec if spec is not None else load(target)
+        _only_simulated(spec, "verify")
         if spec.mechanism is None:
             raise UsageError(Diagnostic(
                 "E0903",
@@ -301,10 +313,12 @@ def verify_path(
 
 
 def simulate(spec: Any, llm: bool = False, model: str | None = None, **kwargs: Any):
-    """Run the spec's format with simulated bidders (rule-based or LLM agents)."""
+    """Run the spec's format with simulated bidders (rule-based or LLM agents), or an
+    assignment spec's course allocation with its students' proxies."""
+    from .plan import simulation_backend
     from .plugins.interface import RunContext
 
-    the_plan = make_plan(spec, "simulate")
+    the_plan = make_plan(spec, simulation_backend(spec))
     out_dir = Path(kwargs.pop("out_dir", None) or Path("out") / spec.name / "simulate")
     ctx = RunContext(out_dir=out_dir, resume=bool(kwargs.pop("resume", False)),
                      progress=_progress(kwargs.pop("progress", False)))

@@ -14,7 +14,7 @@ from . import ir
 from .diagnostics import Diagnostic, Span
 from .errors import SpecError, UsageError
 
-Spec = ir.AuctionSpec | ir.MarketSpec
+Spec = ir.AuctionSpec | ir.MarketSpec | ir.AssignmentSpec
 
 
 def _empty(text: str) -> bool:

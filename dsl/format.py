@@ -97,6 +97,9 @@ def one_line(s: A.Stmt) -> str:
         return f"signal {s.op} {expr(s.expr)}"
     if isinstance(s, A.AgentStmt):
         return f"agent {s.kind.text}{args(s.args)}"
+    if isinstance(s, A.Clause):
+        value = table(s.value) if isinstance(s.value, A.DictLit) else expr(s.value)
+        return f"{s.keyword} {value}"
     if isinstance(s, A.States):
         return "states " + ", ".join(n.text for n in s.names)
     if isinstance(s, A.Actions):
