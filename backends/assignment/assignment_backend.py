@@ -1,0 +1,110 @@
+"""The ``assignment`` backend: runs assignment specs (course allocation) under
+``auctionc simulate``.  Imports stay light: numpy, torch and the solvers load only when a
+run starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from auctionc.diagnostics import Diagnostic
+from auctionc.errors import BackendError
+from auctionc.plugins import Backend, Capabilities, OptionSpec, RunContext, Verdict
+
+
+class AssignmentBackend(Backend):
+    name = "assignment"
+    summary = ("course allocation: simulated students, interface reports, comparison queries answered by a proxy, "
+               "monotone value models, Course Match / A-CEEI and the full-information benchmark")
+    capabilities = Capabilities(
+        spec_kinds=frozenset({"assignment"}),
+        objectives=frozenset(),
+        method="simulated",
+        designs=False,
+        runs_formats=True,
+    )
+    options = {
+        "price_steps": OptionSpec(int, 60, "tabu-search steps of the Course Match / A-CEEI price search", min=1),
+        "price_seconds": OptionSpec(float, 0.0, "time limit of one price search in seconds (0: none)", min=0),
+        "demand": OptionSpec(str, "table", "how a student's demand is found: read off the value table of every "
+                             "schedule, or one MILP per student (pulp; small instances)", choices=("table", "milp")),
+        "milp_solver": OptionSpec(str, "highs", "MILP solver behind pulp for demand = milp", choices=("highs", "cbc")),
+        "loss": OptionSpec(str, "gce", "loss on comparison answers: generalised cross-entropy or cross-entropy",
+                           choices=("gce", "ce")),
+        "q": OptionSpec(float, 0.7, "the generalised cross-entropy's q (0 < q <= 1)", min=0.01, max=1),
+        "selection": OptionSpec(str, "uncertainty", "query selection: double Thompson sampling over the ensemble, "
+                                "or random", choices=("uncertainty", "random")),
+        "ensemble": OptionSpec(int, 4, "networks per student (the ensemble the selection samples)", min=1, max=32),
+        "hidden": OptionSpec(int, 16, "units per hidden layer", min=1, max=512),
+        "layers": OptionSpec(int, 2, "hidden layers", min=1, max=4),
+        "card": OptionSpec(int, 48, "reported schedules each model is fitted to", min=2),
+        "pool": OptionSpec(int, 512, "candidate schedules per student for query selection", min=2),
+        "epochs": OptionSpec(int, 200, "epochs of the fit to the interface reports", min=1),
+        "query_epochs": OptionSpec(int, 30, "epochs of the refit after each round of answers", min=1),
+        "learning_rate": OptionSpec(float, 0.01, "Adam learning rate", min=1e-6),
+        "sharpness": OptionSpec(float, 20.0, "logit per unit of (normalised) value difference in the answer model",
+                                min=0.001),
+        "report_weight": OptionSpec(float, 20.0, "weight of the squared error on reported values against the "
+                                    "answers' loss", min=0),
+        "curve": OptionSpec(int, 2, "points on the efficiency-against-queries curve (1: only after every query)",
+                            min=1, max=50),
+        "max_schedules": OptionSpec(int, 1_000_000, "refuse instances with more schedules than this", min=1),
+        "threads": OptionSpec(int, 1, "torch threads while the run lasts (one is fastest when cores are shared)",
+                              min=1),
+        "report": OptionSpec(bool, True, "write report.md, the plot and result.json"),
+    }
+    options_section = "simulate"
+    codes = {
+        "E0850": "the LLM proxy is not available in this version (use the oracle proxy)",
+        "E0851": "an instance with too many schedules to list",
+        "E0852": "a run setting that an assignment simulation does not take (--rounds)",
+    }
+
+    def given_options(self, spec: Any) -> dict[str, Any]:
+        """The backend settings of the spec's ``simulate { }`` (``loss "gce"``, ``ensemble 4``...)."""
+        sim = getattr(spec, "simulate", None)
+        return dict(sim.options) if sim is not None else {}
+
+    def accepts(self, spec: Any, options: dict[str, Any]) -> Verdict:
+        if spec.kind != "assignment":
+            return Verdict.no(f"backend {self.name} runs assignment specs, not {spec.kind} specs")
+        return Verdict.yes(score=5.0, why="an assignment spec runs as a simulation of its students")
+
+    def simulate(self, spec: Any, options: dict[str, Any], ctx: RunContext, *, llm: bool = False,
+                 model: str | None = None, api_base: str | None = None, rounds: int | None = None,
+                 seed: int | None = None, dry_run: bool = False, **_run: Any) -> Any:
+        """Run every instance (``seed``: the first instance's seed, default the spec's).
+        ``max_cost``, ``concurrency`` and ``resume`` concern model calls and checkpoints, which
+        the oracle proxy does not make."""
+        from .assignment_run import dry_run as plan_dry_run
+        from .assignment_run import run_assignment
+        from .proxies import llm_unavailable
+
+        if rounds is not None:
+            raise BackendError(Diagnostic(
+                "E0852", "an assignment simulation has no rounds",
+                help="set the number of instances in the spec: simulate { instances 3 }",
+            ))
+        proxy = spec.students.proxy
+        if llm or model is not None or api_base is not None or (proxy is not None and proxy.kind == "llm"):
+            from auctionc import ir
+
+            votes = proxy.votes if proxy is not None and proxy.kind == "llm" else ir.LLMProxy().votes
+            sim = spec.simulate
+            calls = sim.instances * spec.students.count * sim.queries * votes
+            raise llm_unavailable(spec, calls if calls else None)
+        first = spec.simulate.seed if seed is None else seed
+        if dry_run:
+            from .assignment_run import AssignmentResult
+
+            return AssignmentResult(spec=spec, seed=first, options=dict(options), dry_run=plan_dry_run(spec))
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(options["threads"])
+        try:
+            out = Path(ctx.out_dir) if ctx.out_dir is not None else Path("out") / spec.name / "simulate"
+            return run_assignment(spec, options, seed=first, out_dir=out if options["report"] else None,
+                                  progress=ctx.progress)
+        finally:
+            torch.set_num_threads(threads)
