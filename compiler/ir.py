@@ -566,6 +566,28 @@ class AssignmentSpec(_SpecBase):
     def n_bidders(self) -> int:
         return self.students.count
 
+    # The sections of auctions and markets that an assignment does not have, answered for
+    # code that reads any spec (the planner, the gallery).
+    @property
+    def objective(self) -> None:
+        return None
+
+    @property
+    def requirements(self) -> tuple[()]:
+        return ()
+
+    @property
+    def solve(self) -> None:
+        return None
+
+    @property
+    def verify(self) -> None:
+        return None
+
+    @property
+    def designs(self) -> bool:
+        return False
+
 
 Spec = Annotated[Union[AuctionSpec, MarketSpec, AssignmentSpec], Field(discriminator="kind")]
 

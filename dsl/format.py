@@ -175,6 +175,12 @@ class _Printer:
     def stmt(self, s: A.Stmt, depth: int, first: bool) -> None:
         if isinstance(s, A.Block):
             head = s.keyword + " " + (s.name.text if s.name is not None else expr(s.count))  # type: ignore[arg-type]
+            if s.keyword in ("courses", "students") and not s.body and not self.has_comments(s.span.line, s.close_line):
+                # a block of defaults needs no braces: 'courses 25'
+                first = self.own_line_comments(s.span.line, depth, first)
+                self.emit(head, depth, s.span.line, first, s.close_line)
+                self.trailing(s.close_line)
+                return
             self.block(head, s.span.line, s.open_line, s.body, s.close_line, depth, first)
             return
         if isinstance(s, A.ValuationXor):

@@ -102,9 +102,17 @@ def _solver(pulp, name: str):
     return cbc_solver(pulp)
 
 
+def _var(pulp, prob, name: str, low: float | None = None, up: float | None = None, binary: bool = False):
+    # pulp >= 3.3 attaches variables to their model (``LpVariable(...)`` directly is deprecated)
+    make = getattr(prob, "add_variable", None) or pulp.LpVariable
+    if binary:
+        return make(name, cat=pulp.LpBinary)
+    return make(name, low, up)
+
+
 def _base_problem(pulp, n_courses: int, prices, budget: float, demand: int, conflict: np.ndarray):
     prob = pulp.LpProblem("demand", pulp.LpMaximize)
-    x = [pulp.LpVariable(f"x{c}", cat=pulp.LpBinary) for c in range(n_courses)]
+    x = [_var(pulp, prob, f"x{c}", binary=True) for c in range(n_courses)]
     prob += pulp.lpSum(float(prices[c]) * x[c] for c in range(n_courses)) <= budget + PRICE_TOL, "budget"
     prob += pulp.lpSum(x) <= demand, "demand"
     for a, b in zip(*np.nonzero(np.triu(conflict, 1)), strict=True):
@@ -130,12 +138,12 @@ def milp_demand_profile(profile: Profile, prices, budget: float, demand: int, co
     objective = [float(profile.base[c]) * x[c] for c in range(m)]
     for k, s in enumerate(profile.sets):
         n = len(s.members)
-        z = [pulp.LpVariable(f"z{k}_{t}", cat=pulp.LpBinary) for t in range(n + 1)]
+        z = [_var(pulp, prob, f"z{k}_{t}", binary=True) for t in range(n + 1)]
         prob += pulp.lpSum(z) == 1, f"one_count_{k}"
         prob += pulp.lpSum(t * z[t] for t in range(n + 1)) == pulp.lpSum(x[j] for j in s.members), f"count_{k}"
         for t in range(2, n + 1):
             for j in s.members:
-                y = pulp.LpVariable(f"y{k}_{t}_{j}", lowBound=0, upBound=1)
+                y = _var(pulp, prob, f"y{k}_{t}_{j}", 0, 1)
                 prob += y <= x[j], f"y_x_{k}_{t}_{j}"
                 prob += y <= z[t], f"y_z_{k}_{t}_{j}"
                 prob += y >= x[j] + z[t] - 1, f"y_xz_{k}_{t}_{j}"
@@ -161,8 +169,8 @@ def milp_demand_network(networks: list[tuple[list[np.ndarray], list[np.ndarray],
         for layer, (w, b) in enumerate(zip(weights, biases, strict=True)):
             acts = []
             for u in range(w.shape[1]):
-                a = pulp.LpVariable(f"a{e}_{layer}_{u}", lowBound=0, upBound=1)
-                d = pulp.LpVariable(f"d{e}_{layer}_{u}", cat=pulp.LpBinary)
+                a = _var(pulp, prob, f"a{e}_{layer}_{u}", 0, 1)
+                d = _var(pulp, prob, f"d{e}_{layer}_{u}", binary=True)
                 s = pulp.lpSum(float(w[v, u]) * prev[v] for v in range(w.shape[0]) if w[v, u] != 0) + float(b[u])
                 prob += a <= d, f"on_{e}_{layer}_{u}"
                 prob += a <= s - float(b[u]) * (1 - d), f"relu_{e}_{layer}_{u}"

@@ -16,15 +16,15 @@ from .schedules import Schedules
 
 def raw_values(profile: Profile, schedules: Schedules) -> np.ndarray:
     """The profile's value of every schedule, before free disposal."""
-    x = schedules.matrix
-    v = x @ profile.base.astype(np.float32)
+    x = schedules.matrix.astype(np.float64)
+    v = x @ profile.base
     for s in profile.sets:
         members = list(s.members)
         taken = x[:, members]
         t = taken.sum(axis=1).astype(np.int64)
-        factor = np.concatenate([[0.0], s.factors]).astype(np.float32)[t]
-        v = v + factor * (taken @ profile.base[members].astype(np.float32))
-    return v.astype(np.float64)
+        factor = np.concatenate([[0.0], s.factors])[t]
+        v = v + factor * (taken @ profile.base[members])
+    return v
 
 
 def closure(values: np.ndarray, schedules: Schedules) -> np.ndarray:
@@ -52,17 +52,17 @@ def raw_table(profiles: list[Profile], schedules: Schedules, chunk: int = 8192) 
     schedules needs two matrix products for all sets together."""
     x = schedules.matrix
     m = x.shape[1]
-    bases = np.stack([p.base for p in profiles]).astype(np.float32)
+    bases = np.stack([p.base for p in profiles]).astype(np.float64)
     owners, members, weights, factors = [], [], [], []
     width = 1 + max((len(st.members) for p in profiles for st in p.sets), default=0)
     for i, p in enumerate(profiles):
         for st in p.sets:
-            ind = np.zeros(m, dtype=np.float32)
+            ind = np.zeros(m, dtype=np.float64)
             ind[list(st.members)] = 1.0
             owners.append(i)
             members.append(ind)
-            weights.append(ind * p.base.astype(np.float32))
-            f = np.zeros(width, dtype=np.float32)
+            weights.append(ind * p.base)
+            f = np.zeros(width, dtype=np.float64)
             f[1 : len(st.factors) + 1] = st.factors
             factors.append(f)
     out = np.empty((len(profiles), schedules.count), dtype=np.float64)
@@ -70,11 +70,11 @@ def raw_table(profiles: list[Profile], schedules: Schedules, chunk: int = 8192) 
         ind_m = np.stack(members, axis=1)
         w_m = np.stack(weights, axis=1)
         f_m = np.stack(factors, axis=1)  # (width, n_sets): factor by members taken
-        owner = np.zeros((len(owners), len(profiles)), dtype=np.float32)
+        owner = np.zeros((len(owners), len(profiles)), dtype=np.float64)
         owner[np.arange(len(owners)), owners] = 1.0
         cols = np.arange(len(owners))
     for lo in range(0, schedules.count, chunk):
-        block = x[lo : lo + chunk]
+        block = x[lo : lo + chunk].astype(np.float64)
         v = block @ bases.T
         if owners:
             taken = (block @ ind_m).astype(np.int64)
