@@ -7,7 +7,7 @@ comparison queries through an oracle proxy whose answers are flipped with probab
 Printed beside the papers' abstract-level figures (docs/assignment.md).
 
     nice -n 5 .venv/bin/python benchmarks/assignment.py [--instances 10] [--flips 0,0.1,0.2,0.3]
-                                                        [--queries 10] [--ce 0.3] [--write]
+                                                        [--queries 10] [--ce 0.3] [--random 0] [--write]
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ assignment bench {{
         proxy oracle(flip = {flip})
     }}
     mechanism course_match
-    simulate {{ seed {seed} instances {instances} queries {queries} loss "{loss}" curve 1 }}
+    simulate {{ seed {seed} instances {instances} queries {queries} loss "{loss}" selection "{selection}" curve 1 }}
 }}
 """
 
@@ -55,8 +55,9 @@ def _v(m: dict, digits: int = 3) -> str:
     return "n/a" if m.get("value") is None else f"{m['value']:.{digits}f}"
 
 
-def run(flip: float, loss: str, args: argparse.Namespace) -> tuple[dict, float]:
-    spec = load_text(SPEC.format(flip=flip, seed=args.seed, instances=args.instances, queries=args.queries, loss=loss))
+def run(flip: float, loss: str, selection: str, args: argparse.Namespace) -> tuple[dict, float]:
+    spec = load_text(SPEC.format(flip=flip, seed=args.seed, instances=args.instances, queries=args.queries, loss=loss,
+                                 selection=selection))
     backend = AssignmentBackend()
     options = parse_backend_options(backend, spec, None)
     t = time.perf_counter()
@@ -74,22 +75,25 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=10)
     ap.add_argument("--flips", default="0,0.1,0.2,0.3")
     ap.add_argument("--ce", default="0.3", help="flips at which to rerun with plain cross-entropy ('' for none)")
+    ap.add_argument("--random", default="0", help="flips at which to rerun with random query selection ('' for none)")
     ap.add_argument("--write", action="store_true", help=f"write the table to {RESULTS}")
     args = ap.parse_args()
-    rows = [(float(f), "gce") for f in args.flips.split(",") if f] + [(float(f), "ce") for f in args.ce.split(",") if f]
+    rows = ([(float(f), "gce", "uncertainty") for f in args.flips.split(",") if f]
+            + [(float(f), "ce", "uncertainty") for f in args.ce.split(",") if f]
+            + [(float(f), "gce", "random") for f in args.random.split(",") if f])
     head = (f"Oracle proxy, {args.queries} queries per student, 100 students x 25 courses (calibrated simulator, "
             f"9 popular, generated timetable), Course Match, {args.instances} seeds from {args.seed}; "
             "mean [± half 95% CI] over seeds.")
     lines = [head, "",
-             "| flip p | loss | answers consistent | CM interface eff. | CM elicited eff. | gain mean utility | "
-             "gain min utility | s / instance |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| flip p | loss | selection | answers consistent | CM interface eff. | CM elicited eff. | "
+             "gain mean utility | gain min utility | s / instance |",
+             "|---|---|---|---|---|---|---|---|---|"]
     print(head)
     print(lines[2])
     print(lines[3], flush=True)
-    for flip, loss in rows:
-        m, secs = run(flip, loss, args)
-        line = (f"| {flip:g} | {loss} | {_v(m['proxy_consistency'])} | {_v(m['interface_efficiency'])} | "
+    for flip, loss, selection in rows:
+        m, secs = run(flip, loss, selection, args)
+        line = (f"| {flip:g} | {loss} | {selection} | {_v(m['proxy_consistency'])} | {_v(m['interface_efficiency'])} | "
                 f"{_v(m['efficiency'])} | {_pm(m['gain_over_interface'])} | {_pm(m['min_gain_over_interface'])} | "
                 f"{secs:.0f} |")
         lines.append(line)
@@ -100,7 +104,7 @@ def main() -> None:
     print("\n".join(lines[-len(PAPERS) - 4:]))
     if args.write:
         cmd = (f"nice -n 5 .venv/bin/python benchmarks/assignment.py --instances {args.instances} "
-               f"--flips {args.flips} --queries {args.queries} --ce '{args.ce}' --write")
+               f"--flips {args.flips} --queries {args.queries} --ce '{args.ce}' --random '{args.random}' --write")
         note = (f"Course allocation with an oracle proxy (`{cmd}`), {platform.machine()} CPU with 2 cores shared with "
                 f"other jobs while it ran ({time.strftime('%Y-%m-%d')}), torch on one thread: the seconds are noisy.")
         RESULTS.write_text(note + "\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
