@@ -568,25 +568,11 @@ class AssignmentSpec(_SpecBase):
 
     # The sections of auctions and markets that an assignment does not have, answered for
     # code that reads any spec (the planner, the gallery).
-    @property
-    def objective(self) -> None:
-        return None
-
-    @property
-    def requirements(self) -> tuple[()]:
-        return ()
-
-    @property
-    def solve(self) -> None:
-        return None
-
-    @property
-    def verify(self) -> None:
-        return None
-
-    @property
-    def designs(self) -> bool:
-        return False
+    objective = property(lambda self: None)
+    requirements = property(lambda self: ())
+    solve = property(lambda self: None)
+    verify = property(lambda self: None)
+    designs = property(lambda self: False)
 
 
 Spec = Annotated[Union[AuctionSpec, MarketSpec, AssignmentSpec], Field(discriminator="kind")]
