@@ -147,3 +147,14 @@ def test_full_information_gives_efficiency_one(one_thread) -> None:
     assert res.metrics["min_utility_share"]["value"] == pytest.approx(1.0)
     assert res.metrics["benchmark_proven"] == 1.0
     assert "interface_efficiency" not in res.metrics
+
+
+def test_too_many_schedules_is_a_diagnostic_not_a_crash(one_thread) -> None:
+    from auctionc.errors import BackendError
+
+    spec = load_text("assignment a { courses 8 students 6 { demand 3 preferences simulator(popular = 4) } "
+                     "mechanism course_match simulate { max_schedules 10 } }")
+    with pytest.raises(BackendError) as e:
+        run_assignment(spec, parse_backend_options(AssignmentBackend(), spec, None), seed=0, out_dir=None, write=False)
+    d = e.value.diagnostics[0]
+    assert d.code == "E0851" and "more than 10 schedules" in d.message and d.span is not None
