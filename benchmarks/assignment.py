@@ -107,7 +107,7 @@ def main() -> None:
     lines += [f"| {s} | {a} | {b} |" for s, a, b in PAPERS]
     print("\n".join(lines[-len(PAPERS) - 4:]))
     if args.write or args.append:
-        cmd = (f"nice -n 5 .venv/bin/python benchmarks/assignment.py --instances {args.instances} "
+        cmd = (f"nice -n 5 .venv/bin/python benchmarks/assignment.py --instances {args.instances} --seed {args.seed} "
                f"--flips '{args.flips}' --queries {args.queries} --ce '{args.ce}' --random '{args.random}' "
                f"--votes {args.votes} {'--append' if args.append else '--write'}")
         note = (f"Course allocation with an oracle proxy (`{cmd}`), {platform.machine()} CPU with 2 cores shared with "
