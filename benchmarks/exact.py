@@ -1,5 +1,5 @@
 """Benchmarks of the exact backend: size, constraint-generation rounds, seconds, revenue
-against the known optimum (ANCHORS sections 1, 2, 6, 7).
+against the known optimum (docs/published-figures.md: menus, Myerson, exact methods, data markets).
 
     .venv/bin/python benchmarks/exact.py            # the default table
     .venv/bin/python benchmarks/exact.py --quick    # small grids only

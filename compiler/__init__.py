@@ -26,6 +26,7 @@ _API = {
     "verify": ("api", "verify"),
     "simulate": ("api", "simulate"),
     "load_mechanism": ("mechanism", "load_mechanism"),
+    "to_cvxpy": ("program_export", "to_cvxpy"),
 }
 
 

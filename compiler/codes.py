@@ -13,6 +13,8 @@ register_codes(
         "E0001": "the spec file cannot be read (missing, a directory, no permission)",
         "E0002": "empty spec: no auction or market block",
         "E0003": "the file is not UTF-8 text (binary data)",
+        "E0004": "a spec larger than the front end reads, or more errors than it lists",
+        "E0005": "the output directory is in use by another run, or holds another spec's output (--force)",
         # E02xx names
         "E0201": "unknown name (not a param or common variable)",
         "E0202": "duplicate name or entry",
@@ -42,6 +44,7 @@ register_codes(
         "E0309": "an empty item range",
         "E0310": "an option value out of range",
         "E0311": "division by zero",
+        "E0312": "a file the spec names (a prompt) is outside the spec's folder, missing, too big or not text",
         # E04xx sections
         "E0401": "nothing to do: no objective and no format",
         "E0403": "a format that contradicts a requirement (require IC with a format that is not strategy-proof)",
@@ -73,6 +76,7 @@ register_codes(
         "E0604": "backend option out of range or not one of its choices",
         "E0605": "the named backend cannot take this spec",
         "E0606": "no installed backend accepts this spec",
+        "E0608": "the backend cannot export its program to this target",
         "E0620": "a command that does not run this kind of spec (assignment specs run with `auctionc simulate`)",
         # E04xx formats (evaluating a named format on a spec)
         "E0420": "a format that does not fit the spec",
@@ -83,6 +87,19 @@ register_codes(
         "E0425": "winner determination is not available",
         # E07xx solving and training
         "E0701": "a backend ran out of memory",
+        "E0702": "a checkpoint that belongs to another run (spec, backend, options or seed) or is not plain data",
+        "E0703": "an exported program was not solved to optimality (or not solved at all)",
+        # E08xx model calls (auctionc.llm, shared by every backend with LLM agents; the
+        # simulation backend registers its own E08xx codes beside these)
+        "E0801": "an API key is missing or was rejected",
+        "E0802": "the model provider kept rate-limiting",
+        "E0803": "model calls timed out or failed repeatedly",
+        "E0804": "the model server cannot be reached",
+        "E0805": "the cost budget (--max-cost or --max-calls) was reached; the run stopped cleanly",
+        "E0806": "the provider refused the request",
+        "E0811": "the local model server cannot start, or no GGUF model was found",
+        "E0812": "the spec names a model endpoint the user has not trusted with their API keys",
+        "E0813": "--max-cost cannot bound a model without a price",
         # E09xx artifacts and verification
         "E0901": "the artifact cannot be read",
         "E0902": "unknown artifact kind",
@@ -90,6 +107,20 @@ register_codes(
         "E0904": "the spec cannot be sampled for verification, or no spec is known",
         "E0905": "too few verification samples",
         "E0906": "the artifact failed to evaluate reports",
+        "E0907": "the artifact was made for another spec (its spec hash differs)",
+        "E0908": "the artifact is malformed (a field missing or of the wrong type or shape, a side file outside its folder)",
+        "E0909": "the artifact fails a validity check (shapes, world data, ranges, feasibility, stochasticity, finite payments)",
+        "E0910": "the artifact's outcomes disagree with its structure, its proof or its backend's claim",
+        "E0911": "the mechanism is not strategy-proof, individually rational or obedient within the tolerance",
         "E0999": "internal error (a bug in auctionc)",
+        # E11xx sweeps
+        "E1101": "a --set value list or range of a sweep that cannot be read",
+        "E1102": "a --backend entry of a sweep that cannot be read",
+        "E1103": "a --seeds value that cannot be read",
+        "E1104": "the sweep directory's results table cannot be read, or another sweep is writing it",
+        "E1105": "Ray is not installed, or the runtime or cluster cannot be started or reached",
+        "E1106": "a sweep cell whose worker kept dying (recorded as an error row, rerun on resume)",
+        "E1107": "an --option of a sweep that no backend of the sweep takes",
+        "E1108": "a sweep option that needs --simulate, or a design backend given with --simulate",
     },
 )

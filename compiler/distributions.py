@@ -1,15 +1,13 @@
 """Distributions as a library shared by every backend.
 
-Each IR distribution gets seeded sampling (numpy and torch), its support, mean,
-cdf/pdf where defined, a finite discretisation (for the exact backend) and
-Myerson virtual values (for single-item baselines).  Torch is imported only by
-``sample_torch``, scipy only for the continuous families.
+Each IR distribution gets seeded sampling (numpy), its support, mean, cdf/pdf where
+defined, a finite discretisation (for the exact backend) and Myerson virtual values.
+scipy is imported only for the continuous families.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -76,6 +74,8 @@ def support(d: ir.Distribution) -> tuple[float, float]:
     if isinstance(d, ir.Mixture):
         bounds = [support(c) for c in d.components]
         return min(b[0] for b in bounds), max(b[1] for b in bounds)
+    if isinstance(d, ir.Uniform):  # the common case, without importing scipy.stats (over a second)
+        return float(d.low), float(d.high)
     f = _frozen(d)
     lo, hi = f.support()
     if not np.isfinite(lo):
@@ -115,6 +115,8 @@ def cdf(d: ir.Distribution, x: np.ndarray | float) -> np.ndarray:
     if isinstance(d, ir.Mixture):
         w = np.asarray(d.weights, float) / sum(d.weights)
         return sum(wi * cdf(c, x) for wi, c in zip(w, d.components))
+    if isinstance(d, ir.Uniform):  # closed form: no scipy.stats import for the common case
+        return np.clip((x - d.low) / (d.high - d.low), 0.0, 1.0)
     return _frozen(d).cdf(x)
 
 
@@ -169,16 +171,6 @@ def sample(d: ir.Distribution, size: int | tuple[int, ...], rng: np.random.Gener
     return a[0][rng.choice(len(a[0]), size=size, p=a[1])]
 
 
-def sample_torch(d: ir.Distribution, size: tuple[int, ...], generator=None, device="cpu"):
-    """Draws as a float32 torch tensor (sampled in numpy from the generator's seed for
-    bit-identical results across devices)."""
-    import torch
-
-    seed = int(torch.randint(0, 2**62, (1,), generator=generator).item())
-    x = sample(d, size, np.random.default_rng(seed))
-    return torch.as_tensor(x, dtype=torch.float32, device=device)
-
-
 def discretize(d: ir.Distribution, n: int) -> tuple[np.ndarray, np.ndarray]:
     """A finite approximation with at most ``n`` points: ``(values, probs)``.
 
@@ -216,19 +208,6 @@ def virtual_value(d: ir.Distribution, x: np.ndarray | float) -> np.ndarray:
         idx = np.clip(np.searchsorted(v, x), 0, len(v) - 1)
         return phi[idx]
     return x - (1.0 - cdf(d, x)) / np.maximum(pdf(d, x), 1e-300)
-
-
-@dataclass(frozen=True)
-class Summary:
-    low: float
-    high: float
-    mean: float
-    finite: bool
-
-
-def summary(d: ir.Distribution) -> Summary:
-    lo, hi = support(d)
-    return Summary(lo, hi, mean(d), is_finite(d))
 
 
 def describe(d: ir.Distribution) -> str:

@@ -12,7 +12,12 @@ from typing import Any
 
 from . import ir
 from .diagnostics import Diagnostic, Span
+from .dsl.limits import MAX_SOURCE_BYTES
 from .errors import SpecError, UsageError
+
+MAX_DIAGNOSTICS = 50
+"""Diagnostics reported for one spec; a file of thousands of copies of one mistake gets the
+first ones and a count of the rest, not megabytes of messages."""
 
 Spec = ir.AuctionSpec | ir.MarketSpec | ir.AssignmentSpec
 
@@ -45,18 +50,43 @@ def diagnose_text(
         ]
     if "\x00" in text:
         return None, [_binary(filename)]
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_SOURCE_BYTES:
+        return None, [_too_big(filename, f"{size:,} bytes")]
     try:
         doc = parse(text, filename)
     except SpecError as e:
         return None, list(e.diagnostics)
     spec, diags = analyze(doc, overrides)
     if spec is not None:
-        from .plan import check_options
+        from .planner import check_options
 
         diags = check_options(spec)
         if diags:
-            return None, diags
-    return spec, diags
+            return None, _capped(diags)
+    return spec, _capped(diags)
+
+
+def _capped(diags: list[Diagnostic]) -> list[Diagnostic]:
+    if len(diags) <= MAX_DIAGNOSTICS:
+        return diags
+    rest = len(diags) - MAX_DIAGNOSTICS
+    return diags[:MAX_DIAGNOSTICS] + [
+        Diagnostic(
+            "E0004",
+            f"further errors not shown: {rest:,} beyond the first {MAX_DIAGNOSTICS}",
+            help="fix the errors listed and check again",
+        )
+    ]
+
+
+def _too_big(filename: str, size: str) -> Diagnostic:
+    return Diagnostic(
+        "E0004",
+        f"{filename} is {size}, more than the {MAX_SOURCE_BYTES:,} bytes a spec may have",
+        Span(filename, 1, 1),
+        help="a spec describes an auction in a few lines; generated bids belong in cats(...) or a smaller file",
+    )
 
 
 def load_text(text: str, filename: str = "<string>", overrides: dict[str, str] | None = None) -> Spec:
@@ -85,7 +115,9 @@ def read_source(path: str | os.PathLike[str]) -> str:
     p = Path(path)
     name = str(path)
     try:
-        data = p.read_bytes()
+        with p.open("rb") as fh:
+            # one byte past the limit tells a too-big file without reading it all
+            data = fh.read(MAX_SOURCE_BYTES + 1)
     except IsADirectoryError:
         raise UsageError(
             Diagnostic("E0001", f"cannot read {name}: it is a directory", help="give the path of a .auction file")
@@ -98,6 +130,8 @@ def read_source(path: str | os.PathLike[str]) -> str:
         raise UsageError(
             Diagnostic("E0001", f"cannot read {name}: {e.strerror or e}", help="check the path and its permissions")
         ) from None
+    if len(data) > MAX_SOURCE_BYTES:
+        raise SpecError(_too_big(name, f"over {MAX_SOURCE_BYTES:,} bytes"))
     if b"\x00" in data:
         raise SpecError(_binary(name))
     try:

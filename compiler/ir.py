@@ -361,6 +361,12 @@ class _SpecBase(Node):
     _spans: dict = PrivateAttr(default_factory=dict)
     """Source spans by IR path ("solve.options.steps", "bidders.buyer.valuation", ...),
     filled by the front end so later stages can point at the spec text."""
+    _source_text: str | None = PrivateAttr(default=None)
+    """The text the front end parsed (the report shows it); never read back from ``source``,
+    which a saved spec.json may set to any path."""
+    _prompt_texts: dict = PrivateAttr(default_factory=dict)
+    """Prompt files the spec's llm agents name, read by the front end from the spec's folder;
+    the simulation takes prompts from here only, never from a path in the IR."""
 
     def span_of(self, path: str):
         """The span of the IR path or of its nearest ancestor that has one (or None)."""

@@ -44,6 +44,10 @@ class Span:
         }
 
 
+_EXCERPT = 160
+"""The widest excerpt of a source line a diagnostic shows."""
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     code: str
@@ -93,9 +97,17 @@ class Diagnostic:
                 else:
                     end = sp.end_col if sp.end_col is not None else sp.col + 1
                 n = max(1, end - sp.col)
+                col = sp.col
+                if len(text) > _EXCERPT:
+                    # a long line (a whole spec on one line) shows a window around the caret
+                    start = max(0, min(col - 1 - _EXCERPT // 2, len(text) - _EXCERPT))
+                    text = ("..." if start else "") + text[start : start + _EXCERPT] + (
+                        "..." if start + _EXCERPT < len(text) else "")
+                    col = col - start + (3 if start else 0)
+                    n = min(n, _EXCERPT)
                 out.append(f" {pad} |")
                 out.append(f" {sp.line} | {text}")
-                out.append(f" {pad} | {' ' * (sp.col - 1)}{'^' * n}")
+                out.append(f" {pad} | {' ' * (col - 1)}{'^' * n}")
         # the '=' lines line up with the excerpt's '|' gutter, whatever the line number's width
         for note in self.notes:
             out.append(f" {pad} = note: {note}")

@@ -1,23 +1,30 @@
 """Parse .auction text into the AST (``dsl.ast``), or into diagnostics in words.
 
 The parser is lark's LALR(1) in strict mode, built once per process and cached
-on disk between processes.  Syntax errors never show lark's terminal names: the
+on disk between processes in a directory only the user can write (``grammar_cache_path``):
+lark's cache is a pickle, and a pickle from anyone else would run their code.  Syntax errors never show lark's terminal names: the
 set of tokens the parser would accept is described in words ("a bidder
 statement", "a number, a name or a distribution such as Uniform(0, 1)").
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import stat
+import sys
 import threading
 from functools import lru_cache
 from pathlib import Path
 
+import lark
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from . import ast as A
 from .diagnostics import Diagnostic, Span, did_you_mean
 from .errors import SpecError
+from .limits import check_tree
 from .vocabulary import (
     AGENT_KINDS,
     BIDDER_KEYWORDS,
@@ -71,13 +78,56 @@ class _Keywords:
 _POSTLEX = _Keywords()
 
 
+def _private_dir(path: str) -> bool:
+    """True when ``path`` is a real directory (not a link) owned by this user that no one
+    else can write: nothing in it can have been put there by another local user."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
+def grammar_cache_path() -> str | None:
+    """Where the parse tables are cached: ``$AUCTIONC_CACHE/grammar`` (default
+    ``~/.cache/auctionc/grammar``), created private (0700).  None, and the parser is built
+    without a cache (about 0.4 s more per process), when that directory or an existing cache
+    file in it is not this user's alone, or on a system without user ids.
+
+    lark's own default (``cache=True``) is a predictable file in the shared temporary
+    directory, which it unpickles before checking anything: another local user could plant
+    one there and run code as whoever parses a spec."""
+    if not hasattr(os, "getuid"):
+        return None
+    root = os.environ.get("AUCTIONC_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "auctionc")
+    folder = os.path.join(root, "grammar")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    if not (_private_dir(root) and _private_dir(folder)):
+        return None
+    key = hashlib.sha256(GRAMMAR_PATH.read_bytes()).hexdigest()[:16]
+    path = os.path.join(folder, f"grammar-{key}-lark{lark.__version__}-py{sys.version_info[0]}{sys.version_info[1]}.cache")
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return path
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
+        return None
+    return path
+
+
 @lru_cache(maxsize=1)
 def lark_parser() -> Lark:
+    cache = grammar_cache_path()
     parser = Lark(
         GRAMMAR_PATH.read_text(encoding="utf-8"),
         parser="lalr",
         strict=True,
-        cache=True,
+        cache=cache if cache is not None else False,
         propagate_positions=True,
         maybe_placeholders=True,
         lexer_callbacks={"COMMENT": _collect_comment},
@@ -509,6 +559,9 @@ def parse(text: str, filename: str = "<string>") -> A.Document:
         raise SpecError(_syntax_diagnostic(e, text, filename)) from None
     finally:
         _local.comments = None
+    too_big = check_tree(tree, filename)
+    if too_big is not None:
+        raise SpecError(too_big)
     spec = _Builder(filename).spec(tree.children[0])
     return A.Document(
         spec,

@@ -85,6 +85,9 @@ LLM_OPTIONS: dict[str, str] = {
     "api_base": "string",
 }
 REASONING = ("plain", "cot")
+PROMPTS = ("default", "nash_deviation", "dominant_strategy")
+"""The prompt interventions that ship with auctionc; any other ``prompt`` names a .txt file
+in the spec's folder."""
 
 CONSTRAINTS = ("IC", "IR", "obedience", "deterministic", "budget_balance")
 MODES = ("dominant", "bayesian", "ex_post", "interim")

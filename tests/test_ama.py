@@ -12,7 +12,7 @@ from auctionc.errors import PlanError
 from auctionc.mechanism import load_mechanism
 from auctionc.verifier import verify
 from conftest import accepts, run_backend
-from test_menu import OBJ, REQ, U, bidders, within
+from test_menu import OBJ, REQ, U, bidders
 
 torch.set_num_threads(1)
 
@@ -21,7 +21,7 @@ def myerson_ama() -> AffineMaximizerMechanism:
     """Myerson for two U[0,1] bidders as an affine maximizer: virtual value 2v - 1, i.e.
     weights 1 and a boost of -1/2 on every outcome that sells the item."""
     outcomes = np.array([[[1.0], [0.0]], [[0.0], [1.0]], [[0.0], [0.0]]])
-    return AffineMaximizerMechanism(outcomes, np.ones(2), np.array([-0.5, -0.5, 0.0]), ["item"])
+    return AffineMaximizerMechanism(outcomes, np.ones(2), np.array([-0.5, -0.5, 0.0]), ["I0"])
 
 
 def test_affine_maximizer_is_myerson_with_clarke_payments(tmp_path):
@@ -48,32 +48,48 @@ def test_verifier_certifies_affine_maximizer_by_construction():
     cert = verify(myerson_ama(), spec, samples=2000, steps=30, restarts=4)
     assert cert.kind == "exact_by_construction" and cert.ok
     assert cert.max_regret <= 1e-9 and cert.max_ir_violation == 0.0
-    assert any(c.startswith("affine maximizer structure: 3 fixed outcomes") for c in cert.checks)
+    assert cert.check("structure").detail.startswith("affine maximizer: 3 fixed outcomes")
+    assert cert.check("structure_confirmed").ok and cert.samples == 500  # a sanity sample, no search
+    # Myerson's revenue 5/12, estimated to 0.25%
+    rev = cert.metrics["revenue"]
+    assert rev["precision_reached"] and rev["ci95"][0] <= 5 / 12 <= rev["ci95"][1]
 
 
 def test_verifier_refuses_structure_when_an_outcome_is_infeasible_or_values_negative():
     bad = myerson_ama()
     bad.outcomes[2] = [[1.0], [1.0]]  # both bidders get the whole item
     cert = verify(bad, bidders(2, [U(0, 1)]), samples=500, steps=10, restarts=2)
-    assert cert.kind == "estimated" and not cert.ok
-    assert "not exact by construction: an outcome allocates more than all of an item" in cert.notes
-    neg = verify(myerson_ama(), bidders(2, [U(-1, 1)]), samples=500, steps=10, restarts=2)
+    assert cert.kind == "invalid" and [c.name for c in cert.failed] == ["feasibility"]
+    assert cert.failed[0].detail.startswith("largest over-allocation: 1 over the offered outcomes")
+    neg = verify(myerson_ama(), bidders(2, [U(-1, 1)]), samples=500, steps=10, restarts=2, metric_samples=20_000)
     assert neg.kind == "estimated"
     assert "not exact by construction: values may be negative (IR by construction needs values >= 0)" in neg.notes
+    zero = myerson_ama()
+    zero.weights[1] = 0.0  # Clarke payments divide by the weight: not finite, refused before anything else
+    c = verify(zero, bidders(2, [U(0, 1)]), samples=500, steps=10, restarts=2, metric_samples=20_000)
+    assert c.kind == "invalid" and [x.name for x in c.failed] == ["finite_payments"]
+    neg_w = myerson_ama()
+    neg_w.weights[1] = -1.0
+    c = verify(neg_w, bidders(2, [U(0, 1)]), samples=500, steps=10, restarts=2, metric_samples=20_000)
+    assert not c.ok and "structure" in [x.name for x in c.failed]
+    assert "a bidder weight is not positive" in c.check("structure").detail
 
 
-def test_lottery_ama_two_bidders_one_item_reaches_myerson(tmp_path):
+def test_lottery_ama_records_its_options_and_artifact(tmp_path):
+    # its known optima (Myerson for two uniform and three exponential bidders) are in the
+    # shared table, tests/known_answers.py
     spec = bidders(2, [U(0, 1)], "m2")
-    res = api.compile(spec, "menu", {"architecture": "lottery_ama", "steps": 1500, "test_samples": 100_000},
+    res = api.compile(spec, "menu", {"architecture": "lottery_ama", "steps": 200, "test_samples": 10_000},
                       seed=0, out=tmp_path, verify=False)
-    assert within(res.stats["test_revenue"], 5 / 12, 0.01), res.stats["test_revenue"]
     assert res.claim["kind"] == "exact_by_construction"
+    assert res.mechanism.weights.max() == 1.0  # weights are normalised to a largest of one
     opts = res.mechanism.meta.options
     assert (opts["temperature"], opts["temperature_final"], opts["size"]) == (0.01, 3e-4, 64)
     assert "training_curves_png" in res.files
     assert isinstance(load_mechanism(res.artifact), AffineMaximizerMechanism)
 
 
+@pytest.mark.slow
 def test_lottery_ama_two_by_two_beats_the_affine_maximizer_baseline():
     spec = bidders(2, [U(0, 1)] * 2, "g22")
     res = run_backend("menu", spec, {"architecture": "lottery_ama", "steps": 3000, "test_samples": 100_000},
@@ -143,13 +159,3 @@ def test_command_line_architecture_counts_when_planning():
     assert d.code == "E0604" and d.suggestion == "lottery_ama"
     assert d.message == "option 'architecture' of backend menu must be one of gemnet, lottery_ama, not 'lottery_amma'"
 
-
-def test_lottery_ama_three_exponential_bidders_reach_myerson():
-    # Myerson here is second price with reserve 3 (virtual value v - 3 is affine), 2.74898;
-    # without a reserve (second price) 2.50041
-    spec = bidders(3, [ir.ValueExpr(terms=(ir.Draw(dist=ir.Exponential(rate=1 / 3)),), coefs=(1.0,))], "e3")
-    for seed in (0, 2):
-        res = run_backend("menu", spec, {"architecture": "lottery_ama", "steps": 2000, "test_samples": 100_000},
-                                    seed=seed)
-        assert within(res.stats["test_revenue"], 2.74898, 0.01), (seed, res.stats["test_revenue"])
-        assert res.mechanism.weights.max() == 1.0

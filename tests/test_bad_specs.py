@@ -111,5 +111,7 @@ def test_every_code_has_a_bad_spec_or_a_unit_test() -> None:
     elsewhere = {"E0001", "E0300"}  # unit tests; E0300 only guards against a gap in the checks
     elsewhere |= {f"E042{i}" for i in range(6)}  # evaluating formats: tests/test_formats.py
     elsewhere.add("E0321")  # CATS options: the bundleflow tests
+    elsewhere.add("E0004")  # a file past the size limit, too many errors: tests/test_hardening_frontend.py
+    elsewhere.add("E0005")  # output directories in use or holding another spec: tests/test_hardening_files.py
     front_end = {c for c in CODES if c < "E0600" or c == "E0601"}  # E06xx beyond: planning (the lead)
     assert front_end - shown - elsewhere == set()

@@ -1,4 +1,4 @@
-"""Data markets (Bergemann-Bonatti-Smolin): the exact LP against the closed forms of ANCHORS 7."""
+"""Data markets (Bergemann-Bonatti-Smolin): the exact LP against the closed forms of docs/published-figures.md."""
 
 from __future__ import annotations
 
@@ -21,23 +21,6 @@ def market(dist, *, grid: int | None = None, reqs=(ir.IC(), ir.IR(), ir.Obedienc
 
 def solve(spec, **opts):
     return run_backend("lp", spec, opts)
-
-
-def closed_form(tl: float, th: float, fh: float) -> float:
-    q = (2 * th - 1) / (th - tl)
-    return (1 - fh) * tl * q + fh * (1 - th) if tl <= fh * th else tl
-
-
-@pytest.mark.parametrize("tl,th,fh,expected", [
-    (0.2, 0.7, 0.5, 0.23), (0.1, 0.8, 0.5, 0.142857), (0.3, 0.55, 0.9, 0.417), (0.25, 0.6, 0.3, 0.25),
-])
-def test_two_types_closed_form(tl, th, fh, expected):
-    r = solve(market(ir.Discrete(values=(tl, th), probs=(1 - fh, fh))))
-    assert r.claim["revenue"] == pytest.approx(closed_form(tl, th, fh), abs=1e-6)
-    assert r.claim["revenue"] == pytest.approx(expected, abs=1e-6)
-    c = r.claim
-    assert c["kind"] == "exact_by_enumeration"
-    assert max(c["max_ic_violation"], c["max_ir_violation"], c["max_obedience_violation"]) <= 1e-9
 
 
 def test_two_types_menu_shape():

@@ -29,7 +29,7 @@ def test_example_checks_and_matches_golden_ir(path: Path) -> None:
     first = text.splitlines()[0]
     assert first.startswith("# "), "an example starts with a comment saying what it is"
     header = "\n".join(line for line in text.splitlines() if line.startswith("#"))
-    assert "ANCHORS" in header or "No published figure" in header, "name the figure that applies"
+    assert "published-figures.md" in header or "No published figure" in header, "name the figure that applies"
     spec = load_file(path)
     data = ir.SpecDocument(spec=spec).model_dump(mode="json")
     golden = GOLDEN / f"{path.stem}.json"

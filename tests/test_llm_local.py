@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from auctionc import ir
-from auctionc.backends.simulate import find_local_gguf, run_simulation
-from auctionc.backends.simulate.local_llm import free_port, server_reachable
+from auctionc.backends.simulate import run_simulation
+from auctionc.llm.local_server import find_local_gguf, free_port, server_reachable
 
 pytestmark = pytest.mark.llm
 
@@ -29,7 +29,7 @@ def api_base():
         pytest.skip("the SmolLM2 GGUF is not installed: run tests/setup_local_llm.sh")
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "auctionc.backends.simulate.local_llm", "--port", str(port), "--threads", "1"],
+        [sys.executable, "-m", "auctionc.llm.local_server", "--port", str(port), "--threads", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ},
     )
     base = f"http://127.0.0.1:{port}/v1"
@@ -117,13 +117,15 @@ def test_fixed_seed_reproduces_without_cache(api_base, first_run, tmp_path):
 
 def test_budget_stop_then_resume_loses_and_repeats_nothing(api_base, first_run, tmp_path):
     _, first = first_run
-    # Price the free local model so the budget bites after two calls.
-    opts = {"input_cost_per_token": 1e-3, "output_cost_per_token": 1e-3}
-    part = run(api_base, tmp_path, concurrency=1, max_cost=0.1, options=opts)
+    # Price the free local model so the budget bites after a few calls: the cap is hard, so a
+    # call is made only while its worst case (prompt + 25% + max_tokens) fits what is left.
+    opts = {"input_cost_per_token": 1e-5, "output_cost_per_token": 1e-5}
+    part = run(api_base, tmp_path, concurrency=1, max_cost=0.02, options=opts)
     assert not part.complete and part.stop_reason == "max_cost"
     assert part.warnings[-1].code == "E0805"
     paid = part.calls["model_calls"]
     assert 1 <= paid < first.calls["model_calls"]
+    assert part.calls["cost_usd"] <= 0.02
     rest = run(api_base, tmp_path, concurrency=1, resume=True, options=opts)
     assert rest.complete
     assert paid + rest.calls["model_calls"] == first.calls["model_calls"]

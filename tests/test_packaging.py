@@ -70,6 +70,7 @@ def test_help_imports_no_heavy_libraries():
     assert not imported & {"torch", "cvxpy", "litellm"}
 
 
+@pytest.mark.slow
 def test_non_editable_install(tmp_path):
     """`pip install .` (not editable) gives a working `auctionc` with its package data.
 

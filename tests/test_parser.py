@@ -1,4 +1,4 @@
-"""The grammar and the parser: DESIGN.md's examples parse, spans point at the text,
+"""The grammar and the parser: the examples of docs/design.md parse, spans point at the text,
 syntax errors are described in words (never lark's terminal names), whatever the input."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ CODES = all_codes()
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.auction"))
 
-# The language-by-example blocks of DESIGN.md, verbatim (the XOR fragment inside an auction).
+# The language-by-example blocks of docs/design.md (the XOR fragment inside an auction).
 DESIGN_EXAMPLES = [
     """
 # Manelli–Vincent: one additive buyer, two goods, values iid U[0,1].
@@ -47,11 +47,11 @@ auction two_by_two {
     }
     require IC(dominant), IR(ex_post)
     maximize revenue
-    solve with menu(size = 512, steps = 4000)
+    solve with menu(architecture = "lottery_ama", steps = 4000)
 }
 """,
     """
-# Single bidder, combinatorial valuations from a CATS-style generator.
+# One bidder, combinatorial valuations from a CATS generator.
 auction regions_50 {
     items 50
     bidder buyer {

@@ -30,6 +30,7 @@ def test_menu_report(tmp_path):
     src = tmp_path / "mv.auction"
     src.write_text("auction mv { items A, B }\n")
     spec = mv_spec(str(src))
+    spec._source_text = src.read_text()  # what the front end keeps; the report never reads `source`
     # duplicates (same allocation and price) appear once; rows sorted by price
     menu = MenuMechanism(np.array([[1, 1], [0, 0], [1, 0], [0, 1], [1, 0]]), np.array([0.862, 0, 0.667, 0.667, 0.667]))
     cert = verify(menu, spec, samples=500, steps=5)

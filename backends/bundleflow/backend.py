@@ -45,7 +45,10 @@ class BundleFlowBackend(Backend):
         "euler_steps": OptionSpec(int, 5, "fixed Euler steps of the flow ODE", min=1),
         "flow_iterations": OptionSpec(int, 2000, "flow pre-training iterations (once per item count; cached)", min=1),
         "flow_hidden": OptionSpec(int, 128, "hidden units of the flow network", min=4),
-        "cache_dir": OptionSpec(str, "", "flow cache directory (default $AUCTIONC_CACHE/flows or ~/.cache/auctionc/flows)"),
+        "cache_dir": OptionSpec(str, "", "flow cache directory (default $AUCTIONC_CACHE/flows or ~/.cache/auctionc/flows); "
+                                "from a spec, a folder inside the output directory (elsewhere: -o cache_dir=PATH)"),
+        "max_memory_gb": OptionSpec(float, 8.0, "refuse, before any work, a run whose estimated peak memory "
+                                    "(valuations, menu, one training step) passes this", min=0.01, limit=True),
         "eval_every": OptionSpec(int, 100, "steps between test evaluations and checkpoints", min=1),
         "chunk": OptionSpec(int, 4096, "bundles per chunk when computing XOR values (bounds memory)", min=1),
         "baselines": OptionSpec(bool, True, "run item pricing, grand bundle, bundle RochetNet and (small m) the LP"),
@@ -60,6 +63,53 @@ class BundleFlowBackend(Backend):
         "E0721": "BundleFlow training failed",
         "E0722": "the BundleFlow flow cache or checkpoint cannot be used",
     }
+
+    def resolve_options(self, spec: Any, options: dict[str, Any]) -> dict[str, Any]:
+        """Checks before any work: the CATS options, the memory the run would need (the
+        estimate, the limit and the options that change it), and a spec's cache_dir kept to
+        the output directory."""
+        from auctionc.errors import PlanError
+
+        if spec.kind != "auction" or spec.n_bidders != 1 or spec.bidders[0].valuation.kind != "cats":
+            return options  # accepts() says why not
+        val = spec.bidders[0].valuation
+        where = f"bidders.{spec.bidders[0].name}.valuation"
+        sizes = {}
+        for key, default in (("goods", spec.n_items), ("bids", 50)):
+            v = val.options.get(key, default)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v) or v < 1:
+                raise PlanError(Diagnostic("E0321", f"option '{key}' of cats must be a whole number of at least 1, not {v!r}",
+                                           where=where).with_span(spec))
+            sizes[key] = int(v)
+        m, bids = sizes["goods"], sizes["bids"]
+        need = estimate_bytes(options, m, bids)
+        limit = options["max_memory_gb"] * 2**30
+        if need > limit:
+            raise PlanError(Diagnostic(
+                "E0604",
+                f"BundleFlow would need about {need / 2**30:,.1f} GiB (menu {options['menu']:,} x support "
+                f"{options['support']} over {m} items, {options['samples']:,} valuations of up to {bids:,} bids), "
+                f"more than max_memory_gb = {options['max_memory_gb']:g}",
+                help="lower `menu`, `support`, `batch` or `samples`, or the CATS `bids`; or raise `max_memory_gb`",
+                where="solve.options",
+            ).with_span(spec))
+        if options["cache_dir"] and self._cache_dir_from_spec(spec, options):
+            from pathlib import PurePath
+
+            p = PurePath(options["cache_dir"])
+            if p.is_absolute() or ".." in p.parts or options["cache_dir"].startswith("~"):
+                raise PlanError(Diagnostic(
+                    "E0604", f"cache_dir {options['cache_dir']!r} of the spec leads outside the output directory",
+                    help="a spec's cache_dir is a folder inside --out; pass another path on the command line "
+                         "with -o cache_dir=PATH",
+                    where="solve.options.cache_dir",
+                ).with_span(spec))
+        return options
+
+    def _cache_dir_from_spec(self, spec: Any, options: dict[str, Any]) -> bool:
+        solve = getattr(spec, "solve", None)
+        return (solve is not None and solve.backend == self.name
+                and solve.options.get("cache_dir") == options["cache_dir"])
 
     def accepts(self, spec: Any, options: dict[str, Any]) -> Verdict:
         v = self.check_capabilities(spec)
@@ -76,6 +126,24 @@ class BundleFlowBackend(Backend):
             return Verdict.no(f"cats(\"matching\") needs a multiple of 4 goods (at least 8), not {m}")
         return Verdict.yes(score=1.0, why="one bidder with CATS XOR valuations: a BundleFlow menu is IC and IR by construction")
 
+    def _flow_cache(self, spec: Any, opts: dict[str, Any], ctx: RunContext) -> Path:
+        """The flow cache: the default (the user's cache directory), a path from the command
+        line as given, or a spec's cache_dir as a folder inside the output directory."""
+        from auctionc.backends.bundleflow.flow import default_cache_dir
+        from auctionc.confine import OutsideFolder, confined
+
+        if not opts["cache_dir"]:
+            return default_cache_dir()
+        if not self._cache_dir_from_spec(spec, opts):
+            return Path(opts["cache_dir"]).expanduser()
+        base = Path(ctx.out_dir) if ctx.out_dir is not None else Path.cwd()
+        try:
+            return confined(base, opts["cache_dir"], what="cache_dir")
+        except OutsideFolder as e:
+            raise BackendError(Diagnostic("E0722", f"{e}: a spec's cache_dir must lie in the output directory",
+                                          help="pass another path with -o cache_dir=PATH",
+                                          where="solve.options.cache_dir").with_span(spec)) from None
+
     def compile(self, spec: AuctionSpec, options: dict[str, Any], ctx: RunContext) -> CompileResult:
         opts, seed = options, ctx.seed
         import numpy as np
@@ -87,7 +155,7 @@ class BundleFlowBackend(Backend):
             lp_menu,
         )
         from auctionc.backends.bundleflow.bundle_menu import BundleMenuMechanism
-        from auctionc.backends.bundleflow.flow import default_cache_dir, load_or_train
+        from auctionc.backends.bundleflow.flow import load_or_train
         from auctionc.backends.bundleflow.train import TrainConfig, train_menu
         from auctionc.cats import CatsOptionError, check_options, sample_valuations
 
@@ -121,7 +189,7 @@ class BundleFlowBackend(Backend):
         n_train = int(round(opts["train_fraction"] * len(data)))
         train, test = data[:n_train], data[n_train:]
 
-        cache = Path(opts["cache_dir"]).expanduser() if opts["cache_dir"] else default_cache_dir()
+        cache = self._flow_cache(spec, opts, ctx)
         t0 = time.perf_counter()
         with progress.task(f"flow for {m} items", opts["flow_iterations"]) as task:
             flow, flow_info, cached = load_or_train(
@@ -190,6 +258,20 @@ class BundleFlowBackend(Backend):
         history = {k: [h[k] for h in res.history] for k in ("step", "test_revenue", "train_revenue")} if res.history else None
         return CompileResult(mechanism=mech, stats=stats, history=history, claim=claim,
                              report_sections=sections, files=files)
+
+
+def estimate_bytes(options: dict[str, Any], m: int, bids: int) -> float:
+    """Peak bytes of a run, before it starts: the sampled valuations (bundles as bytes and
+    values as float64), one training step (``flow_menu.memory_bytes``) and the optimiser's
+    copies of the menu's parameters (Adam: parameters, gradients and two moments)."""
+    from auctionc.backends.bundleflow.sizes import memory_bytes
+
+    data = float(options["samples"]) * bids * (m + 8)
+    a = float(options["menu"]) * options["support"]
+    params = 4 * 4 * (a * m + a + options["menu"])
+    step = memory_bytes(m, options["menu"], options["support"], options["batch"], bids, options["chunk"],
+                        options["flow_hidden"])
+    return data + params + step
 
 
 def _menu_section(mech: Any, choices: Any) -> str:

@@ -10,7 +10,8 @@ the corner round(s_0), loss ||(s_1 - s_0) - v(s_0, s_t, t)||^2 at s_t = t s_1 + 
 
 Integrator: fixed-step explicit Euler with ``n_steps`` steps (5, as the reference uses at
 menu time); no adaptive solver is installed and none is needed for a linear field.
-The trained weights are cached on disk per (items, hidden size, iterations, seed).
+The trained weights are cached on disk per (items, hidden size, iterations, seed), and read
+back as plain data only.
 """
 
 from __future__ import annotations
@@ -114,6 +115,23 @@ def cache_path(cache_dir: Path, m: int, hidden: int, iterations: int, seed: int)
     return cache_dir / f"flow_v{FLOW_VERSION}_m{m}_h{hidden}_it{iterations}_s{seed}.pt"
 
 
+def _load_cached(path: Path, m: int, hidden: int) -> tuple[FlowField, dict] | None:
+    """A cached flow read as plain data (``weights_only=True``: a file that would build any
+    other object is refused, never run); None, and the flow is trained again, when the file
+    cannot be read so or does not hold weights of this shape."""
+    try:
+        doc = torch.load(path, map_location="cpu", weights_only=True)
+        field = FlowField(m, hidden)
+        field.load_state_dict(doc["state"])
+        info = {k: v for k, v in dict(doc["info"]).items() if isinstance(v, (int, float, str, bool))}
+    except Exception:  # noqa: BLE001 - a damaged or foreign cache file is retrained over
+        return None
+    for p in field.parameters():
+        p.requires_grad_(False)
+    info["path"] = str(path)
+    return field, info
+
+
 def load_or_train(
     m: int,
     *,
@@ -126,15 +144,10 @@ def load_or_train(
     """The cached flow for m items, trained and written once; returns (field, info, from_cache)."""
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = cache_path(cache_dir, m, hidden, iterations, seed)
-    if path.exists():
-        doc = torch.load(path, map_location="cpu", weights_only=True)
-        field = FlowField(m, hidden)
-        field.load_state_dict(doc["state"])
-        for p in field.parameters():
-            p.requires_grad_(False)
-        info = dict(doc["info"])
-        info["path"] = str(path)
-        return field, info, True
+    if path.is_file():
+        cached = _load_cached(path, m, hidden)
+        if cached is not None:
+            return *cached, True
     field, info = train_flow(m, hidden=hidden, iterations=iterations, seed=seed, callback=callback)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

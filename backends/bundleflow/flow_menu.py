@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 from auctionc.backends.bundleflow.flow import FlowField
+from auctionc.backends.bundleflow.sizes import max_items_for_memory, memory_bytes  # noqa: F401 - re-exported
 from torch import nn
 
 START, RANGE = 0.05, 0.9
@@ -36,38 +36,6 @@ def bundle_values(bids: torch.Tensor, values: torch.Tensor, bundles: torch.Tenso
         inside = (outside < 0.5).reshape(b, k, -1)
         out.append(torch.where(inside, values[:, :, None], torch.zeros((), dtype=values.dtype)).amax(dim=1))
     return torch.cat(out, dim=1).clamp_min(0.0)
-
-
-def memory_bytes(m: int, menu: int, support: int, batch: int, bids: int, chunk: int = 4096, hidden: int = 128,
-                 dtype_bytes: int = 4) -> int:
-    """Peak bytes of one training step (forward and backward), the terms that grow with the
-    problem: the per-chunk inclusion test (B*K*chunk products and booleans), the value table
-    (B*A), the support points and their flow activations (A*(m + 2*hidden), kept for the
-    backward pass), the bundles (A*m) and the batch of bids (B*K*m)."""
-    a = menu * support
-    c = min(chunk, a)
-    inclusion = batch * bids * c * (dtype_bytes + 1) + batch * c * dtype_bytes
-    table = 3 * batch * a * dtype_bytes
-    flow = a * (3 * m + 4 * hidden) * dtype_bytes
-    bundles = 2 * a * m * dtype_bytes
-    data = batch * bids * (m + 1) * dtype_bytes
-    return int(inclusion + table + flow + bundles + data)
-
-
-def max_items_for_memory(budget_bytes: float, menu: int, support: int, batch: int, bids: int, chunk: int = 4096) -> int:
-    """The largest item count whose training step fits ``budget_bytes`` (by ``memory_bytes``)."""
-    lo, hi = 1, 1
-    while memory_bytes(hi, menu, support, batch, bids, chunk) <= budget_bytes and hi < 1 << 40:
-        hi *= 2
-    if memory_bytes(lo, menu, support, batch, bids, chunk) > budget_bytes:
-        return 0
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if memory_bytes(mid, menu, support, batch, bids, chunk) <= budget_bytes:
-            lo = mid
-        else:
-            hi = mid
-    return lo
 
 
 class BundleMenu(nn.Module):
@@ -121,14 +89,3 @@ def sharpness(step: int, total: int, start: float, end: float) -> float:
     if total <= 1:
         return end
     return start * math.exp(math.log(end / start) * min(step, total) / total)
-
-
-def menu_revenue(bundles: np.ndarray, probs: np.ndarray, prices: np.ndarray, bids: np.ndarray, values: np.ndarray,
-                 chunk: int = 4096) -> tuple[float, np.ndarray]:
-    """Exact (argmax) revenue of a bundle-lottery menu on XOR valuations, and the choices
-    (-1: the null element)."""
-    from auctionc.backends.bundleflow.bundle_menu import choose
-
-    idx = choose(bundles, probs, prices, bids, values, chunk)
-    pay = np.where(idx >= 0, prices[np.maximum(idx, 0)], 0.0)
-    return float(pay.mean()), idx

@@ -15,8 +15,13 @@ from auctionc.backends.bundleflow.bundle_menu import choose
 from auctionc.backends.bundleflow.flow import FlowField
 from auctionc.backends.bundleflow.flow_menu import BundleMenu, sharpness
 from auctionc.cats.xor import XorBatch
+from auctionc.outputs import run_identity
 
 CKPT = "bundleflow_ckpt.pt"
+RESUMABLE = frozenset({"steps", "eval_every", "chunk", "baselines", "rochetnet_menu", "rochetnet_steps", "lp_max_items",
+                       "lp_samples", "cache_dir", "max_memory_gb"})
+"""Options a resumed run may change: how long the menu trains, how often it is evaluated,
+and what runs beside it; any other difference makes the checkpoint another run's."""
 
 
 @dataclass
@@ -113,6 +118,29 @@ def _evaluate(menu: BundleMenu, data: XorBatch, scale: float, chunk: int) -> tup
     return float(np.where(idx >= 0, price[np.maximum(idx, 0)], 0.0).mean()), idx
 
 
+def _load_checkpoint(path: Path, identity: dict | None) -> dict[str, Any]:
+    """The checkpoint as plain data (``weights_only=True``: nothing in it is run), refused with
+    E0722 when it cannot be read so or was made by another run (spec, options or seed)."""
+    from auctionc.diagnostics import Diagnostic
+    from auctionc.errors import BackendError
+    from auctionc.outputs import identity_mismatch
+
+    try:
+        doc = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unreadable file is the same refusal
+        raise BackendError(Diagnostic(
+            "E0722", f"the BundleFlow checkpoint {path} cannot be read as plain data ({type(e).__name__})",
+            help="it was not written by this auctionc, or was altered; rerun without --resume")) from None
+    if not isinstance(doc, dict) or "menu" not in doc:
+        raise BackendError(Diagnostic("E0722", f"{path} is not a BundleFlow checkpoint", help="rerun without --resume"))
+    why = identity_mismatch(doc.get("identity"), identity, RESUMABLE)
+    if why is not None:
+        raise BackendError(Diagnostic(
+            "E0722", f"the BundleFlow checkpoint in {path.parent} belongs to another run: {why}",
+            help="rerun without --resume to start over, or resume with the spec and options that made it"))
+    return doc
+
+
 def train_menu(
     flow: FlowField,
     train: XorBatch,
@@ -149,8 +177,9 @@ def train_menu(
     vals = torch.tensor(train.values / scale, dtype=torch.float32)
     start, history, elapsed0 = 0, [], 0.0
     ckpt = Path(out_dir) / CKPT if out_dir is not None else None
+    identity = run_identity(out_dir)
     if resume and ckpt is not None and ckpt.exists():
-        doc = torch.load(ckpt, map_location="cpu", weights_only=False)
+        doc = _load_checkpoint(ckpt, identity)
         if doc.get("shape") == [cfg.menu, cfg.support, m]:
             menu.load_state_dict(doc["menu"])
             opt.load_state_dict(doc["opt"])
@@ -193,7 +222,7 @@ def train_menu(
                 tmp = ckpt.with_suffix(".tmp")
                 torch.save({"menu": menu.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(), "step": step,
                             "history": history, "seconds": time.perf_counter() - t0,
-                            "shape": [cfg.menu, cfg.support, m]}, tmp)
+                            "shape": [cfg.menu, cfg.support, m], "identity": identity}, tmp)
                 tmp.replace(ckpt)
         elif on_step is not None:
             on_step(step, {})

@@ -15,7 +15,7 @@ from auctionc import ir
 from auctionc.diagnostics import Diagnostic
 from auctionc.errors import BackendError
 from auctionc.mechanism.table import DISCRETISATION_RULE, OFF_GRID_RULE, UnsupportedPrior, bidder_type_count
-from auctionc.plugins import Backend, CompileResult, OptionSpec, RunContext, Verdict
+from auctionc.plugins import Backend, CompileResult, Exported, OptionSpec, RunContext, Verdict
 
 EXACT_OPTIONS: dict[str, OptionSpec] = {
     "grid": OptionSpec(int, 0, "cells per continuous prior (midpoint of N equal-width cells); 0: priors must be finite", min=0),
@@ -24,7 +24,7 @@ EXACT_OPTIONS: dict[str, OptionSpec] = {
     "max_rounds": OptionSpec(int, 100, "constraint-generation rounds before giving up", min=1),
     "tol": OptionSpec(float, 1e-9, "IC violation above which a pair is added", min=0.0),
     "time_limit": OptionSpec(float, 0.0, "seconds for the whole solve (0: none)", min=0.0),
-    "max_variables": OptionSpec(int, 5_000_000, "refuse models with more variables than this", min=1),
+    "max_variables": OptionSpec(int, 5_000_000, "refuse models with more variables than this", min=1, limit=True),
 }
 
 
@@ -46,6 +46,7 @@ class ExactBackend(Backend):
         "E0713": "the solver stopped with a non-optimal status",
         "E0714": "constraint generation did not converge",
     }
+    exports: ClassVar[tuple[str, ...]] = ("cvxpy",)
 
     # ---------------------------------------------------------------- accepts
 
@@ -78,6 +79,13 @@ class ExactBackend(Backend):
         if self.deterministic and not spec.requires("deterministic"):
             return ("E0610", f"backend {self.name} solves deterministic designs and this spec does not require one",
                     "add `require deterministic`, or use `lp` for randomised mechanisms")
+        if grid is not None and grid > max_variables:
+            # every cell of the grid is a type with at least one variable: refuse before any
+            # type space is built (a grid of 10^12 cells would be allocated first)
+            return ("E0710",
+                    f"a grid of {_fmt(grid)} cells makes at least {_fmt(grid)} variables for backend {self.name} "
+                    f"(limit {_fmt(max_variables)})",
+                    f"lower the grid (`solve with {self.name}(grid = 20)`) or raise `max_variables`")
         if spec.kind == "market":
             return self._market_refusal(spec, grid)
         kinds = spec.valuation_kinds
@@ -164,20 +172,64 @@ class ExactBackend(Backend):
             return compile_market(self, spec, options, ctx)
         return self._compile_auction(spec, options, ctx)
 
-    def _compile_auction(self, spec: ir.AuctionSpec, opts: dict[str, Any], ctx: RunContext) -> CompileResult:
-        from auctionc.backends.exact.auction import AuctionIC, AuctionProgram, extra_stats
-        from auctionc.backends.exact.generation import run_generation, solve_stats
-        from auctionc.mechanism import ArtifactMeta
+    def lower_auction(self, spec: ir.AuctionSpec, opts: dict[str, Any], working_set: str) -> tuple[Any, Any, Any]:
+        """The auction's program: ``(AuctionProgram, LinearModel without IC rows, AuctionIC)``;
+        the IC family starts from ``working_set`` (``"adjacent"`` or ``"all"``)."""
+        from auctionc.backends.exact.auction import AuctionIC, AuctionProgram
+        from auctionc.mechanism.table import type_spaces
+
+        spaces = type_spaces(spec, opts["grid"] or None)
+        prog = AuctionProgram(spec, spaces, deterministic=self.deterministic)
+        model = prog.build(spec.objective)
+        return prog, model, AuctionIC(prog, working_set=working_set, cuts_per_type=opts["cuts_per_type"])
+
+    def auction_mechanism(self, spec: ir.AuctionSpec, prog: Any, x: np.ndarray, opts: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
+        """The artifact of a solution ``x`` of the program: ``(mechanism, its table over the
+        finite type space, the exact check of that table)``.  One bidder gets a menu (its
+        types' outcomes plus the null element), several a table."""
         from auctionc.mechanism.menu import MenuMechanism
-        from auctionc.mechanism.table import TableMechanism, type_spaces
+        from auctionc.mechanism.table import TableMechanism
         from auctionc.valuation import outcome_space
+
+        spaces = prog.spaces
+        grid = opts["grid"] or None
+        X, P = prog.tables(x)
+        if self.deterministic:
+            X = np.round(X)
+        names = [b.name for b in spec.bidders]
+        space = outcome_space(spec)
+        table = TableMechanism([s.values for s in spaces], [s.probs for s in spaces], X, P,
+                               outcome_space=space, grids=[s.grids for s in spaces], bidder_names=names)
+        if spec.n_bidders == 1:
+            null = np.zeros((1, prog.dim))
+            labels = [f"type {np.round(v, 6).tolist()}" for v in spaces[0].values] + ["null"]
+            mech = MenuMechanism(np.concatenate([X[:, 0, :], null]), np.concatenate([P[:, 0], [0.0]]),
+                                 outcome_space=space, labels=labels)
+            # the claim is computed on the menu as it will be evaluated: each type takes the
+            # element the menu's argmax rule picks
+            table = TableMechanism.from_menu(mech, spaces[0], names)
+        else:
+            mech = table
+        cert = table.exact_check(spec, grid)
+        cert["kind"] = "exact_by_enumeration"
+        cert["tolerance"] = opts["tol"]
+        return mech, table, cert
+
+    def export(self, spec: Any, options: dict[str, Any], target: str) -> Exported:
+        """The LP (MILP) with every IC row as a cvxpy problem (``backends/exact/cvxpy_export.py``)."""
+        from auctionc.backends.exact.cvxpy_export import export_cvxpy
+
+        assert target in self.exports, target
+        return export_cvxpy(self, spec, options)
+
+    def _compile_auction(self, spec: ir.AuctionSpec, opts: dict[str, Any], ctx: RunContext) -> CompileResult:
+        from auctionc.backends.exact.auction import extra_stats
+        from auctionc.backends.exact.generation import run_generation, solve_stats
 
         t0 = time.perf_counter()
         grid = opts["grid"] or None
-        spaces = type_spaces(spec, grid)
-        prog = AuctionProgram(spec, spaces, deterministic=self.deterministic)
-        model = prog.build(spec.objective)
-        family = AuctionIC(prog, working_set=opts["working_set"], cuts_per_type=opts["cuts_per_type"])
+        prog, model, family = self.lower_auction(spec, opts, opts["working_set"])
+        spaces = prog.spaces
         build_s = time.perf_counter() - t0
         milp_solver = None
         if self.deterministic:
@@ -202,35 +254,10 @@ class ExactBackend(Backend):
                 f"raise `max_rounds` or `cuts_per_type`, or use `solve with {self.name}(working_set = \"all\")`",
                 stats,
             )
-        X, P = prog.tables(res.x)
-        if self.deterministic:
-            X = np.round(X)
         stats["objective"] = res.objective
         stats["total_seconds"] = round(time.perf_counter() - t0, 4)
-        names = [b.name for b in spec.bidders]
-        space = outcome_space(spec)
-        table = TableMechanism([s.values for s in spaces], [s.probs for s in spaces], X, P,
-                               outcome_space=space, grids=[s.grids for s in spaces], bidder_names=names)
+        mech, table, cert = self.auction_mechanism(spec, prog, res.x, opts)
         files: dict[str, str] = {}
-        if spec.n_bidders == 1:
-            null = np.zeros((1, prog.dim))
-            # the menu keeps the finite type space it was solved on, for its table view
-            menu_meta = ArtifactMeta(stats={
-                "grid": grid,
-                "type_values": spaces[0].values.tolist(),
-                "type_probs": spaces[0].probs.tolist(),
-                "type_grids": None if spaces[0].grids is None else [g.tolist() for g in spaces[0].grids],
-                "bidder_names": names,
-            })
-            labels = [f"type {np.round(v, 6).tolist()}" for v in spaces[0].values] + ["null"]
-            mech = MenuMechanism(np.concatenate([X[:, 0, :], null]), np.concatenate([P[:, 0], [0.0]]),
-                                 outcome_space=space, meta=menu_meta, labels=labels)
-            table = TableMechanism.from_menu(mech)
-        else:
-            mech = table
-        cert = table.exact_check(spec)
-        cert["kind"] = "exact_by_enumeration"
-        cert["tolerance"] = opts["tol"]
         if ctx.out_dir is not None and spec.n_bidders == 1:
             path = table.save(Path(ctx.out_dir) / "finite_types")
             files["finite_types"] = str(path)

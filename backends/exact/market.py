@@ -147,6 +147,27 @@ class MarketIC:
         return [p.ic_rows(t, u, d)], n_viol, max(worst, 0.0)
 
 
+def lower_market(spec: ir.MarketSpec, opts: dict[str, Any], working_set: str) -> tuple[MarketProgram, LinearModel, MarketIC]:
+    """The market's program: ``(MarketProgram, LinearModel without IC rows, MarketIC)``; the IC
+    family starts from ``working_set`` (``"adjacent"`` or ``"all"``)."""
+    prog = MarketProgram(spec, market_types(spec, opts["grid"] or None))
+    model = prog.build(spec.objective, with_ir=spec.requires("IR"))
+    family = MarketIC(prog, working_set=working_set, cuts_per_type=opts["cuts_per_type"], enabled=spec.requires("IC"))
+    return prog, model, family
+
+
+def market_mechanism(spec: ir.MarketSpec, prog: MarketProgram, x: np.ndarray, opts: dict[str, Any]) -> tuple[DataMarketMechanism, dict[str, Any]]:
+    """The artifact of a solution ``x`` of the program and its exact check."""
+    E, prices = prog.mechanism_arrays(x)
+    types, b = prog.types, spec.buyers[0]
+    mech = DataMarketMechanism(list(spec.states), list(b.actions), prog.U, types.kind, types.points, types.beliefs,
+                               types.scales, types.probs, E, prices, buyer=b.name)
+    cert = mech.exact_check(spec, opts["grid"] or None)
+    cert["kind"] = "exact_by_enumeration"
+    cert["tolerance"] = opts["tol"]
+    return mech, cert
+
+
 def compile_market(backend: ExactBackend, spec: ir.MarketSpec, opts: dict[str, Any], ctx: RunContext) -> CompileResult:
     from auctionc.backends.exact.common import _backend_error, _section
     from auctionc.mechanism.table import DISCRETISATION_RULE
@@ -154,11 +175,8 @@ def compile_market(backend: ExactBackend, spec: ir.MarketSpec, opts: dict[str, A
 
     t0 = time.perf_counter()
     grid = opts["grid"] or None
-    types = market_types(spec, grid)
-    prog = MarketProgram(spec, types)
-    model = prog.build(spec.objective, with_ir=spec.requires("IR"))
-    family = MarketIC(prog, working_set=opts["working_set"], cuts_per_type=opts["cuts_per_type"],
-                      enabled=spec.requires("IC"))
+    prog, model, family = lower_market(spec, opts, opts["working_set"])
+    types = prog.types
     build_s = time.perf_counter() - t0
     res, log = run_generation(model, family, tol=opts["tol"], max_rounds=opts["max_rounds"],
                               time_limit=opts["time_limit"], milp_solver=None, progress=ctx.progress, label=backend.name)
@@ -176,15 +194,9 @@ def compile_market(backend: ExactBackend, spec: ir.MarketSpec, opts: dict[str, A
     if not log.converged:
         raise _backend_error("E0714", f"constraint generation did not converge in {log.rounds} rounds",
                              "raise `max_rounds` or use `working_set = \"all\"`", stats)
-    E, prices = prog.mechanism_arrays(res.x)
     stats["objective"] = res.objective
     stats["total_seconds"] = round(time.perf_counter() - t0, 4)
-    b = spec.buyers[0]
-    mech = DataMarketMechanism(list(spec.states), list(b.actions), prog.U, types.kind, types.points, types.beliefs,
-                               types.scales, types.probs, E, prices, buyer=b.name)
-    cert = mech.exact_check(spec)
-    cert["kind"] = "exact_by_enumeration"
-    cert["tolerance"] = opts["tol"]
+    mech, cert = market_mechanism(spec, prog, res.x, opts)
     table = mech.experiments_table()
     lines = ["| price | types | probability | experiment (state x signal) |", "|---|---|---|---|"]
     for g in table:

@@ -3,7 +3,7 @@
 Constraint matrices are built as whole ``scipy.sparse`` blocks, one block per
 constraint family, from index arithmetic on numpy arrays: a modelling layer that
 creates one scalar constraint at a time was measured 500x slower to compile, and
-model construction, not the solve, dominated (ANCHORS 6: 147 s through highspy
+model construction, not the solve, dominated (docs/published-figures.md, exact methods: 147 s through highspy
 directly against 520 s through cvxpy on the same LP).  LPs go to HiGHS through
 highspy, which also lets constraint generation add rows to a live model and
 re-solve from the previous basis (dual simplex warm start).  Small MILPs go

@@ -55,6 +55,9 @@ class FormatBackend(Backend):
             format_mechanism(spec.mechanism, spec)  # type: ignore[arg-type]
         except SpecError as e:
             return Verdict.no(e.diagnostics[0].message, e.diagnostics[0].help or "")
+        heavy = vcg_verification_work(spec)
+        if heavy is not None:
+            return Verdict.no(*heavy, code="E0605")
         return Verdict.yes(score=1.0, why=f"the spec names the format {spec.mechanism.name}")
 
     def compile(self, spec: Spec, options: dict[str, Any], ctx: RunContext) -> CompileResult:
@@ -76,3 +79,41 @@ class FormatBackend(Backend):
             stats=stats,
             report_sections=[("Format", f"{mech.describe()}\n\n{notes}\n")],
         )
+
+
+VCG_SOLVE_LIMIT = 50_000_000
+"""Winner determinations (assignment problems or bundle MILPs) that verifying a VCG format may
+take: about an hour at the 14,000 per second measured for 10 unit-demand bidders over 30
+items (verify of 8 samples took 80 s for 1.1 million assignment problems)."""
+
+
+def vcg_verification_work(spec: Any) -> tuple[str, str] | None:
+    """(reason, hint) when verifying the spec's VCG would solve more winner determinations
+    than ``VCG_SOLVE_LIMIT``: over many items VCG solves one per bidder and one more for each
+    profile the verifier evaluates, samples x (1 + bidders x misreports tried per bidder)."""
+    import inspect
+    import math
+
+    from auctionc import verifier
+    from auctionc.verifier.search import reports_tried
+
+    f = spec.mechanism
+    kinds = spec.valuation_kinds
+    n, m = spec.n_bidders, spec.n_items
+    if f.name != "vcg" or kinds <= {"additive", "single"} or (n + 1) ** m <= 4096:
+        return None  # per-item second price, or enumerated assignments: no per-profile solves
+    defaults = {k: p.default for k, p in inspect.signature(verifier.verify).parameters.items()}
+    sec = getattr(spec, "verify", None)
+    samples = (sec.samples if sec is not None and sec.samples else None) or defaults["samples"]
+    restarts = (sec.restarts if sec is not None and sec.restarts else None) or defaults["restarts"]
+    steps = (sec.steps if sec is not None and sec.steps else None) or defaults["steps"]
+    dim = 2**m if "xor" in kinds else m
+    tried = reports_tried(restarts, steps, dim)
+    solves = samples * (1 + n * tried) * (n + 1)
+    if solves <= VCG_SOLVE_LIMIT:
+        return None
+    fit = max(2, math.floor(VCG_SOLVE_LIMIT / ((1 + n * tried) * (n + 1))))
+    return (f"verifying vcg over {m} items and {n} bidders would solve about {solves:,.0f} winner determinations "
+            f"({samples:,} samples x {1 + n * tried:,} profiles each x {n + 1} solves), more than the limit of "
+            f"{VCG_SOLVE_LIMIT:,}",
+            f"lower verify {{ samples }} to at most {fit:,}, or use fewer items or bidders")

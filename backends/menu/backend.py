@@ -6,6 +6,7 @@ scipy and matplotlib are imported inside ``compile`` only.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -251,7 +252,10 @@ def _check_cells_work(spec: Spec, opts: dict[str, Any]) -> None:
     n, m = spec.n_bidders, spec.n_items
     size = opts["size"] or default_size(m)
     grid = opts["grid"] or default_cells(n, m)
-    work = n * float(grid) ** (n * m) * (size + 1) ** 2 * m
+    try:
+        work = n * float(grid) ** (n * m) * (size + 1) ** 2 * m
+    except OverflowError:  # many bidders and items: beyond any float, so beyond the limit
+        work = math.inf
     if work > CELLS_WORK_LIMIT:
         raise PlanError(Diagnostic(
             "E0604",

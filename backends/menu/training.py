@@ -9,15 +9,22 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from auctionc.diagnostics import Diagnostic
+from auctionc.errors import BackendError
+from auctionc.outputs import identity_mismatch, run_identity
 from auctionc.progress import Progress
 
 CKPT_NAME = "checkpoint.pt"
+RESUMABLE = frozenset({"steps", "checkpoint_every", "test_samples"})
+"""Options a resumed run may change: how long it trains, how often it saves, how many
+profiles test the result.  Any other difference (spec, backend, seed, other options) makes
+the checkpoint another run's."""
 
 
 @dataclass
@@ -92,15 +99,16 @@ def train_loop(
     )
     state = TrainState()
     ckpt = out_dir / "checkpoints" / CKPT_NAME if out_dir is not None else None
+    identity = run_identity(out_dir)
     if resume and ckpt is not None and ckpt.exists():
-        blob = torch.load(ckpt, weights_only=False)
+        blob = load_checkpoint(ckpt, identity)
         for name, mod in modules.items():
             mod.load_state_dict(blob["modules"][name])
         opt.load_state_dict(blob["optimizer"])
         sched.load_state_dict(blob["scheduler"])
         rng.bit_generator.state = blob["rng"]
         torch.set_rng_state(blob["torch_rng"])
-        state = blob["state"]
+        state = TrainState(**blob["state"])
         state.resumed_from = state.step
 
     ema: float | None = None
@@ -139,12 +147,12 @@ def train_loop(
                 break
             if ckpt is not None and checkpoint_every > 0 and state.step % checkpoint_every == 0:
                 state.seconds = time.perf_counter() - t0
-                _save_checkpoint(ckpt, modules, opt, sched, rng, state)
+                _save_checkpoint(ckpt, modules, opt, sched, rng, state, identity)
     finally:
         bar.close()
     state.seconds = time.perf_counter() - t0
     if ckpt is not None and checkpoint_every > 0:
-        _save_checkpoint(ckpt, modules, opt, sched, rng, state)
+        _save_checkpoint(ckpt, modules, opt, sched, rng, state, identity)
     return state
 
 
@@ -178,7 +186,9 @@ def run_stats(method: str, state: TrainState, t_start: float, revenue: dict[str,
     }
 
 
-def _save_checkpoint(path: Path, modules, opt, sched, rng, state: TrainState) -> None:
+def _save_checkpoint(path: Path, modules, opt, sched, rng, state: TrainState, identity: dict | None) -> None:
+    """Plain data only (tensors, numbers, strings, lists, dicts), so that ``load_checkpoint``
+    reads it with ``weights_only=True``; the run's identity rides along."""
     path.parent.mkdir(parents=True, exist_ok=True)
     blob = {
         "modules": {k: m.state_dict() for k, m in modules.items()},
@@ -186,8 +196,30 @@ def _save_checkpoint(path: Path, modules, opt, sched, rng, state: TrainState) ->
         "scheduler": sched.state_dict(),
         "rng": rng.bit_generator.state,
         "torch_rng": torch.get_rng_state(),
-        "state": state,
+        "state": asdict(state),
+        "identity": identity,
     }
     tmp = path.with_suffix(".tmp")
     torch.save(blob, tmp)
     tmp.replace(path)
+
+
+def load_checkpoint(path: Path, identity: dict | None) -> dict[str, Any]:
+    """A checkpoint read as plain data (``torch.load(weights_only=True)``: a pickle that would
+    build any other object is refused, never run) and checked against the run resuming it:
+    another spec, backend, options or seed is refused with E0702."""
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unreadable file is the same refusal
+        raise BackendError(Diagnostic(
+            "E0702", f"the checkpoint {path} cannot be read as plain data ({type(e).__name__})",
+            help="it was not written by this auctionc, or was altered; rerun without --resume to start over")) from None
+    if not isinstance(blob, dict) or not {"modules", "optimizer", "state"} <= set(blob):
+        raise BackendError(Diagnostic("E0702", f"the checkpoint {path} is not a training checkpoint",
+                                      help="rerun without --resume to start over"))
+    why = identity_mismatch(blob.get("identity"), identity, RESUMABLE)
+    if why is not None:
+        raise BackendError(Diagnostic(
+            "E0702", f"the checkpoint in {path.parent.parent} belongs to another run: {why}",
+            help="rerun without --resume to start over, or resume with the spec and options that made it"))
+    return blob

@@ -13,8 +13,11 @@ from typing import Any
 
 import numpy as np
 from auctionc import ir
-from auctionc.backends.simulate.llm import LLMConfig, LLMEngine, Step, make_step, money, render
+from auctionc.backends.simulate.llm import LLMConfig
+from auctionc.backends.simulate.replies import Step, format_instruction, make_step, parse_reply
+from auctionc.backends.simulate.templates import currency_name, money, render
 from auctionc.backends.simulate.theory import InfoModel, NoClosedForm, bne_threshold, crra_threshold
+from auctionc.llm.model_calls import LLMEngine
 
 
 @dataclass
@@ -97,20 +100,21 @@ class RuleAgent(Agent):
             return float(rng.uniform(0.0, max(obs, 0.0)))
         raise NoClosedForm(f"unknown agent kind {a.kind}")
 
-    def prime(self, experiment: int, bidder: int, obs: np.ndarray) -> None:
-        """Compute every round's threshold in one vectorised call (clocks would otherwise
-        evaluate the strategy round by round)."""
+    def prime(self, experiment: int, bidder: int, obs: np.ndarray, first_round: int = 0) -> None:
+        """Compute the thresholds of rounds ``first_round, first_round + 1, ...`` in one
+        vectorised call (clocks would otherwise evaluate the strategy round by round)."""
         if isinstance(self.spec, ir.RandomAgent):
             return
         try:
-            th = self.batch_bids(experiment, bidder, np.asarray(obs, float))
+            th = self.batch_bids(experiment, bidder, np.asarray(obs, float), first_round)
         except NoClosedForm:
             return
-        for r, (o, t) in enumerate(zip(obs, th)):
+        for r, (o, t) in enumerate(zip(obs, th), start=first_round):
             self._memo[(experiment, r, bidder, float(o), ())] = float(t)
 
-    def batch_bids(self, experiment: int, bidder: int, obs: np.ndarray) -> np.ndarray:
-        """Sealed bids for all rounds at once (the fast path of rule-only runs)."""
+    def batch_bids(self, experiment: int, bidder: int, obs: np.ndarray, first_round: int = 0) -> np.ndarray:
+        """Sealed bids for consecutive rounds from ``first_round`` at once (the fast path of
+        rule-only runs)."""
         a = self.spec
         if isinstance(a, ir.Truthful):
             return np.where(obs >= self.fmt.reserve, obs, np.nan)
@@ -118,7 +122,8 @@ class RuleAgent(Agent):
             return bne_threshold(self.fmt, self.model, obs)
         if isinstance(a, ir.CRRA):
             return crra_threshold(self.fmt, self.model, obs, a.r)
-        return np.array([self.threshold(experiment, r, bidder, float(o), []) for r, o in enumerate(obs)])
+        return np.array([self.threshold(experiment, r, bidder, float(o), [])
+                         for r, o in enumerate(obs, start=first_round)])
 
     async def sealed(self, view: RoundView) -> Turn:
         b = self.threshold(view.experiment, view.round, view.bidder, view.obs, [])
@@ -146,8 +151,9 @@ def _intervention(cfg: LLMConfig, fmt: ir.Format) -> str:
         else:
             advice = "In this auction no single bid is best whatever the others do: weigh the chance of winning against the profit if you win."
         return render("dominant_strategy", dominant_advice=advice) + "\n"
-    # Any other name is a researcher's own prompt file under prompts/.
-    return render(cfg.prompt) + "\n"
+    # Any other name is a researcher's own prompt file, read by the front end from the spec's
+    # folder (llm_config refuses a prompt it did not read); no file is opened here.
+    return (cfg.prompt_text or "").strip() + "\n"
 
 
 class LLMAgent(Agent):
@@ -249,6 +255,15 @@ class LLMAgent(Agent):
             lines.append("; ".join(parts) + ".")
         return "\n".join(lines) + "\n"
 
+    async def _ask(self, msgs: list[dict[str, str]], step: Step,
+                   rep: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
+        """One question to the model through the shared engine, in this bidder's words."""
+        assert self.engine is not None
+        how = format_instruction(step, self.cfg.structured)
+        return await self.engine.ask(self.cfg.call, msgs, schema=step.schema, name=step.name, replicate=rep,
+                                     parse=lambda raw: parse_reply(step, raw), instruction=how,
+                                     reminder=render("reminder", format=how))
+
     def _replicate(self, view: RoundView, tick: int) -> dict[str, Any]:
         return {"experiment": self.experiment_id, "auction": view.experiment, "round": view.round,
                 "bidder": view.bidder, "tick": tick}
@@ -267,7 +282,7 @@ class LLMAgent(Agent):
             head = (render("reflection", round_prev=view.round) + "\n") if view.round > 0 else ""
             user = hist + head + render("plan", round=view.round + 1, rounds=self.rounds, observation=obs)
             user += "\n" + render("bid", round=view.round + 1, currency_name=currency_name_of(self.cfg.currency), observation="")
-            parsed, _ = await self.engine.ask(self.cfg, [sys_msg, {"role": "user", "content": user}], step, rep)
+            parsed, _ = await self._ask([sys_msg, {"role": "user", "content": user}], step, rep)
             if parsed is None:
                 return Turn(None, texts, failed=True)
             texts = {k: v for k, v in parsed.items() if k != "bid"}
@@ -276,15 +291,15 @@ class LLMAgent(Agent):
         prefix = hist
         if view.round > 0:
             msgs.append({"role": "user", "content": prefix + render("reflection", round_prev=view.round)})
-            parsed, msgs = await self.engine.ask(self.cfg, msgs, self.step_reflection, rep)
+            parsed, msgs = await self._ask(msgs, self.step_reflection, rep)
             texts["reflection"] = parsed["reflection"] if parsed else ""
             prefix = ""
         msgs.append({"role": "user", "content": prefix + render("plan", round=view.round + 1, rounds=self.rounds, observation=obs)})
-        parsed, msgs = await self.engine.ask(self.cfg, msgs, self.step_plan, rep)
+        parsed, msgs = await self._ask(msgs, self.step_plan, rep)
         texts["plan"] = parsed["plan"] if parsed else ""
         msgs.append({"role": "user", "content": render("bid", round=view.round + 1,
                                                        currency_name=currency_name_of(self.cfg.currency), observation=obs)})
-        parsed, _ = await self.engine.ask(self.cfg, msgs, self.step_bid, rep)
+        parsed, _ = await self._ask(msgs, self.step_bid, rep)
         if parsed is None:
             return Turn(None, texts, failed=True)
         return Turn(float(parsed["bid"]), texts)
@@ -300,7 +315,7 @@ class LLMAgent(Agent):
         user = self.history_text(view) + render("clock", round=view.round + 1, tick=tick + 1, price=money(price, cur),
                                                 observation=self.observation(view), clock_news=news)
         msgs = [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
-        parsed, _ = await self.engine.ask(self.cfg, msgs, self.step_clock, self._replicate(view, tick))
+        parsed, _ = await self._ask(msgs, self.step_clock, self._replicate(view, tick))
         if parsed is None:
             return False, True  # an unreadable answer counts as dropping out: the clock must move on
         return parsed["decision"] == "stay", False
@@ -310,7 +325,7 @@ class LLMAgent(Agent):
         user = self.history_text(view) + render("dutch", round=view.round + 1, tick=tick + 1,
                                                 price=money(price, self.cfg.currency), observation=self.observation(view))
         msgs = [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
-        parsed, _ = await self.engine.ask(self.cfg, msgs, self.step_dutch, self._replicate(view, tick))
+        parsed, _ = await self._ask(msgs, self.step_dutch, self._replicate(view, tick))
         if parsed is None:
             return False, True
         return parsed["decision"] == "buy", False
@@ -322,6 +337,4 @@ class LLMAgent(Agent):
 
 
 def currency_name_of(cur: str) -> str:
-    from auctionc.backends.simulate.llm import currency_name
-
     return currency_name(cur)

@@ -32,34 +32,53 @@ class SimulateBackend(Backend):
     options = {
         "steps": OptionSpec(str, "separate", "LLM turn: separate reflection/plan/bid calls, or one combined call",
                             choices=("separate", "combined")),
-        "max_tokens": OptionSpec(int, None, "completion token limit per call", min=8),
+        "max_tokens": OptionSpec(int, None, "completion token limit per call", min=8, max=8192),
         "parse_retries": OptionSpec(int, 2, "re-asks with a format reminder after an unreadable reply", min=0, max=10),
         "api_retries": OptionSpec(int, 3, "retries after rate limits and timeouts", min=0, max=10),
-        "timeout": OptionSpec(float, 120.0, "seconds per model call", min=1),
+        "timeout": OptionSpec(float, 120.0, "seconds per model call", min=1, max=600),
         "input_cost_per_token": OptionSpec(float, 0.0, "USD per prompt token for models the price table lacks", min=0),
         "output_cost_per_token": OptionSpec(float, 0.0, "USD per completion token for models the price table lacks", min=0),
-        "cache": OptionSpec(str, "", "file of the model-reply cache shared across runs (default: in the output directory)"),
+        "cache": OptionSpec(str, "", "file name of the model-reply cache inside the output directory "
+                            "(default llm_cache.sqlite; `simulate --cache PATH` puts it anywhere)"),
+        "response_format": OptionSpec(str, "auto", "replies as JSON under a schema the provider enforces, as free text "
+                                      "(tags or JSON), or auto: a schema where litellm says the model supports one",
+                                      choices=("auto", "json_schema", "text")),
         "report": OptionSpec(bool, True, "write the markdown report and the bids plot"),
+        "rounds_limit": OptionSpec(int, 200_000, "refuse, before any work, more rounds x repetitions than this "
+                                   "(each round's record is kept for the metrics, about 7 KB)", min=1, limit=True),
+        "ticks_limit": OptionSpec(int, 10_000_000, "refuse, before any work, clocks that would take more ticks "
+                                  "(ticks a round x rounds) than this", min=1, limit=True),
     }
     options_section = "simulate"
+    # the codes of model calls (E0801-E0806, E0811-E0813) are the compiler's: the LLM engine
+    # (auctionc.llm) raises them for every backend
     codes = {
-        "E0801": "an API key is missing or was rejected",
-        "E0802": "the model provider kept rate-limiting",
-        "E0803": "model calls timed out or failed repeatedly",
-        "E0804": "the model server cannot be reached",
-        "E0805": "the cost budget (--max-cost) was reached; the run stopped cleanly",
-        "E0806": "the provider refused the request",
         "E0807": "a bidder without an agent plays truthfully (warning)",
         "E0808": "the spec cannot be simulated",
         "E0809": "an agent has no strategy for this format",
         "E0810": "the checkpoint belongs to a different run",
-        "E0811": "the local model server cannot start, or no GGUF model was found",
+        "E0814": "no reply of the LLM agents gave a valid action",
+        "E0815": "the simulation's work estimate is past its limit",
     }
 
     def given_options(self, spec: Any) -> dict[str, Any]:
         """The settings of the spec's ``simulate { }`` section (and ``solve with simulate(...)``)."""
         sim = dict(spec.simulate.options) if getattr(spec, "simulate", None) is not None else {}
         return {**sim, **super().given_options(spec)}
+
+    def resolve_options(self, spec: Any, options: dict[str, Any]) -> dict[str, Any]:
+        """Refuse at check/plan time a simulation whose rounds or clock ticks pass their
+        limits (``workload.check_work``: the estimate, the limit and the option)."""
+        from auctionc.errors import PlanError
+
+        if (getattr(spec, "kind", None) == "auction" and spec.mechanism is not None and spec.n_items == 1
+                and all(b.valuation.kind == "single" for b in spec.bidders)):
+            from auctionc.backends.simulate.workload import check_work
+
+            too_much = check_work(spec, options)
+            if too_much is not None:
+                raise PlanError(too_much)
+        return options
 
     def accepts(self, spec: Any, options: dict[str, Any]) -> Verdict:
         v = self.check_capabilities(spec)
@@ -98,20 +117,14 @@ class SimulateBackend(Backend):
         out = Path(ctx.out_dir) if ctx.out_dir is not None else Path("out") / spec.name / "simulate"
         kwargs = dict(out_dir=out, resume=ctx.resume, progress=ctx.progress.enabled, options=options, **run)
         wants_local = (llm or _has_llm_agents(spec)) and model is None and api_base is None
-        if wants_local and not run.get("dry_run") and not _local_server_listening():
-            from auctionc.backends.simulate.local_llm import serve_local_model
+        from auctionc.llm.local_server import default_server_listening
 
-            with serve_local_model(port=_free_port()) as server:
+        if wants_local and not run.get("dry_run") and not default_server_listening():
+            from auctionc.llm.local_server import free_port, serve_local_model
+
+            with serve_local_model(port=free_port()) as server:
                 return run_simulation(spec, llm=llm, model=server.model, api_base=server.api_base, **kwargs)
         return run_simulation(spec, llm=llm, model=model, api_base=api_base, **kwargs)
-
-
-    def serve_model(self, args: list[str]) -> int:
-        """``auctionc serve-model``: serve a GGUF model on an OpenAI-compatible endpoint until
-        interrupted."""
-        from auctionc.backends.simulate.local_llm import main
-
-        return main(args)
 
 
 def _has_llm_agents(spec: Any) -> bool:
@@ -120,21 +133,3 @@ def _has_llm_agents(spec: Any) -> bool:
         getattr(b, "agent", None) is not None and b.agent.kind == "llm" and b.agent.model is None and b.agent.api_base is None
         for b in people
     )
-
-
-def _local_server_listening() -> bool:
-    import socket
-
-    from auctionc.backends.simulate.local_llm import DEFAULT_PORT
-
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", DEFAULT_PORT)) == 0
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

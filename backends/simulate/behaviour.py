@@ -1,5 +1,5 @@
 """Behavioural metrics of a simulation, side by side with theory and with the
-human and LLM figures of ANCHORS.md; a markdown report and a bids-against-values plot."""
+human and LLM figures of docs/published-figures.md; a markdown report and a bids-against-values plot."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ from auctionc.backends.simulate.theory import (
 if TYPE_CHECKING:
     from auctionc.backends.simulate.engine import RoundRecord, SimulationResult
 
-# ANCHORS.md section 5: figures recomputed from the seed experiments' released logs
-# (GPT-4 unless noted), and human anchors.
-ANCHORS: dict[tuple[str, str], list[dict[str, Any]]] = {
+# docs/published-figures.md (LLM bidders and human experiments): figures recomputed from the seed
+# experiments' released logs (GPT-4 unless noted), and human experiments.
+PUBLISHED: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("first_price", "ipv"): [
         {"source": "GPT-4 (Shah et al. 2025)", "bid_value_ratio": 0.722, "share_at_value": 0.178, "share_over": 0.031,
          "share_under": 0.791, "efficiency": 0.827, "revenue": 58.6},
@@ -163,7 +163,7 @@ def summarise(spec: ir.AuctionSpec, model: InfoModel, fmt: ir.Format, records: l
     theory: dict[str, Any] = {"lines": theory_lines(fmt, model)}
     theory["bne_revenue_same_draws"] = predicted_revenue(spec, model, fmt, records, rules, seed)
     theory["naive_winner_profit"] = naive_cv_profit(fmt, model)
-    theory["anchors"] = ANCHORS.get((fmt.name if fmt.name != "vcg" else "second_price", model.kind), [])
+    theory["anchors"] = PUBLISHED.get((fmt.name if fmt.name != "vcg" else "second_price", model.kind), [])
     return metrics, beh, theory
 
 
@@ -188,7 +188,7 @@ def write_report(result: SimulationResult, spec: ir.AuctionSpec, model: InfoMode
         f"{result.experiments} experiment(s) x {result.rounds} rounds, {spec.n_bidders} bidders, seed {result.seed}; "
         f"agents: {', '.join(result.agents)}; information: {model.kind}.",
         "",
-        "| metric | this run | theory (RNNE) |" + "".join(f" {a['source']} |" for a in t["anchors"] if len(a) > 1),
+        "| metric | this run | theory (RNNE) |" + "".join(f" {_cell(a['source'])} |" for a in t["anchors"] if len(a) > 1),
         "|---|---|---|" + "".join("---|" for a in t["anchors"] if len(a) > 1),
     ]
     rows = [
@@ -205,7 +205,7 @@ def write_report(result: SimulationResult, spec: ir.AuctionSpec, model: InfoMode
         rows.append(("winner's profit", b["winner_profit"]["value"], t.get("naive_winner_profit"), None, False))
         rows.append(("P(winner loses)", b.get("p_winner_loses"), None, None, True))
     for label, ours, th, key, pct in rows:
-        cells = [f"| {label} | {_fmt(ours, pct)} | {_fmt(th, pct)} |"]
+        cells = [f"| {_cell(label)} | {_fmt(ours, pct)} | {_fmt(th, pct)} |"]
         for a in t["anchors"]:
             if len(a) > 1:
                 cells.append(f" {_fmt(a.get(key), pct) if key else '—'} |")
@@ -215,7 +215,7 @@ def write_report(result: SimulationResult, spec: ir.AuctionSpec, model: InfoMode
         lines.append(f"- (theory column for winner's profit: every bidder bids its signal: {t['naive_winner_profit']:.2f})")
     notes = [a["source"] for a in t["anchors"] if len(a) == 1]
     if notes:
-        lines += ["", "Published anchors (ANCHORS.md §5):", *[f"- {x}" for x in notes]]
+        lines += ["", "Published figures (docs/published-figures.md):", *[f"- {x}" for x in notes]]
     c = result.calls
     lines += ["", f"Model calls: {c.get('model_calls', 0)}, cache hits: {c.get('cache_hits', 0)}, "
                   f"failed parses: {c.get('failed_parses', 0)}, cost: ${c.get('cost_usd', 0.0):.4f}."]
@@ -225,6 +225,11 @@ def write_report(result: SimulationResult, spec: ir.AuctionSpec, model: InfoMode
     path = out_dir / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path, plot
+
+
+def _cell(text: str) -> str:
+    """Text for one markdown table cell: a bare '|' (as in |bid - value|) would split it."""
+    return text.replace("|", "\\|")
 
 
 def _plot(result: SimulationResult, spec: ir.AuctionSpec, model: InfoModel, out_dir: Path) -> Path | None:

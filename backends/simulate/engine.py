@@ -25,8 +25,10 @@ from auctionc import valuation as V
 from auctionc.backends.simulate import rules as format_rules
 from auctionc.backends.simulate.agents import Agent, LLMAgent, RoundView, RuleAgent
 from auctionc.backends.simulate.theory import SUPPORTED_FORMATS, InfoModel, NoClosedForm, info_model
+from auctionc.backends.simulate.workload import DRAW_CHUNK, MAX_ROUNDS, MAX_TICKS, check_work
 from auctionc.diagnostics import Diagnostic
 from auctionc.errors import BackendError, PlanError
+from auctionc.llm.endpoints import check_endpoint
 from auctionc.mechanism.base import package_versions
 
 CHECKPOINT_VERSION = 1
@@ -146,7 +148,8 @@ def _agent_for(
     if isinstance(a, ir.LLMAgent):
         from auctionc.backends.simulate.llm import llm_config
 
-        cfg = llm_config(a, ctx["model"], ctx["api_base"], ctx["max_tokens"])
+        cfg = llm_config(a, ctx["model"], ctx["api_base"], ctx["max_tokens"], ctx["response_format"],
+                         getattr(spec, "_prompt_texts", None))
         return LLMAgent(
             cfg, ctx["engine"], name=f"Bidder {i + 1}", n=spec.n_bidders, rounds=ctx["rounds"],
             fmt=spec.mechanism, common_value=model.kind == "common",  # type: ignore[arg-type]
@@ -162,14 +165,26 @@ def _agent_for(
 
 
 def draw_values(spec: ir.AuctionSpec, rounds: int, seed: int, experiment: int, integer: bool):
-    s = V.sample_values(spec, rounds, np.random.default_rng([seed, 0, experiment]))
-    values = s.values[:, :, 0]
-    obs = s.signals if s.signals is not None else values
-    common = next(iter(s.common.values())) if s.common else None
-    if integer:
-        values, obs = np.rint(values), np.rint(obs)
-        common = np.rint(common) if common is not None else None
-    return values, obs, common
+    """All of an experiment's draws at once (``draw_chunks`` streams them)."""
+    return next(draw_chunks(spec, rounds, seed, experiment, integer, chunk=max(rounds, 1)))[1:]
+
+
+def draw_chunks(spec: ir.AuctionSpec, rounds: int, seed: int, experiment: int, integer: bool,
+                chunk: int = DRAW_CHUNK):
+    """An experiment's values, chunk by chunk: ``(first round, values, observations,
+    common value)`` for ``chunk`` rounds at a time, from the experiment's one stream, so a
+    long simulation never holds every draw at once.  A run of at most ``chunk`` rounds draws
+    exactly what a single draw of all its rounds would."""
+    rng = np.random.default_rng([seed, 0, experiment])
+    for first in range(0, rounds, chunk):
+        s = V.sample_values(spec, min(chunk, rounds - first), rng)
+        values = s.values[:, :, 0]
+        obs = s.signals if s.signals is not None else values
+        common = next(iter(s.common.values())) if s.common else None
+        if integer:
+            values, obs = np.rint(values), np.rint(obs)
+            common = np.rint(common) if common is not None else None
+        yield first, values, obs, common
 
 
 def history_for(records: list[RoundRecord], i: int, fmt: ir.Format) -> list[dict[str, Any]]:
@@ -191,11 +206,22 @@ def _finish(values: np.ndarray, winner: int | None, payments: list[float]) -> li
     return prof
 
 
+async def _settled(coros) -> list:
+    """gather(), but when one coroutine fails (a budget reached) the others still finish: a
+    model call in flight is paid for, so it is awaited and cached, never cancelled; then the
+    first failure is raised."""
+    out = await asyncio.gather(*coros, return_exceptions=True)
+    for r in out:
+        if isinstance(r, BaseException):
+            raise r
+    return list(out)
+
+
 async def _all(coros: list, concurrent: bool) -> list:
     """gather() wraps each coroutine in a task; rule agents never wait, so awaiting them
     in turn is the same answer at a fraction of the cost (clocks ask at every tick)."""
     if concurrent:
-        return list(await asyncio.gather(*coros))
+        return await _settled(coros)
     return [await c for c in coros]
 
 
@@ -212,7 +238,7 @@ async def _play_round(
     failed = [False] * n
     texts: list[dict[str, str]] = [{} for _ in range(n)]
     if fmt.name in format_rules.SEALED_NAMES:
-        turns = await asyncio.gather(*(a.sealed(v) for a, v in zip(agents, views)))
+        turns = await _settled(a.sealed(v) for a, v in zip(agents, views))
         bids = np.array([t.bid if t.bid is not None else math.nan for t in turns], float)
         out = format_rules.sealed_outcomes(fmt, spec, bids[None, :], lambda _: tie_rng)[0]
         failed = [t.failed for t in turns]
@@ -246,20 +272,23 @@ async def _play_round(
 
 def _rule_sealed_batch(
     spec: ir.AuctionSpec, agents: list[Agent], e: int, values: np.ndarray, obs: np.ndarray,
-    common: np.ndarray | None, seed: int,
+    common: np.ndarray | None, seed: int, first: int = 0,
 ) -> list[RoundRecord]:
-    """All rounds of a rule-only sealed-bid experiment at once (no history needed)."""
+    """A block of rounds (from round ``first``) of a rule-only sealed-bid experiment at once
+    (no history needed)."""
     fmt = spec.mechanism
     assert fmt is not None
     R, n = values.shape
-    bids = np.stack([a.batch_bids(e, i, obs[:, i]) for i, a in enumerate(agents) if isinstance(a, RuleAgent)], axis=1)
-    outs = format_rules.sealed_outcomes(fmt, spec, bids, lambda r: np.random.default_rng([seed, 2, e, r]))
+    bids = np.stack([a.batch_bids(e, i, obs[:, i], first) for i, a in enumerate(agents) if isinstance(a, RuleAgent)],
+                    axis=1)
+    outs = format_rules.sealed_outcomes(fmt, spec, bids, lambda r: np.random.default_rng([seed, 2, e, first + r]))
     recs = []
-    for r, out in enumerate(outs):
-        shown = [None if math.isnan(b) else float(b) for b in bids[r]]
-        recs.append(RoundRecord(e, r, values[r].tolist(), obs[r].tolist(),
-                                None if common is None else float(common[r]), shown, out.winner, out.price,
-                                out.payments, _finish(values[r], out.winner, out.payments), 1, [False] * n,
+    for k, out in enumerate(outs):
+        r = first + k
+        shown = [None if math.isnan(b) else float(b) for b in bids[k]]
+        recs.append(RoundRecord(e, r, values[k].tolist(), obs[k].tolist(),
+                                None if common is None else float(common[k]), shown, out.winner, out.price,
+                                out.payments, _finish(values[k], out.winner, out.payments), 1, [False] * n,
                                 [{} for _ in range(n)]))
     return recs
 
@@ -298,10 +327,12 @@ def run_simulation(
     out_dir: Path,
     resume: bool = False,
     max_cost: float | None = None,
+    max_calls: int | None = None,
     concurrency: int = 4,
     dry_run: bool = False,
     progress: bool = True,
     options: dict[str, Any] | None = None,
+    cache_path: str | Path | None = None,
 ) -> SimulationResult:
     """Play the spec's format for ``rounds`` rounds (times ``simulate { repetitions }``)
     and write the transcript, checkpoint, report and plot under ``out_dir``.
@@ -310,11 +341,16 @@ def run_simulation(
     model served by ``auctionc serve-model``).  ``options`` (also read from
     ``simulate { }``): ``steps`` ("separate": reflection, plan, bid calls as in
     the seed experiments; "combined": one call), ``max_tokens``, ``parse_retries``,
-    ``api_retries``, ``timeout``, ``cache`` (a path shared across runs),
+    ``api_retries``, ``timeout``, ``cache`` (a file name inside ``out_dir``),
     ``input_cost_per_token``/``output_cost_per_token`` (price a model the table
-    lacks), ``report`` (false: skip markdown and PNG).  Raises PlanError/BackendError
-    with E08xx diagnostics; a spent budget returns a partial result (``complete``
-    false, ``stop_reason`` "max_cost") after saving the checkpoint."""
+    lacks), ``response_format``, ``report`` (false: skip markdown and PNG).
+    ``cache_path`` (the caller's, e.g. ``--cache``) puts the reply cache anywhere, to share
+    it across runs.  ``max_cost`` (USD) and ``max_calls`` are hard caps: a call is made only
+    when its worst-case cost, with every call in flight, fits what is left.  Raises
+    PlanError/BackendError with E08xx diagnostics; a spent budget returns a partial result
+    (``complete`` false, ``stop_reason`` "max_cost" or "max_calls") after saving the
+    checkpoint; a run in which no LLM turn gave a valid action is incomplete too
+    (``stop_reason`` "no_valid_action")."""
     t_start = time.perf_counter()
     model_info = check_spec(spec)
     fmt = spec.mechanism
@@ -338,6 +374,10 @@ def run_simulation(
             signal_note = (f"The true value is drawn from {lo:g} to {hi:g}; the error is uniform between "
                            f"-{model_info.noise:g} and +{model_info.noise:g}.")
     rules = format_rules.clock_rules(fmt, obs_hi if model_info.kind == "common" else hi, lo) if fmt.name in format_rules.DYNAMIC_NAMES else None
+    limits = {"rounds_limit": int(opts.get("rounds_limit", MAX_ROUNDS)), "ticks_limit": int(opts.get("ticks_limit", MAX_TICKS))}
+    too_much = check_work(spec, limits, R)
+    if too_much is not None:
+        raise PlanError(too_much)
     experiment_id = f"{spec.name}:seed{S}"
     transcript = out_dir / "transcript.jsonl"
     ckpt_path = out_dir / "checkpoint.json"
@@ -350,6 +390,7 @@ def run_simulation(
         custom_price = (float(opts.get("input_cost_per_token", 0.0)), float(opts.get("output_cost_per_token", 0.0)))
     ctx: dict[str, Any] = {
         "llm": llm, "model": model, "api_base": api_base, "max_tokens": opts.get("max_tokens"), "rounds": R,
+        "response_format": str(opts.get("response_format", "auto")),
         "obs_range": (obs_lo, obs_hi), "signal_note": signal_note, "experiment_id": experiment_id,
         "steps": steps, "integer": integer, "clock": rules or format_rules.ClockRules(0.0, 1.0, 1, False), "engine": None,
     }
@@ -364,42 +405,40 @@ def run_simulation(
     header = {"spec_hash": spec.spec_hash(), "seed": S, "rounds": R, "experiments": E,
               "agents": [a.describe() for a in agents]}
     run_opts = {"rounds": R, "seed": S, "experiments": E, "integer_values": integer, "steps": steps,
-                "concurrency": concurrency, "max_cost": max_cost, "llm": llm, "model": model,
+                "concurrency": concurrency, "max_cost": max_cost, "max_calls": max_calls, "llm": llm, "model": model,
                 "api_base": api_base, **{k: v for k, v in opts.items() if k != "cache"}}
-    draws = [draw_values(spec, R, S, e, integer) for e in range(E)]
-
     if dry_run:
-        est = estimate_calls(spec, agents, draws, rules, R, S)
+        from auctionc.backends.simulate.dry_run import estimate_calls
+
+        est = estimate_calls(spec, agents, [draw_values(spec, R, S, e, integer) for e in range(E)], rules, R, S)
         res = SimulationResult(spec.name, spec.spec_hash(), fmt.name, S, R, E, header["agents"], [], {}, {}, {},
                                {"model_calls": 0, "cache_hits": 0, "failed_parses": 0, "cost_usd": 0.0},
                                dry_run=est, options=run_opts, versions=package_versions("litellm"))
         return res
 
     engine = None
-    cache = None
     if any_llm:
-        from auctionc.backends.simulate.llm import LLMEngine, ResponseCache
+        from auctionc.llm.call_budget import CallBudget
+        from auctionc.llm.model_calls import LLMEngine
 
-        cache = ResponseCache(Path(str(opts["cache"])) if opts.get("cache") else out_dir / "llm_cache.sqlite")
-        logged: set[str] = set()
-        if resume and transcript.exists():
-            for line in transcript.read_text().splitlines():
-                try:
-                    doc = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a line cut by the interruption
-                if "key" in doc and "error" not in doc:
-                    logged.add(doc["key"])
-        elif transcript.exists():
-            transcript.unlink()
-        engine = LLMEngine(
-            cache, transcript, concurrency=concurrency, max_cost=max_cost,
+        for i, a in enumerate(agents):
+            if isinstance(a, LLMAgent):
+                # an endpoint only the spec names gets no credentials: refused unless trusted
+                check_endpoint(a.cfg.api_base, api_base, who=f"{spec.bidders[i].name}'s llm agent")
+        engine = LLMEngine.open(
+            _cache_file(out_dir, opts.get("cache"), cache_path, spec), transcript, resume=resume,
+            budget=CallBudget(max_cost, max_calls, custom_price), concurrency=concurrency,
             parse_retries=int(opts.get("parse_retries", 2)), api_retries=int(opts.get("api_retries", 3)),
-            timeout=float(opts.get("timeout", 120.0)), custom_price=custom_price, logged_keys=logged,
+            timeout=float(opts.get("timeout", 120.0)),
         )
         for a in agents:
             if isinstance(a, LLMAgent):
                 a.engine = engine
+        try:
+            engine.check_budget({a.cfg.model for a in agents if isinstance(a, LLMAgent)})
+        except BackendError:
+            engine.close()
+            raise
     ckpt = _Checkpoint(ckpt_path, header)
     done: dict[int, list[RoundRecord]] = {}
     if resume and ckpt_path.exists():
@@ -412,27 +451,29 @@ def run_simulation(
 
     async def experiment(e: int) -> list[RoundRecord]:
         nonlocal stop_reason
-        values, obs, common = draws[e]
         recs = list(done.get(e, []))
-        if not any_llm and fmt.name in format_rules.SEALED_NAMES:
-            recs = _rule_sealed_batch(spec, agents, e, values, obs, common, S)
-            bar.advance(R)
-            return recs
-        for i, a in enumerate(agents):
-            if isinstance(a, RuleAgent):
-                a.prime(e, i, obs[:, i])
-        for r in range(len(recs), R):
-            try:
-                rec = await _play_round(spec, agents, e, r, values[r], obs[r],
-                                        None if common is None else float(common[r]), recs, S, rules)
-            except _budget_error() as exc:
-                del exc
-                stop_reason = "max_cost"
-                return recs
-            recs.append(rec)
-            if any_llm:
-                ckpt.save(e, rec)
-            bar.advance(1)
+        # the draws stream in chunks of rounds: memory holds the records, not every draw
+        for first, values, obs, common in draw_chunks(spec, R, S, e, integer):
+            n_here = len(values)
+            if not any_llm and fmt.name in format_rules.SEALED_NAMES:
+                recs += _rule_sealed_batch(spec, agents, e, values, obs, common, S, first)
+                bar.advance(n_here)
+                continue
+            for i, a in enumerate(agents):
+                if isinstance(a, RuleAgent):
+                    a.prime(e, i, obs[:, i], first)
+            for r in range(max(len(recs), first), first + n_here):
+                k = r - first
+                try:
+                    rec = await _play_round(spec, agents, e, r, values[k], obs[k],
+                                            None if common is None else float(common[k]), recs, S, rules)
+                except _budget_error() as exc:
+                    stop_reason = exc.reason
+                    return recs
+                recs.append(rec)
+                if any_llm:
+                    ckpt.save(e, rec)
+                bar.advance(1)
         return recs
 
     async def main() -> list[list[RoundRecord]]:
@@ -445,8 +486,6 @@ def run_simulation(
         bar.close()
         if engine is not None:
             engine.close()
-        if cache is not None:
-            cache.close()
     t_done = time.perf_counter()
     records = [r for recs in per_exp for r in recs]
 
@@ -461,6 +500,18 @@ def run_simulation(
             "E0805", f"the cost budget of ${max_cost:g} was spent; {len(records)} of {E * R} rounds are done",
             help="rerun with --resume and a higher --max-cost: finished calls are cached and not paid again",
             severity="warning"))
+    elif stop_reason == "max_calls":
+        warnings.append(Diagnostic(
+            "E0805", f"the {max_calls} model calls of --max-calls are made; {len(records)} of {E * R} rounds are done",
+            help="rerun with --resume and a higher --max-calls: finished calls are cached and not made again",
+            severity="warning"))
+    llm_turns = [f for r in records for i, f in enumerate(r.failed) if agents[i].is_llm]
+    if any_llm and stop_reason is None and llm_turns and all(llm_turns):
+        stop_reason = "no_valid_action"
+        warnings.append(Diagnostic(
+            "E0814", f"no reply of the LLM agents gave a valid action: all {len(llm_turns)} turns failed to parse",
+            help="see the transcript for the replies; try response_format \"json_schema\" or another model",
+            severity="error"))
     result = SimulationResult(
         spec.name, spec.spec_hash(), fmt.name, S, R, E, header["agents"], records, metrics, behaviour, theory,
         calls, complete=stop_reason is None, stop_reason=stop_reason, warnings=warnings,
@@ -475,8 +526,25 @@ def run_simulation(
     return result
 
 
+def _cache_file(out_dir: Path, name: Any, user_path: str | Path | None, spec: Any) -> Path:
+    """The reply cache: the caller's path (``--cache``), else the spec's ``cache`` setting as a
+    file inside the output directory (a spec cannot write elsewhere), else the default."""
+    if user_path is not None:
+        return Path(user_path)
+    if not name:
+        return out_dir / "llm_cache.sqlite"
+    from auctionc.confine import OutsideFolder, confined
+
+    try:
+        return confined(out_dir, str(name), what="simulate { cache }")
+    except OutsideFolder as e:
+        raise PlanError(_err("E0808", f"{e}: the spec's cache file must lie in the output directory",
+                             "write a file name such as cache \"replies.sqlite\", or pass the path on the command "
+                             "line with --cache PATH", "simulate.cache", spec)) from None
+
+
 def _budget_error() -> type[Exception]:
-    from auctionc.backends.simulate.llm import BudgetExhausted
+    from auctionc.llm.call_budget import BudgetExhausted
 
     return BudgetExhausted
 
@@ -499,72 +567,3 @@ class _Progress:
     def close(self) -> None:
         if self.p is not None:
             self.p.stop()
-
-
-def estimate_calls(
-    spec: ir.AuctionSpec, agents: list[Agent], draws: list, rules: format_rules.ClockRules | None, R: int, S: int,
-) -> dict[str, Any]:
-    """Calls, tokens and cost a run would need, without calling any model.
-
-    Sealed formats: the exact number of calls (retries aside).  Clocks: the ticks
-    the same auctions take with value-bidding in place of every LLM agent."""
-    from auctionc.backends.simulate.llm import count_tokens, price_per_token
-
-    fmt = spec.mechanism
-    assert fmt is not None
-    llm_idx = [i for i, a in enumerate(agents) if isinstance(a, LLMAgent)]
-    if not llm_idx:
-        return {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0, "by_model": {}}
-    by_model: dict[str, dict[str, float]] = {}
-    proxies = [a if not a.is_llm else RuleAgent(ir.Truthful(), fmt, info_model(spec), S) for a in agents]
-    for e, (values, obs, common) in enumerate(draws):
-        fake: list[RoundRecord] = []
-        for r in range(R):
-            rec = asyncio.run(_play_round(spec, proxies, e, r, values[r], obs[r],
-                                          None if common is None else float(common[r]), fake, S, rules))
-            for i in llm_idx:
-                a = agents[i]
-                assert isinstance(a, LLMAgent)
-                view = RoundView(e, r, i, float(obs[r][i]), history_for(fake, i, fmt))
-                if fmt.name in format_rules.SEALED_NAMES:
-                    steps = a.sealed_steps(r)
-                    msgs = [{"role": "system", "content": a.system},
-                            {"role": "user", "content": a.history_text(view) + a.observation(view)}]
-                    n_calls = len(steps)
-                    out_tok = sum({"reflection": 80, "plan": 80, "bid": 12, "combined": 150}[s.name] for s in steps)
-                else:
-                    msgs = [{"role": "system", "content": a.system},
-                            {"role": "user", "content": a.history_text(view) + a.observation(view) + " tick"}]
-                    if fmt.name == "ascending_clock":
-                        quit_tick = rec.ticks if rec.bids[i] is None else next(
-                            k for k in range(rec.ticks + 1) if rules is not None and format_rules.price(k) >= rec.bids[i] - 1e-9)
-                        n_calls = min(quit_tick + 1, rec.ticks)
-                    else:
-                        n_calls = rec.ticks
-                    out_tok = 12 * n_calls
-                if a.cfg.reasoning == "cot":
-                    out_tok *= 3
-                m = by_model.setdefault(a.cfg.model, {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0})
-                base = count_tokens(a.cfg.model, msgs) + 40
-                m["calls"] += n_calls
-                m["prompt_tokens"] += base * n_calls + (60 * n_calls if n_calls > 1 and fmt.name in format_rules.SEALED_NAMES else 0)
-                m["completion_tokens"] += out_tok
-            fake.append(rec)
-    total_cost = 0.0
-    unpriced = []
-    for name, m in by_model.items():
-        price = price_per_token(name)
-        if price is None:
-            unpriced.append(name)
-            m["cost_usd"] = None  # type: ignore[assignment]
-            continue
-        m["cost_usd"] = m["prompt_tokens"] * price[0] + m["completion_tokens"] * price[1]
-        total_cost += m["cost_usd"]
-    return {
-        "calls": int(sum(m["calls"] for m in by_model.values())),
-        "prompt_tokens": int(sum(m["prompt_tokens"] for m in by_model.values())),
-        "completion_tokens": int(sum(m["completion_tokens"] for m in by_model.values())),
-        "cost_usd": round(total_cost, 6),
-        "unpriced_models": unpriced,
-        "by_model": by_model,
-    }

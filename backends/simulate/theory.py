@@ -1,6 +1,6 @@
 """Theory for single-item formats: the information model of a spec, risk-neutral
 Bayes-Nash strategies where a closed form exists, CRRA first-price bids, and the
-predictions a report prints beside measured behaviour (ANCHORS.md section 5).
+predictions a report prints beside measured behaviour (docs/published-figures.md).
 
 A strategy is a *threshold*: the sealed bid, the clock price at which the bidder
 drops out, or the Dutch price at which it buys, as a function of what the bidder
@@ -42,7 +42,6 @@ class InfoModel:
     """The common prior of a symmetric IPV spec."""
     noise: float | None = None
     """Common value: the half-width eps of uniform signal noise V + U[-eps, eps]."""
-    common_dist: ir.Distribution | None = None
 
 
 def _uniform_noise(expr: ir.ValueExpr) -> tuple[str, float] | None:
@@ -64,7 +63,6 @@ def info_model(spec: ir.AuctionSpec) -> InfoModel:
         raise NoClosedForm("simulation plays single-item auctions")
     if any(b.signal is not None for b in spec.bidders):
         noise = None
-        common = None
         sig = [_uniform_noise(b.signal) if b.signal is not None else None for b in spec.bidders]
         pure = all(
             len(e.terms) == 1 and isinstance(e.terms[0], ir.CommonRef) and e.coefs == (1.0,) for e in exprs
@@ -73,9 +71,7 @@ def info_model(spec: ir.AuctionSpec) -> InfoModel:
         eps = {s[1] for s in sig if s is not None}
         if pure and all(s is not None for s in sig) and len(names) == 1 and len(eps) == 1:
             noise = eps.pop()
-            name = names.pop()
-            common = next(c.dist for c in spec.common if c.name == name)
-        return InfoModel("common", n, noise is not None, None, noise, common)
+        return InfoModel("common", n, noise is not None, None, noise)
     if all(e.is_plain for e in exprs):
         dists = [e.plain_dist for e in exprs]
         sym = all(d == dists[0] for d in dists)
@@ -157,12 +153,6 @@ def third_price_bid(d: ir.Distribution, n: int, v: np.ndarray) -> np.ndarray:
     return vv + D.cdf(d, vv) / ((n - 2) * f)
 
 
-def expected_max_order(d: ir.Distribution, n: int, k: int, samples: int = 400_000, seed: int = 12345) -> float:
-    """E[k-th highest of n iid draws] by a fixed-seed Monte Carlo (reports only)."""
-    x = np.sort(D.sample(d, (samples, n), np.random.default_rng(seed)), axis=1)
-    return float(x[:, n - k].mean())
-
-
 # --------------------------------------------------------------------------
 # Strategies as thresholds
 # --------------------------------------------------------------------------
@@ -223,7 +213,7 @@ def crra_threshold(fmt: ir.Format, model: InfoModel, obs: np.ndarray, r: float) 
 
 
 def theory_lines(fmt: ir.Format, model: InfoModel) -> list[str]:
-    """Textbook predictions for the report (ANCHORS.md section 5)."""
+    """Textbook predictions for the report (docs/published-figures.md)."""
     n, out = model.n, []
     name = fmt.name
     if model.kind == "ipv" and model.symmetric and model.value_dist is not None:

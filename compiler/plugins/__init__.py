@@ -2,7 +2,7 @@
 options, codes), what it is given (parsed options, a run context) and what it returns;
 and the registry that finds backends through entry points."""
 
-from .interface import Backend, Capabilities, CompileResult, RunContext, Verdict
+from .interface import Backend, Capabilities, CompileResult, Exported, RunContext, Verdict
 from .options import OptionSpec
 from .registry import available_backends, backend_class, get_backend
 
@@ -10,6 +10,7 @@ __all__ = [
     "Backend",
     "Capabilities",
     "CompileResult",
+    "Exported",
     "OptionSpec",
     "RunContext",
     "Verdict",

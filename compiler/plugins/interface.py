@@ -10,6 +10,7 @@ each once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -108,6 +109,24 @@ class CompileResult:
     """Side files the backend wrote under ``ctx.out_dir`` (checkpoints, figures): name -> path."""
 
 
+@dataclass
+class Exported:
+    """What ``Backend.export`` returns: the backend's program in a target's form, unsolved,
+    and the way back from its solution to an artifact."""
+
+    program: Any
+    """The program as the target represents it (a ``cvxpy.Problem`` for ``cvxpy``)."""
+    families: dict[str, list[Any]]
+    """Its constraints by family (``IC``, ``IR``, ``feasibility``, ``obedience``, ``bounds``...)."""
+    variables: dict[str, Any]
+    """Its variables by name, in the order the backend lays them out."""
+    layout: dict[str, str]
+    """What each variable's entries mean (index order), for someone adding constraints."""
+    decode: Callable[[], CompileResult]
+    """Reads the variables' values (after any solve of any program over them) into a result:
+    the mechanism, statistics and the backend's claim."""
+
+
 class Backend:
     """Subclass, set ``name``/``summary``/``capabilities``/``options``/``codes``, implement
     ``accepts`` and ``compile`` (or ``simulate`` for simulation backends)."""
@@ -122,6 +141,8 @@ class Backend:
     """Where the spec gives this backend's options (the IR path diagnostics point at)."""
     codes: ClassVar[dict[str, str]] = {}
     """The diagnostic codes this backend raises beyond the compiler's, with their summaries."""
+    exports: ClassVar[tuple[str, ...]] = ()
+    """Targets ``export`` can hand this backend's program to (``auctionc export --to TARGET``)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -178,6 +199,11 @@ class Backend:
         under ``ctx.out_dir`` when given, never the artifact itself; report progress through
         ``ctx.progress``.  Raise ``BackendError``/``PlanError`` with diagnostics, never return
         a fake mechanism."""
+        raise NotImplementedError
+
+    def export(self, spec: Spec, options: dict[str, Any], target: str) -> Exported:
+        """The program ``compile`` would solve for ``spec``, unsolved, in the form ``target``
+        names (one of ``exports``), so that a user can change it and solve it elsewhere."""
         raise NotImplementedError
 
     def simulate(self, spec: Spec, options: dict[str, Any], ctx: RunContext) -> Any:

@@ -6,6 +6,8 @@ Every backend declares its options as ``OptionSpec`` records; unknown names get
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,9 +23,21 @@ class OptionSpec:
     choices: tuple[Any, ...] | None = None
     min: float | None = None
     max: float | None = None
+    limit: bool = False
+    """A safety limit (memory, rounds, variables): a spec may lower it, but only the caller
+    (``-o NAME=VALUE``, the API's options) may raise it above its default."""
+
+
+_INT_TEXT = re.compile(r"[+-]?[0-9]{1,19}")
+_FLOAT_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
+_MAX_INT = 2**63 - 1
+"""Integer options are 64-bit: a float such as 1e300 is not an integer option."""
 
 
 def _coerce(name: str, value: Any, spec: OptionSpec) -> Any:
+    """``value`` as the option's type.  Numbers written as text are plain ASCII decimals
+    (int() and float() would also take '٣', '1_000', 'inf' and 'nan'); floats are finite and
+    integers within 64 bits."""
     t = spec.type
     if t is bool:
         if isinstance(value, bool):
@@ -34,27 +48,21 @@ def _coerce(name: str, value: Any, spec: OptionSpec) -> Any:
     if t is int:
         if isinstance(value, bool):
             raise TypeError("an integer")
-        if isinstance(value, int):
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            value = int(value)
+        if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
+            value = int(value)
+        if isinstance(value, int) and abs(value) <= _MAX_INT:
             return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value)
-            except ValueError:
-                pass
         raise TypeError("an integer")
     if t is float:
         if isinstance(value, bool):
             raise TypeError("a number")
-        if isinstance(value, (int, float)):
+        if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()):
+            value = float(value)
+        if isinstance(value, int) and abs(value) <= _MAX_INT or isinstance(value, float) and math.isfinite(value):
             return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise TypeError("a number")
+        raise TypeError("a finite number")
     if t is str:
         if isinstance(value, str):
             return value

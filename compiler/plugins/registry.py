@@ -12,7 +12,7 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from auctionc.backends.interface import Backend
+    from auctionc.plugins.interface import Backend
 
 GROUP = "auctionc.backends"
 

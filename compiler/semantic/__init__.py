@@ -22,7 +22,7 @@ from ..dsl import ast
 from ..dsl.vocabulary import SIMULATE_SETTINGS, VERIFY_SETTINGS
 from .assignments import assignment_spec, check_no_assignment_blocks
 from .auctions import bidders, collect_common, collect_items
-from .context import Context
+from .context import MAX_VALUES, Context
 from .markets import buyers, collect_states
 from .params import collect_params
 from .sections import (
@@ -34,6 +34,7 @@ from .sections import (
     requirements,
     settings,
     solve,
+    verify_budget,
 )
 from .values import number
 
@@ -103,6 +104,16 @@ def _spec(cx: Context) -> ir.AuctionSpec | ir.MarketSpec | ir.AssignmentSpec | N
             )
 
     check_sections(cx, spec_ast, market, reqs, goal, mech, fmt, sim)
+    per_profile = len(buyer_list) * len(cx.states) if market else len(bidder_list) * len(cx.items)
+    if per_profile > MAX_VALUES:
+        who, what = ("buyers", "states") if market else ("bidders", "items")
+        cx.error(
+            "E0307",
+            f"{per_profile:,} values per profile ({who} x {what}), more than the {MAX_VALUES:,} a spec may have",
+            spec_ast.name.span,
+            help=f"every stage draws one value per {who[:-1]} and {what[:-1]}; use fewer {who} or {what}",
+        )
+    verify_budget(cx, ver_ir, per_profile)
     if cx.diags:
         return None
 
@@ -135,6 +146,8 @@ def _spec(cx: Context) -> ir.AuctionSpec | ir.MarketSpec | ir.AssignmentSpec | N
         )
         return None
     spec._spans = dict(cx.spans)
+    spec._source_text = cx.doc.source
+    spec._prompt_texts = dict(cx.prompt_texts)
     return spec
 
 

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from .. import ir
 from ..diagnostics import did_you_mean
 from ..dsl import ast
-from ..dsl.vocabulary import AGENT_KINDS, LLM_OPTIONS, REASONING
+from ..dsl.vocabulary import AGENT_KINDS, LLM_OPTIONS, PROMPTS, REASONING
 from .context import Context, fmt
 from .sections import named_args, typed_option
 from .values import bind, number
@@ -71,5 +72,51 @@ def analyze_agent(cx: Context, s: ast.AgentStmt) -> Any:
             )
         if key == "temperature" and not 0 <= v <= 2:
             raise cx.fail("E0310", f"temperature must lie in [0, 2], not {fmt(v)}", a.value.span)
+        if key == "prompt" and v not in PROMPTS:
+            read_prompt(cx, v, a.value.span)
+        if key == "api_base":
+            check_api_base(cx, v, a.value.span)
         vals[key] = v
     return ir.LLMAgent(**vals)
+
+
+MAX_PROMPT_BYTES = 64 * 1024
+"""The largest prompt file an llm agent may name."""
+
+
+def read_prompt(cx: Context, name: str, span: Any) -> None:
+    """Read the prompt file ``name`` from the spec's folder (never outside it) into
+    ``cx.prompt_texts``; a diagnostic when it is outside, missing, too big or not text."""
+    from ..confine import OutsideFolder, read_confined
+
+    hint = (f"prompts: {', '.join(PROMPTS)}, or the name of a .txt file beside the spec, "
+            "as in prompt = \"my_prompt.txt\"")
+    if cx.file.startswith("<"):
+        raise cx.fail("E0312", f"prompt '{name}' names a file, but this spec was not read from a file",
+                      span, help=hint)
+    if not name.endswith(".txt"):
+        raise cx.fail("E0312", f"unknown prompt '{name}'", span, help=hint,
+                      suggestion=did_you_mean(name, PROMPTS))
+    folder = Path(cx.file).parent
+    try:
+        cx.prompt_texts[name] = read_confined(folder, name, what="prompt file", max_bytes=MAX_PROMPT_BYTES)
+    except OutsideFolder as e:
+        raise cx.fail("E0312", f"{e}: a prompt file must lie in the spec's folder", span, help=hint) from None
+    except UnicodeDecodeError:
+        raise cx.fail("E0312", f"prompt file '{name}' is not UTF-8 text", span, help=hint) from None
+    except OSError as e:
+        raise cx.fail("E0312", f"cannot read prompt file '{name}': {e.strerror or e}", span, help=hint) from None
+
+
+def check_api_base(cx: Context, url: str, span: Any) -> None:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        ok = False
+    if not ok:
+        raise cx.fail("E0310", f"api_base '{url}' is not an http(s) URL", span,
+                      help='write api_base = "http://127.0.0.1:8080/v1"')

@@ -7,18 +7,30 @@ The analysis goes on after an error wherever the rest does not depend on the bro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import ir
-from ..diagnostics import Diagnostic, Span, did_you_mean, did_you_mean_cased
+from ..diagnostics import Diagnostic, Span
 from ..dsl import ast
 
 Scalar = bool | int | float | str
 
 MAX_COUNT = 100_000
 """Items, bidders and buyers are expanded into names; a count beyond this is a typo, not a spec."""
+MAX_BIDDERS = 1_000
+"""Bidders (or buyers) of one spec, all groups together: every stage holds a value per bidder
+per sampled profile, and a hostile spec of many groups must not multiply past this."""
+MAX_VALUES = 10_000
+"""Values in one profile (bidders x items, or buyers x states): the verifier samples 10,000
+profiles by default, so this keeps its default draw within 10^8 values (800 MB)."""
+MAX_INT = 2**63 - 1
+"""The largest integer magnitude a number may reach, literal or computed: every later stage
+takes numbers as 64-bit integers or floats."""
+MAX_SETTING = 10**12
+"""The largest value of a count setting (rounds, samples...) the front end accepts; what a
+backend can afford is its own work estimate, checked when it plans."""
 PROB_TOL = 5e-5
 """Probabilities must sum to 1 to four decimals: thirds written as 0.33333 pass, 0.33 does not."""
 
@@ -47,6 +59,9 @@ class Context:
     commons: dict[str, ir.CommonVar] = field(default_factory=dict)
     items: list[str] = field(default_factory=list)
     states: list[str] = field(default_factory=list)
+    prompt_texts: dict[str, str] = field(default_factory=dict)
+    """Prompt files named by llm agents, read here relative to the spec's folder (the
+    simulation never opens a file the IR names)."""
 
     @property
     def file(self) -> str:
@@ -73,25 +88,6 @@ class Context:
         except Fail:
             return None
 
-    def unknown(
-        self,
-        code: str,
-        what: str,
-        name: str,
-        span: Span | None,
-        known: Iterable[str],
-        *,
-        listing: str | None = None,
-        cased: bool = False,
-        help: str | None = None,
-    ) -> Fail:
-        """The one form of "unknown X 'name'": the known names listed under ``listing``
-        (default: ``what`` + "s") and the closest one suggested."""
-        names = list(known)
-        close = did_you_mean_cased(name, names) if cased else did_you_mean(name, names)
-        shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
-        return self.fail(code, f"unknown {what} '{name}'", span,
-                         help=help or f"{listing or what + 's'}: {shown}", suggestion=close)
 
 
 KEYWORDS = {

@@ -8,7 +8,7 @@ from .. import ir
 from ..diagnostics import Span, did_you_mean
 from ..dsl import ast
 from .agents import analyze_agent
-from .context import Context, Fail, fmt, head_span, keyword
+from .context import MAX_BIDDERS, Context, Fail, fmt, head_span, keyword
 from .values import check_sum, count, number, plain_dist, support_bounds
 
 
@@ -35,6 +35,7 @@ def buyers(cx: Context, body: tuple[ast.Stmt, ...]) -> list[ir.Buyer]:
     names: dict[str, Span] = {}
     top_prior = next((s for s in body if isinstance(s, ast.Prior)), None)
     numbered = 0
+    total = 0
     for s in body:
         if not isinstance(s, ast.Block) or s.keyword not in ("buyer", "buyers"):
             continue
@@ -51,6 +52,16 @@ def buyers(cx: Context, body: tuple[ast.Stmt, ...]) -> list[ir.Buyer]:
                 continue
             members = [(f"buyer_{numbered + i}", s.span) for i in range(1, n + 1)]
             numbered += n
+        if total + len(members) > MAX_BIDDERS:
+            cx.error(
+                "E0307",
+                f"too many buyers: this block brings them to {total + len(members):,}, more than the "
+                f"{MAX_BIDDERS:,} a spec may have",
+                s.count.span if s.count is not None else s.span,
+                help="every stage holds a value per buyer per sampled profile; use fewer buyers",
+            )
+            break
+        total += len(members)
         parts = cx.guard(lambda s=s: buyer_body(cx, s, top_prior)) if cx.states else None
         for name, sp in members:
             if name in names:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import re
 
 from ..diagnostics import did_you_mean
 from ..dsl import ast
-from .context import Context, Scalar
+from .context import MAX_INT, Context, Scalar
 
 
 def collect_params(cx: Context, body: tuple[ast.Stmt, ...]) -> None:
@@ -31,6 +32,14 @@ def collect_params(cx: Context, body: tuple[ast.Stmt, ...]) -> None:
             neg, v = True, v.operand
         if isinstance(v, ast.Number):
             val: Scalar = -v.value if neg else v.value
+            if isinstance(val, float) and not math.isfinite(val) or isinstance(val, int) and abs(val) > MAX_INT:
+                cx.error(
+                    "E0306",
+                    f"param '{n}' is too large to be represented",
+                    s.value.span,
+                    help="whole numbers lie within ±9,223,372,036,854,775,807 and other numbers below 1.8e308",
+                )
+                continue
             cx.param_kind[n] = "int" if isinstance(val, int) else "float"
         elif isinstance(v, ast.String):
             val, cx.param_kind[n] = v.value, "string"
@@ -71,13 +80,22 @@ def collect_params(cx: Context, body: tuple[ast.Stmt, ...]) -> None:
             )
 
 
+_INT = re.compile(r"[+-]?[0-9]{1,19}")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
+
+
 def parse_override(text: str, kind: str) -> Scalar:
+    """A ``--set`` value as the param's kind.  Numbers are plain ASCII decimals, as in a spec:
+    Python's int() and float() would also take other scripts' digits ('٣'), underscores,
+    'inf' and 'nan'."""
     t = text.strip()
     if kind == "int":
-        if not t.lstrip("+-").isdigit():
+        if not _INT.fullmatch(t) or abs(int(t)) > MAX_INT:
             raise ValueError(t)
         return int(t)
     if kind == "float":
+        if not _FLOAT.fullmatch(t):
+            raise ValueError(t)
         v = float(t)
         if not math.isfinite(v):
             raise ValueError(t)

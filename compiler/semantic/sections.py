@@ -3,13 +3,21 @@ format (``mechanism``), ``solve with``, ``simulate { }`` and ``verify { }``."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .. import ir
 from ..diagnostics import did_you_mean, did_you_mean_cased
 from ..dsl import ast
-from ..dsl.vocabulary import CONSTRAINTS, FORMAT_OPTION_TYPES, FORMAT_OPTIONS, FORMATS, STRATEGY_PROOF_FORMATS
-from .context import Context, Fail, Scalar, fmt, head_span, keyword
+from ..dsl.vocabulary import (
+    CONSTRAINT_MODES,
+    CONSTRAINTS,
+    FORMAT_OPTION_TYPES,
+    FORMAT_OPTIONS,
+    FORMATS,
+    STRATEGY_PROOF_FORMATS,
+)
+from .context import MAX_SETTING, Context, Fail, Scalar, fmt, head_span, keyword
 from .values import count, number, scalar
 
 CONSTRAINT_IR = {
@@ -97,7 +105,7 @@ def constraint(cx: Context, c: ast.ConstraintAst, market: bool) -> Any:
             c.name.span,
             help="obedience asks buyers to follow recommended actions: write a 'market' with states and actions",
         )
-    modes = {"IC": ("dominant", "bayesian"), "IR": ("ex_post", "interim")}.get(n, ())
+    modes = CONSTRAINT_MODES.get(n, ())
     if c.mode is None:
         return CONSTRAINT_IR[n]()
     m = c.mode.text
@@ -160,6 +168,9 @@ def objective(cx: Context, body: tuple[ast.Stmt, ...]) -> ir.Objective | None:
             )
 
     walk(s.expr, 1.0)
+    if not all(math.isfinite(w) for w in weights.values()):
+        raise cx.fail("E0306", "an objective weight too large to be represented", s.expr.span,
+                      help="weights are ordinary numbers, as in 0.7 * revenue + 0.3 * welfare")
     terms = tuple(t for t in weights if weights[t] != 0.0)
     if not terms:
         raise cx.fail("E0209", "the objective has no weight on revenue or welfare", s.expr.span)
@@ -298,7 +309,11 @@ def solve(cx: Context, s: ast.SolveStmt) -> ir.Solve:
 
 
 def settings(cx: Context, s: ast.SettingsBlock, model: type, known: dict[str, str]) -> Any:
+    """A ``simulate { }`` or ``verify { }`` section: the typed settings of ``known``; in
+    ``simulate`` any other setting is an option of the simulation backend (checked by the
+    planner), in ``verify`` it is an error."""
     kw = s.keyword
+    open_ended = kw == "simulate"
     cx.spans[kw] = s.span
     vals: dict[str, Any] = {}
     extra: dict[str, Scalar] = {}
@@ -312,7 +327,9 @@ def settings(cx: Context, s: ast.SettingsBlock, model: type, known: dict[str, st
             continue
         if n not in known:
             close = did_you_mean(n, known, cutoff=0.75)
-            if close is not None:
+            if close is not None or not open_ended:
+                # verify { } has no backend behind it to take further options
+                close = close or did_you_mean(n, known)
                 cx.error(
                     "E0213",
                     f"unknown setting '{n}' in {kw}",
@@ -349,7 +366,7 @@ def settings(cx: Context, s: ast.SettingsBlock, model: type, known: dict[str, st
             )
             failed = True
             continue
-        got = cx.guard(lambda st=st, n=n: count(cx, st.value, f"{n}", limit=10**12))
+        got = cx.guard(lambda st=st, n=n: count(cx, st.value, f"{n}", limit=MAX_SETTING))
         if got is None:
             failed = True
             continue
@@ -357,10 +374,51 @@ def settings(cx: Context, s: ast.SettingsBlock, model: type, known: dict[str, st
             cx.error("E0310", f"setting '{n}' of {kw} must be at least 1, not {got}", st.value.span)
             failed = True
             continue
+        if got < 0:
+            cx.error("E0310", f"setting '{n}' of {kw} must not be negative, not {got}", st.value.span)
+            failed = True
+            continue
+        if kw == "verify" and n in VERIFY_LIMITS and got > VERIFY_LIMITS[n]:
+            cx.error(
+                "E0310",
+                f"setting '{n}' of verify asks for {got:,}; the verifier takes at most {VERIFY_LIMITS[n]:,}",
+                st.value.span,
+                help=f"lower '{n}': {VERIFY_WHY[n]}",
+            )
+            failed = True
+            continue
         vals[n] = got
     if failed:
         raise Fail()
     return model(options=extra, **vals)
+
+
+VERIFY_LIMITS = {"steps": 100_000, "restarts": 10_000}
+"""The largest misreport search a spec may ask the verifier for (``auctionc verify`` takes
+its own figures on the command line); the samples are bounded by ``verify_budget``."""
+VERIFY_WHY = {
+    "steps": "each misreport search takes this many gradient steps (the default is 200)",
+    "restarts": "each sample starts this many misreport searches (the default is 20)",
+}
+MAX_VERIFY_VALUES = 100_000_000
+"""Sampled values (samples x bidders x items) the verifier may be asked to hold: 800 MB as
+float64, before the copies its searches make."""
+
+
+def verify_budget(cx: Context, ver: Any, values_per_profile: int) -> None:
+    """Refuse ``verify { samples N }`` whose sampled values would not fit: the estimate, the
+    limit and the setting that changes it."""
+    if ver is None or ver.samples is None:
+        return
+    total = ver.samples * max(values_per_profile, 1)
+    if total > MAX_VERIFY_VALUES:
+        cx.error(
+            "E0310",
+            f"verify {{ samples {ver.samples:,} }} would hold {total:,} sampled values "
+            f"({values_per_profile:,} per profile), more than the verifier's limit of {MAX_VERIFY_VALUES:,}",
+            cx.spans.get("verify.samples"),
+            help=f"lower 'samples' to at most {max(MAX_VERIFY_VALUES // max(values_per_profile, 1), 1):,}",
+        )
 
 
 def check_sections(cx: Context, spec_ast: ast.SpecAst, market: bool, reqs, objective, mech, fmt, sim) -> None:

@@ -11,7 +11,7 @@ from .. import ir
 from ..diagnostics import Span, did_you_mean, did_you_mean_cased
 from ..dsl import ast
 from ..dsl.vocabulary import DIST_EXAMPLES, DIST_SIGNATURES, DISTRIBUTIONS
-from .context import MAX_COUNT, PROB_TOL, Context, Fail, Scalar, fmt
+from .context import MAX_COUNT, MAX_INT, PROB_TOL, Context, Fail, Scalar, fmt
 
 
 def scalar(cx: Context, e: ast.Expr, what: str = "a value") -> Scalar:
@@ -26,9 +26,18 @@ def scalar(cx: Context, e: ast.Expr, what: str = "a value") -> Scalar:
 
 
 def number(cx: Context, e: ast.Expr, what: str = "a number") -> int | float:
+    """The value of a numeric expression; every intermediate result stays a finite float or
+    an integer within ``MAX_INT``, so later conversions to float cannot overflow."""
     v = number_value(cx, e, what)
     if isinstance(v, float) and not math.isfinite(v):
         raise cx.fail("E0306", "a number too large to be represented", e.span, help=f"{what} is needed here")
+    if isinstance(v, int) and abs(v) > MAX_INT:
+        raise cx.fail(
+            "E0306",
+            "a number too large to be represented: whole numbers lie within ±9,223,372,036,854,775,807",
+            e.span,
+            help=f"{what} is needed here; write large values with an exponent, as in 1e20",
+        )
     return v
 
 
@@ -342,7 +351,11 @@ def linear(cx: Context, e: ast.Expr, allow_common: bool = True) -> Linear:
 
 
 def value_expr(cx: Context, e: ast.Expr) -> ir.ValueExpr:
-    return linear(cx, e).to_ir()
+    lin = linear(cx, e)
+    if not lin.finite:
+        raise cx.fail("E0306", "a value expression whose coefficients are too large to be represented", e.span,
+                      help="scale the values down")
+    return lin.to_ir()
 
 
 @dataclass
@@ -361,6 +374,10 @@ class Linear:
 
     def plus(self, other: Linear) -> Linear:
         return Linear(self.const + other.const, self.terms + other.terms)
+
+    @property
+    def finite(self) -> bool:
+        return math.isfinite(self.const) and all(math.isfinite(c) for c, _ in self.terms)
 
     def to_ir(self) -> ir.ValueExpr:
         terms = [t for _, t in self.terms]

