@@ -21,7 +21,7 @@ from pathlib import Path
 from auctionc.backends.assignment.assignment_backend import AssignmentBackend
 from auctionc.backends.assignment.assignment_run import run_assignment
 from auctionc.frontend import load_text
-from auctionc.plan import parse_backend_options
+from auctionc.planner import parse_backend_options
 
 SPEC = """
 assignment bench {{

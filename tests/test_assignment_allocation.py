@@ -32,7 +32,7 @@ from auctionc.backends.assignment.preferences import generate_instance
 from auctionc.backends.assignment.schedule_values import value_table
 from auctionc.backends.assignment.schedules import enumerate_schedules
 from auctionc.frontend import load_text
-from auctionc.plan import parse_backend_options
+from auctionc.planner import parse_backend_options
 
 
 def _instance(courses: int = 8, students: int = 12, demand: int = 3, popular: int = 4, timetable: str = "generated",

@@ -21,7 +21,7 @@ from auctionc.backends.assignment.proxies import OracleProxy, Query
 from auctionc.backends.assignment.schedule_values import value_table
 from auctionc.backends.assignment.schedules import enumerate_schedules
 from auctionc.frontend import load_text
-from auctionc.plan import parse_backend_options
+from auctionc.planner import parse_backend_options
 
 
 @pytest.fixture(autouse=True)
@@ -62,8 +62,10 @@ def test_losses_in_closed_form() -> None:
 
 def test_the_oracle_answers_from_true_values_and_flips_at_its_rate() -> None:
     truth = np.array([[10.0, 20.0, 20.0]])
-    right = OracleProxy(truth, 0.0, 5, np.random.default_rng(0)).answer([Query(0, 1, 0)])[0]
-    assert (right.votes_first, right.votes, right.agreement, right.calls, right.cost_usd) == (5, 5, 1.0, 0, 0.0)
+    oracle = OracleProxy(truth, 0.0, 5, np.random.default_rng(0))
+    right = oracle.answer([Query(0, 1, 0)])[0]
+    assert (right.votes_first, right.votes, right.agreement, right.shown_first) == (5, 5, 1.0, 5)
+    assert oracle.usage()["calls"] == 0 and oracle.usage()["cost_usd"] == 0.0
     wrong = OracleProxy(truth, 1.0, 3, np.random.default_rng(0)).answer([Query(0, 1, 0)])[0]
     assert wrong.votes_first == 0 and not wrong.prefers_first
     noisy = OracleProxy(truth, 0.2, 1, np.random.default_rng(0)).answer([Query(0, 1, 0)] * 4000)

@@ -128,14 +128,18 @@ def test_compile_refuses_an_assignment_spec_and_plan_names_the_backend(tmp_path:
     assert r.exit_code == 0 and json.loads(r.stdout)["plan"]["chosen"] == "assignment"
 
 
-def test_the_llm_proxy_is_refused_with_a_code_and_the_oracle_as_the_way_out(tmp_path: Path) -> None:
+def test_the_llm_proxys_dry_run_counts_its_calls_and_prices_them_without_a_call(tmp_path: Path) -> None:
     from auctionc.cli import app
 
     path = tmp_path / "a.auction"
     path.write_text(SMALL.replace("proxy oracle(flip = 0.1)", 'proxy llm(model = "openai/gpt-4o-mini", votes = 5)'))
     r = CliRunner().invoke(app, ["simulate", str(path), "--json", "--dry-run", "--out", str(tmp_path / "out")])
-    assert r.exit_code == 1
-    d = json.loads(r.stdout)["diagnostics"][0]
+    assert r.exit_code == 0, r.stdout
+    dry = json.loads(r.stdout)["dry_run"]
     # 1 instance x 20 students x 10 queries x 5 votes
-    assert d["code"] == "E0850" and "1,000 model calls" in d["message"]
-    assert "proxy oracle" in d["help"] and d["span"]["line"] == 7
+    assert dry["model_calls"] == 1000 and dry["llm"]["calls"] == 1000 and dry["model"] == "openai/gpt-4o-mini"
+    # each call's prompt holds the student's description, the catalogue and two schedules
+    assert 200 < dry["llm"]["prompt_tokens"] / 1000 < 2000
+    assert dry["llm"]["completion_tokens_at_most"] == 1000 * 600  # chain-of-thought: 600 tokens a vote at most
+    assert dry["llm"]["cost_usd_at_most"] > 0 and dry["llm"]["unpriced_models"] == []
+    assert not (tmp_path / "out" / "llm_cache.sqlite").exists()

@@ -54,12 +54,27 @@ class AssignmentBackend(Backend):
         "threads": OptionSpec(int, 1, "torch threads while the run lasts (one is fastest when cores are shared)",
                               min=1),
         "report": OptionSpec(bool, True, "write report.md, the plot and result.json"),
+        # the LLM proxy's calls (the settings the simulate backend's LLM bidders take)
+        "max_tokens": OptionSpec(int, None, "completion token limit per vote (default 600 with chain-of-thought, "
+                                 "120 without)", min=8, max=8192),
+        "parse_retries": OptionSpec(int, 2, "re-asks with a format reminder after an unreadable reply", min=0, max=10),
+        "api_retries": OptionSpec(int, 3, "retries after rate limits and timeouts", min=0, max=10),
+        "timeout": OptionSpec(float, 120.0, "seconds per model call", min=1, max=600),
+        "input_cost_per_token": OptionSpec(float, 0.0, "USD per prompt token for models the price table lacks", min=0),
+        "output_cost_per_token": OptionSpec(float, 0.0, "USD per completion token for models the price table lacks",
+                                            min=0),
+        "cache": OptionSpec(str, "", "file name of the model-reply cache inside the output directory "
+                            "(default llm_cache.sqlite; `simulate --cache PATH` puts it anywhere)"),
+        "response_format": OptionSpec(str, "auto", "replies as JSON under a schema the provider enforces, as free "
+                                      "text, or auto: a schema for loopback servers and where litellm says the "
+                                      "model supports one", choices=("auto", "json_schema", "text")),
     }
     options_section = "simulate"
     codes = {
-        "E0850": "the LLM proxy is not available in this version (use the oracle proxy)",
+        "E0850": "no reply of the LLM proxy could be read",
         "E0851": "an instance with too many schedules to list",
         "E0852": "a run setting that an assignment simulation does not take (--rounds)",
+        "E0853": "the spec's reply cache lies outside the output directory",
     }
 
     def given_options(self, spec: Any) -> dict[str, Any]:
@@ -74,39 +89,64 @@ class AssignmentBackend(Backend):
 
     def simulate(self, spec: Any, options: dict[str, Any], ctx: RunContext, *, llm: bool = False,
                  model: str | None = None, api_base: str | None = None, rounds: int | None = None,
-                 seed: int | None = None, dry_run: bool = False, **_run: Any) -> Any:
-        """Run every instance (``seed``: the first instance's seed, default the spec's).
-        ``max_cost``, ``concurrency`` and ``resume`` concern model calls and checkpoints, which
-        the oracle proxy does not make."""
+                 seed: int | None = None, dry_run: bool = False, max_cost: float | None = None,
+                 max_calls: int | None = None, cache_path: str | None = None, concurrency: int = 4,
+                 **_run: Any) -> Any:
+        """Run every instance (``seed``: the first instance's seed, default the spec's).  With
+        an LLM proxy (the spec's ``proxy llm(...)``, or the default one under ``llm``) the
+        model calls go through the compiler's LLM engine: ``max_cost``/``max_calls`` are its
+        hard caps, ``cache_path`` the reply cache (default: in the output directory),
+        ``concurrency`` the calls at once; the bundled local model is started for the run when
+        no model or server is named and none listens on the default port."""
         from .assignment_run import dry_run as plan_dry_run
         from .assignment_run import run_assignment
-        from .proxies import llm_unavailable
+        from .llm_setup import llm_proxy_of, model_config
 
         if rounds is not None:
             raise BackendError(Diagnostic(
                 "E0852", "an assignment simulation has no rounds",
                 help="set the number of instances in the spec: simulate { instances 3 }",
             ))
-        proxy = spec.students.proxy
-        if llm or model is not None or api_base is not None or (proxy is not None and proxy.kind == "llm"):
-            from auctionc import ir
-
-            votes = proxy.votes if proxy is not None and proxy.kind == "llm" else ir.LLMProxy().votes
-            sim = spec.simulate
-            calls = sim.instances * spec.students.count * sim.queries * votes
-            raise llm_unavailable(spec, calls if calls else None)
+        proxy = llm_proxy_of(spec, llm or model is not None or api_base is not None)
+        if proxy is not None and spec.students.proxy is not proxy:
+            # --llm (or --model / --api-base) on a spec whose students have another proxy
+            spec = spec.model_copy(update={"students": spec.students.model_copy(update={"proxy": proxy})})
+        cfg = model_config(proxy, model, api_base, options) if proxy is not None else None
         first = spec.simulate.seed if seed is None else seed
         if dry_run:
             from .assignment_run import AssignmentResult
 
-            return AssignmentResult(spec=spec, seed=first, options=dict(options), dry_run=plan_dry_run(spec))
+            return AssignmentResult(spec=spec, seed=first, options=dict(options),
+                                    dry_run=plan_dry_run(spec, cfg, options))
+        out = Path(ctx.out_dir) if ctx.out_dir is not None else Path("out") / spec.name / "simulate"
+        run = dict(options=options, seed=first, out_dir=out, progress=ctx.progress, cfg=cfg, cli_api_base=api_base,
+                   max_cost=max_cost, max_calls=max_calls, cache_path=cache_path, concurrency=concurrency,
+                   resume=ctx.resume)
+        if proxy is not None and _wants_local(proxy, model, api_base):
+            from auctionc.llm import free_port, serve_local_model
+            from auctionc.llm.local_server import default_server_listening
+
+            if not default_server_listening():
+                with serve_local_model(port=free_port()) as server:
+                    run["cfg"] = model_config(proxy, server.model, server.api_base, options)
+                    return self._run(spec, run_assignment, **run)
+        return self._run(spec, run_assignment, **run)
+
+    @staticmethod
+    def _run(spec: Any, run_assignment: Any, *, options: dict[str, Any], **run: Any) -> Any:
         import torch
 
         threads = torch.get_num_threads()
         torch.set_num_threads(options["threads"])
         try:
-            out = Path(ctx.out_dir) if ctx.out_dir is not None else Path("out") / spec.name / "simulate"
-            return run_assignment(spec, options, seed=first, out_dir=out if options["report"] else None,
-                                  progress=ctx.progress)
+            if not options["report"]:
+                run["out_dir"] = run["out_dir"] if run.get("cfg") is not None else None
+            return run_assignment(spec, options, write=options["report"], **run)
         finally:
             torch.set_num_threads(threads)
+
+
+def _wants_local(proxy: Any, model: str | None, api_base: str | None) -> bool:
+    """Whether the run uses the bundled local model on its default port (no model or server
+    named anywhere)."""
+    return model is None and api_base is None and proxy.model is None and proxy.api_base is None

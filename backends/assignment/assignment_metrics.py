@@ -70,7 +70,13 @@ def summarize(results: list[InstanceResult], n_students: int) -> tuple[dict[str,
     if results[0].proxy:
         metrics["proxy_consistency"] = over(lambda r, f: r.proxy.get("consistency"))
         metrics["proxy_agreement"] = over(lambda r, f: r.proxy.get("agreement"))
-        for key, name in (("calls", "calls_per_student"), ("tokens", "tokens_per_student"),
+        metrics["proxy_answered_share"] = over(lambda r, f: r.proxy["answered"] / r.proxy["answers"]
+                                               if r.proxy.get("answers") else None)
+        metrics["proxy_shown_first_share"] = over(lambda r, f: r.proxy.get("shown_first_share"))
+        if results[0].proxy.get("confidence") is not None:
+            metrics["proxy_confidence"] = over(lambda r, f: r.proxy.get("confidence"))
+        for key, name in (("calls", "calls_per_student"), ("cache_hits", "cache_hits_per_student"),
+                          ("tokens", "tokens_per_student"),
                           ("cost_usd", "cost_per_student_usd"), ("seconds", "proxy_seconds_per_student")):
             metrics[name] = over(lambda r, f, key=key: r.proxy.get(key, 0.0) / n_students)
     if finals[0] != fi:

@@ -58,6 +58,11 @@ class Elicited:
     """Majority answers that agree with the student's true values (ties in truth excluded)."""
     judged: int = 0
     agreement_sum: float = 0.0
+    answered: int = 0
+    """Queries with at least one vote read (the others train nothing)."""
+    votes: int = 0
+    shown_first: int = 0
+    """Votes for the schedule shown first: near half unless the proxy has a position bias."""
     train_seconds: float = 0.0
     nets: MonotoneNets | None = None
     networks: dict[int, list[list[tuple]]] = field(default_factory=dict)
@@ -69,14 +74,22 @@ class Elicited:
 
     @property
     def agreement(self) -> float | None:
-        return self.agreement_sum / len(self.answers) if self.answers else None
+        """The mean majority share over the answered queries."""
+        return self.agreement_sum / self.answered if self.answered else None
 
-    def totals(self) -> dict[str, float]:
+    @property
+    def shown_first_share(self) -> float | None:
+        return self.shown_first / self.votes if self.votes else None
+
+    def summary(self) -> dict[str, float | None]:
+        confs = [a.confidence for _, a in self.answers if a.confidence is not None]
         return {
-            "calls": float(sum(a.calls for _, a in self.answers)),
-            "tokens": float(sum(a.tokens for _, a in self.answers)),
-            "cost_usd": float(sum(a.cost_usd for _, a in self.answers)),
-            "seconds": float(sum(a.seconds for _, a in self.answers)),
+            "answers": len(self.answers),
+            "answered": self.answered,
+            "consistency": self.consistency,
+            "agreement": self.agreement,
+            "shown_first_share": self.shown_first_share,
+            "confidence": float(np.mean(confs)) if confs else None,
         }
 
 
@@ -139,6 +152,7 @@ def elicit(reported: np.ndarray, schedules: Schedules, budgets: np.ndarray, pric
     firsts: list[np.ndarray] = []
     seconds_: list[np.ndarray] = []
     labels: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
     fit_q = FitSettings(**{**settings.fit.__dict__, "epochs": settings.query_epochs})
     for r in range(1, settings.queries + 1):
         if proxy is None:
@@ -151,6 +165,11 @@ def elicit(reported: np.ndarray, schedules: Schedules, budgets: np.ndarray, pric
         for q, a in zip(queries, answers, strict=True):
             asked[q.student].add((min(q.first, q.second), max(q.first, q.second)))
             out.answers.append((q, a))
+            out.votes += a.votes
+            out.shown_first += a.shown_first
+            if not a.answered:
+                continue
+            out.answered += 1
             out.agreement_sum += a.agreement
             tv = true_table[q.student, q.first] - true_table[q.student, q.second]
             if tv != 0:
@@ -159,10 +178,13 @@ def elicit(reported: np.ndarray, schedules: Schedules, budgets: np.ndarray, pric
         firsts.append(np.array([q.first for q in queries]))
         seconds_.append(np.array([q.second for q in queries]))
         labels.append(np.array([a.share_first for a in answers], dtype=np.float32))
+        # a query no vote of which could be read weighs nothing
+        weights.append(np.array([float(a.answered) for a in answers], dtype=np.float32))
         f = x_all[torch.from_numpy(rep(np.stack(firsts, axis=1)))]
         s = x_all[torch.from_numpy(rep(np.stack(seconds_, axis=1)))]
         lab = torch.from_numpy(rep(np.stack(labels, axis=1)))
-        fit(nets, card_x_t, card_y_t, card_w_t, f, s, lab, torch.ones_like(lab), fit_q)
+        w = torch.from_numpy(rep(np.stack(weights, axis=1)))
+        fit(nets, card_x_t, card_y_t, card_w_t, f, s, lab, w, fit_q)
         if r in settings.checkpoints:
             checkpoint(r)
     out.train_seconds = time.perf_counter() - t0

@@ -11,7 +11,8 @@
 6. score every allocation with the students' true values.
 
 Random streams: ``[seed, k, ...]`` with k = 0 courses, 1 timetable, 2 students, 3 reports,
-4 oracle votes, 5 and 6 elicitation, 7 price searches.
+4 oracle votes, 5 and 6 elicitation, 7 price searches, 8 the omitted facts of the LLM proxy's
+descriptions (the LLM's own draws are seeded by the engine from each vote's id).
 """
 
 from __future__ import annotations
@@ -109,7 +110,9 @@ class InstanceResult:
         }
 
 
-def run_instance(spec: ir.AssignmentSpec, seed: int, settings: RunSettings, log=lambda _m: None) -> InstanceResult:
+def run_instance(spec: ir.AssignmentSpec, seed: int, settings: RunSettings, log=lambda _m: None,
+                 llm_session: Any = None) -> InstanceResult:
+    """One instance; ``llm_session`` (``llm_proxy.LLMSession``) makes the LLM proxy's calls."""
     timings: dict[str, float] = {}
     t = time.perf_counter()
 
@@ -158,16 +161,14 @@ def run_instance(spec: ir.AssignmentSpec, seed: int, settings: RunSettings, log=
         log(f"instance {seed}: allocating on the interface reports")
         gui = run("interface", reported_table, reported, 0)
         lap("interface_s")
-        proxy = make_proxy(spec, true_table, seed)
+        proxy = make_proxy(spec, true_table, seed, llm_session, inst, sch)
         queries = spec.simulate.queries
         if proxy is not None:
             log(f"instance {seed}: eliciting ({queries} queries per student)")
             got = elicit(reported_table, sch, inst.budgets, gui.prices, proxy, true_table,
                          settings.elicitation(queries), seed)
             lap("elicitation_s")
-            totals = got.totals()
-            res.proxy = {"answers": len(got.answers), "consistency": got.consistency, "agreement": got.agreement,
-                         **totals}
+            res.proxy = {**got.summary(), **proxy.usage()}
             for k, table in sorted(got.tables.items()):
                 log(f"instance {seed}: allocating on the models after {k} queries")
                 models = got.networks.get(k) if settings.demand == "milp" else None

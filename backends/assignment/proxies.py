@@ -1,23 +1,20 @@
 """Proxies: who answers "which of these two schedules do you prefer?" for a student.
 
 ``Proxy.answer`` takes a batch of queries (student, first schedule, second schedule) and
-returns, per query, the votes cast for the first schedule, the number of votes, their
-agreement (the majority's share) and what the answer cost (calls, tokens, dollars,
-seconds).  The oracle answers from the student's true values, each vote flipped with
-probability ``flip``: the experiments' stand-in for a model, and the reference the LLM
-proxy is measured against.  The LLM proxy is not available in this version:
-``make_proxy`` refuses it with E0850 rather than pretending to answer.
+returns, per query, the votes cast for the first schedule, the number of votes that could
+be read, and their agreement (the majority's share); ``Proxy.usage`` says what the answers
+cost (model calls, cache hits, tokens, dollars, seconds).  The oracle answers from the
+student's true values, each vote flipped with probability ``flip``: the experiments'
+stand-in for a model, and the reference the LLM proxy (``llm_proxy``) is measured against.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from auctionc import ir
-from auctionc.diagnostics import Diagnostic
-from auctionc.errors import BackendError
 
 
 @dataclass(frozen=True)
@@ -32,15 +29,23 @@ class Query:
 class ProxyAnswer:
     votes_first: int
     votes: int
-    calls: int = 0
-    tokens: int = 0
-    cost_usd: float = 0.0
-    seconds: float = 0.0
+    """Votes that could be read (an LLM's unreadable replies are not votes)."""
+    asked: int | None = None
+    """Votes asked for (default: ``votes``)."""
+    shown_first: int = 0
+    """Votes for whichever schedule was shown first (A): a model's position bias."""
+    confidence: float | None = None
+    """The mean confidence the votes stated (LLM only)."""
+
+    @property
+    def answered(self) -> bool:
+        """Whether any vote could be read (an unanswered query does not train the model)."""
+        return self.votes > 0
 
     @property
     def share_first(self) -> float:
-        """The soft label: the share of votes for the first schedule."""
-        return self.votes_first / self.votes
+        """The soft label: the share of votes for the first schedule (0.5 when unanswered)."""
+        return self.votes_first / self.votes if self.votes else 0.5
 
     @property
     def prefers_first(self) -> bool:
@@ -50,7 +55,7 @@ class ProxyAnswer:
     @property
     def agreement(self) -> float:
         """The majority's share of the votes (1 when every vote agrees)."""
-        return max(self.votes_first, self.votes - self.votes_first) / self.votes
+        return max(self.votes_first, self.votes - self.votes_first) / self.votes if self.votes else 0.0
 
 
 class Proxy(ABC):
@@ -59,6 +64,11 @@ class Proxy(ABC):
     @abstractmethod
     def answer(self, queries: list[Query]) -> list[ProxyAnswer]:
         """One answer per query, in order."""
+
+    def usage(self) -> dict[str, float]:
+        """What the answers so far cost: model calls (cache hits are free), tokens, dollars and
+        the seconds spent answering (zero for the oracle)."""
+        return {"calls": 0.0, "cache_hits": 0.0, "tokens": 0.0, "cost_usd": 0.0, "seconds": 0.0}
 
 
 class OracleProxy(Proxy):
@@ -80,29 +90,20 @@ class OracleProxy(Proxy):
             b = self.true_values[q.student, q.second]
             truth = np.full(self.votes, a > b) if a != b else self.rng.random(self.votes) < 0.5
             flipped = self.rng.random(self.votes) < self.flip
-            out.append(ProxyAnswer(votes_first=int(np.sum(truth != flipped)), votes=self.votes))
+            first = int(np.sum(truth != flipped))
+            out.append(ProxyAnswer(votes_first=first, votes=self.votes, shown_first=first))
         return out
 
 
-def llm_unavailable(spec: ir.AssignmentSpec, calls: int | None = None) -> BackendError:
-    """E0850, pointing at the spec's proxy: the LLM proxy makes no calls in this version."""
-    would = f" (it would make {calls:,} model calls)" if calls is not None else ""
-    return BackendError(Diagnostic(
-        "E0850",
-        f"the LLM proxy is not available in this version of auctionc{would}",
-        help="answer the comparison queries with the oracle instead: write 'proxy oracle(flip = 0.1)' "
-             "in the students block (flip is the share of wrong answers)",
-        notes=("the proxy's settings (model, votes, temperature, description, omit) are checked and kept in the IR, "
-               "and its prompt templates ship with the backend; the model calls are wired in a later version",),
-        where="students.proxy",
-    ).with_span(spec))
-
-
-def make_proxy(spec: ir.AssignmentSpec, true_values: np.ndarray, seed: int) -> Proxy | None:
-    """The spec's proxy for one instance, or None when the students have none."""
+def make_proxy(spec: Any, true_values: np.ndarray, seed: int, llm_session: Any = None, instance: Any = None,
+               schedules: Any = None) -> Proxy | None:
+    """The spec's proxy for one instance, or None when the students have none.  An LLM proxy
+    needs the run's ``llm_session`` (``llm_proxy.LLMSession``), the instance (its students'
+    true profiles, which their descriptions state) and its schedules."""
     proxy = spec.students.proxy
     if proxy is None:
         return None
     if proxy.kind == "oracle":
         return OracleProxy(true_values, proxy.flip, proxy.votes, np.random.default_rng([seed, 4]))
-    raise llm_unavailable(spec)
+    assert llm_session is not None and instance is not None, "an LLM proxy runs inside an LLMSession"
+    return llm_session.proxy_for(instance, seed, schedules)
