@@ -530,6 +530,8 @@ class LLMProxy(Node):
     omit: float = 0.0
     """Share of the facts about her preferences a student leaves out of her description."""
     api_base: str | None = None
+    interface: bool = False
+    """The model also fills in the interface report (a value per course) from the description."""
 
 
 Proxy = Annotated[Union[OracleProxy, LLMProxy], Field(discriminator="kind")]

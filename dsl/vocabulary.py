@@ -146,6 +146,7 @@ PROXY_OPTIONS: dict[str, dict[str, str]] = {
         "description": "string",
         "omit": "number",
         "api_base": "string",
+        "interface": "bool",
     },
 }
 DESCRIPTION_STYLES = ("qualitative", "precise")

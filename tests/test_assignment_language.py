@@ -61,17 +61,18 @@ def test_llm_proxy_settings_reach_the_ir() -> None:
     spec = load_text(SMALL.replace(
         "proxy oracle(flip = 0.1)",
         'proxy llm(model = "openai/gpt-4o-mini", votes = 3, temperature = 0.9, reasoning = "plain", '
-        'description = "precise", omit = 0.25)'))
+        'description = "precise", omit = 0.25, interface = true)'))
     proxy = spec.students.proxy
     assert isinstance(proxy, ir.LLMProxy)
-    assert (proxy.model, proxy.votes, proxy.temperature, proxy.reasoning, proxy.description, proxy.omit) == (
-        "openai/gpt-4o-mini", 3, 0.9, "plain", "precise", 0.25)
+    assert (proxy.model, proxy.votes, proxy.temperature, proxy.reasoning, proxy.description, proxy.omit,
+            proxy.interface) == ("openai/gpt-4o-mini", 3, 0.9, "plain", "precise", 0.25, True)
     doc = json.loads(ir.SpecDocument(spec=spec).model_dump_json())
     assert doc["spec"]["students"]["proxy"]["kind"] == "llm"
 
 
 @pytest.mark.parametrize("old,new,code,words", [
     ("proxy oracle(flip = 0.1)", 'proxy llm(description = "poetic")', "E0310", "must be qualitative or precise"),
+    ("proxy oracle(flip = 0.1)", "proxy llm(interface = 1)", "E0305", "true or false"),
     ("flip = 0.1", "flip = 1.5", "E0310", "must lie in [0, 1]"),
     ("flip = 0.1", "votes = 0", "E0310", "must be at least 1"),
     ("demand 3", "demand 3 reports interface(base_std = -1)", "E0310", "must be at least 0"),

@@ -20,7 +20,7 @@ from auctionc.backends.assignment.proxies import Query
 from auctionc.backends.assignment.schedules import enumerate_schedules
 from auctionc.errors import AuctionError
 from auctionc.frontend import load_text
-from auctionc.llm import CallStats
+from auctionc.llm import CallStats, read_reply
 from fake_openai import FakeServer
 
 SPEC = """assignment tiny {{
@@ -56,7 +56,8 @@ class FakeEngine:
         self.asked.append((messages, replicate))
         self.stats.model_calls += 1
         await asyncio.sleep(0)
-        return parse(self.reply(messages, replicate)), messages
+        read = parse or (lambda raw: read_reply(schema, raw))  # the engine's default reader
+        return read(self.reply(messages, replicate)), messages
 
 
 def _proxy(reply, votes: int):
@@ -102,9 +103,13 @@ def test_unreadable_replies_are_not_votes_and_a_query_without_votes_trains_nothi
 
 
 def _model(body, n):
-    """A stand-in model: prefers the schedule with more courses the description likes."""
+    """A stand-in model: prefers the schedule with more courses the description likes, and
+    fills in the interface with 80 for those and 20 for the others."""
     user = body["messages"][-1]["content"]
     liked = " ".join(s for s in re.split(r"(?<=\.) ", user.split('"""')[1]) if s.startswith(("I really", "I like")))
+    if "course-ranking interface" in user:
+        rows = re.findall(r"- (course_\d+): (.*)", user)
+        return 200, json.dumps({name: 80 if title in liked else 20 for name, title in rows})
     score = {k: sum(t.strip() in liked for t in _schedule(user, k).split(",")) for k in "AB"}
     return 200, json.dumps({"preferred": "A" if score["A"] >= score["B"] else "B", "confidence": 0.8,
                             "evidence": "I like"})
@@ -147,6 +152,33 @@ def test_a_spent_budget_stops_cleanly_and_a_resumed_run_makes_only_the_missing_c
     done = api.simulate(spec, out_dir=tmp_path / "a", resume=True, max_calls=100).to_json()
     assert done["complete"] and done["llm"]["cache_hits"] == made
     assert len(server.requests) == CALLS and done["llm"]["model_calls"] == CALLS - made
+
+
+def test_the_model_can_fill_in_the_interface_report_too(server, tmp_path: Path) -> None:
+    spec = load_text(SPEC.format(base=server.url()).replace('reasoning = "plain"', 'reasoning = "plain", interface = true'))
+    assert spec.students.proxy.interface is True
+    dry = api.simulate(spec, out_dir=tmp_path / "dry", dry_run=True).to_json()["dry_run"]
+    # one interface call per student and vote, on top of the comparison queries
+    assert dry["interface_calls"] == 4 * 3 and dry["model_calls"] == dry["llm"]["calls"] == CALLS + 12
+    res = api.simulate(spec, out_dir=tmp_path / "a").to_json()
+    assert res["complete"] and len(server.requests) == res["llm"]["model_calls"] == CALLS + 12
+    steps = [json.loads(x)["step"] for x in (tmp_path / "a" / "transcript.jsonl").read_text().splitlines()]
+    assert steps.count("interface") == 12 and steps.count("compare") == CALLS
+    schema = next(r["body"] for r in server.requests if r["body"]["response_format"]["json_schema"]["name"] ==
+                  "interface")["response_format"]["json_schema"]["schema"]
+    assert schema["required"] == [f"course_{k}" for k in range(1, 9)]
+    assert res["per_instance"][0]["proxy"]["unreadable_report_votes"] == 0
+
+
+def test_interface_votes_are_combined_by_their_median_per_course() -> None:
+    def reply(messages, rep):
+        return json.dumps({f"course_{k}": 10 * rep["vote"] + k for k in range(1, 9)})
+
+    session, proxy, engine, _ = _proxy(reply, 3)
+    with session:
+        reports = proxy.interface_reports()
+    assert len(reports) == 4 and len(engine.asked) == 12
+    assert list(reports[0].base) == [10 + k for k in range(1, 9)] and reports[0].sets == []
 
 
 def test_a_model_whose_replies_cannot_be_read_fails_the_run(tmp_path: Path) -> None:

@@ -108,6 +108,9 @@ def dry_run(spec: ir.AssignmentSpec, cfg: Any = None, options: dict[str, Any] | 
         "votes": answers * votes,
         "model_calls": answers * votes if proxy is not None and proxy.kind == "llm" else 0,
     }
+    if proxy is not None and proxy.kind == "llm" and proxy.interface:
+        out["interface_calls"] = sim.instances * spec.students.count * votes
+        out["model_calls"] += out["interface_calls"]
     if cfg is not None and proxy is not None and proxy.kind == "llm":
         from .llm_setup import estimate
 
@@ -195,9 +198,18 @@ def _llm_warnings(res: AssignmentResult, llm_run: dict[str, Any]) -> None:
             "are done", help="rerun with --resume and a higher --max-calls: finished calls are cached and not made "
             "again", severity="warning"))
     asked = sum(r.proxy.get("answers", 0) for r in res.instances)
+    proxy = res.spec.students.proxy
+    report_votes = len(res.instances) * res.spec.students.count * proxy.votes if proxy and proxy.interface else 0
+    lost_reports = sum(r.proxy.get("unreadable_report_votes", 0) for r in res.instances)
     if res.complete and asked and not any(r.proxy.get("answered", 0) for r in res.instances):
         res.complete, res.stop_reason = False, "no_readable_reply"
         res.warnings.append(Diagnostic(
             "E0850", f"no reply of the LLM proxy could be read: all {asked} queries went unanswered",
+            help="see transcript.jsonl for the replies; try response_format \"json_schema\", reasoning plain or "
+                 "another model", severity="error"))
+    elif res.complete and report_votes and lost_reports == report_votes:
+        res.complete, res.stop_reason = False, "no_readable_reply"
+        res.warnings.append(Diagnostic(
+            "E0850", f"no interface report of the LLM proxy could be read: all {report_votes} votes were unreadable",
             help="see transcript.jsonl for the replies; try response_format \"json_schema\", reasoning plain or "
                  "another model", severity="error"))

@@ -2,7 +2,8 @@
 
 1. generate the timetable, the courses' seats and every student's true profile
    (``preferences``) and list the schedules (``schedules``);
-2. draw each student's interface report (``interface_noise``);
+2. draw each student's interface report (``interface_noise``), or with an LLM proxy that
+   fills in the interface, ask it (``llm_proxy``);
 3. allocate with the spec's mechanism on the interface reports (Course Match or A-CEEI);
 4. with a proxy: elicit each student's value model from her report and the proxy's answers
    to comparison queries, and allocate on the models after each checkpoint's number of
@@ -133,8 +134,13 @@ def run_instance(spec: ir.AssignmentSpec, seed: int, settings: RunSettings, log=
             where="courses",
         ).with_span(spec)) from None
     true_table = value_table(inst.students, sch)
-    reported = [report(p, spec.students.reports, np.random.default_rng([seed, 3, j]))
-                for j, p in enumerate(inst.students)]
+    proxy = make_proxy(spec, true_table, seed, llm_session, inst, sch)
+    if proxy is not None and getattr(proxy, "fills_interface", False) and spec.mechanism.name != "full_information":
+        log(f"instance {seed}: the proxy fills in the interface reports")
+        reported = proxy.interface_reports()
+    else:
+        reported = [report(p, spec.students.reports, np.random.default_rng([seed, 3, j]))
+                    for j, p in enumerate(inst.students)]
     reported_table = value_table(reported, sch)
     lap("generate_s")
     rows = np.arange(len(inst.students))
@@ -161,7 +167,6 @@ def run_instance(spec: ir.AssignmentSpec, seed: int, settings: RunSettings, log=
         log(f"instance {seed}: allocating on the interface reports")
         gui = run("interface", reported_table, reported, 0)
         lap("interface_s")
-        proxy = make_proxy(spec, true_table, seed, llm_session, inst, sch)
         queries = spec.simulate.queries
         if proxy is not None:
             log(f"instance {seed}: eliciting ({queries} queries per student)")

@@ -8,6 +8,11 @@ instead of agreeing with itself); the answer is the votes for the first schedule
 votes that could be read, so the elicitation trains on the vote share (a soft label) and the
 majority is the hard answer.  A query none of whose votes could be read trains nothing.
 
+With ``interface = true`` the model also fills in the student's interface report from her
+description (``interface_reports``): a value from 0 to 100 per course, asked ``votes``
+times, the median of the readable votes per course (a student none of whose votes could be
+read reports nothing).  The report has no pairwise adjustments.
+
 Seeds and the cache: each vote is the engine's draw ``{run, student, first, second, vote}``
 (``run`` names the spec and the instance's seed); the engine derives the call's seed from
 it and caches the reply under it, so a rerun replays every answer without a model call and
@@ -29,7 +34,8 @@ from typing import Any
 import numpy as np
 
 from .descriptions import describe
-from .prompting import answer_schema, query_messages, read_answer, reminder
+from .preferences import Profile
+from .prompting import answer_schema, interface_messages, interface_schema, query_messages, read_answer, reminder
 from .proxies import Proxy, ProxyAnswer, Query
 
 DESCRIPTION_STREAM = 8
@@ -47,6 +53,8 @@ class ProxySettings:
     description: str
     omit: float
     structured: bool
+    interface: bool = False
+    """The model also fills in the interface report."""
 
 
 class LLMSession:
@@ -112,11 +120,41 @@ class LLMProxyAnswers(Proxy):
         self._seconds = 0.0
         self.unreadable = 0
         """Votes whose replies could not be read, even after the engine's re-asks."""
+        self.unreadable_reports = 0
+        """Interface-report votes that could not be read."""
+
+    @property
+    def fills_interface(self) -> bool:
+        return self.session.settings.interface
+
+    def interface_reports(self) -> list[Profile]:
+        """Every student's interface report as the model fills it in from her description."""
+        votes = self.session.settings.votes
+        t0 = time.perf_counter()
+        got = self.session.loop.run_until_complete(self._gather(
+            [self._report_vote(i, v) for i in range(len(self.descriptions)) for v in range(votes)]))
+        self._seconds += time.perf_counter() - t0
+        out = []
+        for i in range(len(self.descriptions)):
+            read = [g for g in got[i * votes:(i + 1) * votes] if g is not None]
+            self.unreadable_reports += votes - len(read)
+            base = np.median(np.array(read), axis=0) if read else np.zeros(len(self.names))
+            out.append(Profile(base=base.astype(np.float64)))
+        return out
+
+    async def _report_vote(self, student: int, vote: int) -> list[float] | None:
+        parsed, _ = await self.session.engine.ask(
+            self.session.cfg, interface_messages(self.descriptions[student], self.names),
+            schema=interface_schema(self.names), name="interface",
+            replicate={"run": self.run, "student": student, "vote": vote},
+        )
+        return None if parsed is None else [float(parsed[n]) for n in self.names]
 
     def answer(self, queries: list[Query]) -> list[ProxyAnswer]:
         votes = self.session.settings.votes
         t0 = time.perf_counter()
-        got = self.session.loop.run_until_complete(self._ask_all(queries, votes))
+        got = self.session.loop.run_until_complete(
+            self._gather([self._vote(q, v) for q in queries for v in range(votes)]))
         self._seconds += time.perf_counter() - t0
         out = []
         for k in range(len(queries)):
@@ -130,14 +168,14 @@ class LLMProxyAnswers(Proxy):
             ))
         return out
 
-    async def _ask_all(self, queries: list[Query], votes: int) -> list[tuple[bool, bool, float | None] | None]:
+    @staticmethod
+    async def _gather(calls: list[Any]) -> list[Any]:
         # every vote is started; the budget's refusal is raised once the calls in flight end
-        got = await asyncio.gather(*(self._vote(q, v) for q in queries for v in range(votes)),
-                                   return_exceptions=True)
+        got = await asyncio.gather(*calls, return_exceptions=True)
         for g in got:
             if isinstance(g, BaseException):
                 raise g
-        return got  # type: ignore[return-value]
+        return got
 
     async def _vote(self, q: Query, vote: int) -> tuple[bool, bool, float | None] | None:
         """(prefers the first schedule, picked the one shown first, confidence), or None."""
@@ -164,6 +202,7 @@ class LLMProxyAnswers(Proxy):
             "cost_usd": float(stats.cost_usd - cost),
             "seconds": self._seconds,
             "unreadable_votes": float(self.unreadable),
+            "unreadable_report_votes": float(self.unreadable_reports),
         }
 
 

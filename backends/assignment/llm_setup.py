@@ -51,7 +51,7 @@ def model_config(proxy: ir.LLMProxy, model: str | None, api_base: str | None, op
 
 def proxy_settings(proxy: ir.LLMProxy, cfg: Any) -> ProxySettings:
     return ProxySettings(votes=proxy.votes, reasoning=proxy.reasoning, description=proxy.description,
-                         omit=proxy.omit, structured=cfg.structured)
+                         omit=proxy.omit, structured=cfg.structured, interface=proxy.interface)
 
 
 def _cache_file(out_dir: Path, name: Any, user_path: str | Path | None, spec: Any) -> Path:
@@ -105,7 +105,8 @@ def llm_session(spec: ir.AssignmentSpec, proxy: ir.LLMProxy, cfg: Any, options: 
 
 def estimate(spec: ir.AssignmentSpec, proxy: ir.LLMProxy, cfg: Any, options: dict[str, Any]) -> dict[str, Any]:
     """The dry run's figures for the proxy's calls, without calling a model: instances x
-    students x queries x votes calls (re-asks after unreadable replies come on top), their
+    students x queries x votes calls (plus instances x students x votes for the interface
+    report with ``interface``; re-asks after unreadable replies come on top), their
     prompt tokens counted on each student's own description with two schedules of her
     demand, and at most ``max_tokens`` completion tokens each (so the cost is an upper
     bound for the completions)."""
@@ -114,7 +115,7 @@ def estimate(spec: ir.AssignmentSpec, proxy: ir.LLMProxy, cfg: Any, options: dic
     from .descriptions import describe
     from .llm_proxy import DESCRIPTION_STREAM
     from .preferences import generate_instance
-    from .prompting import query_messages
+    from .prompting import interface_messages, query_messages
 
     sim = spec.simulate
     est = CostEstimate()
@@ -130,6 +131,10 @@ def estimate(spec: ir.AssignmentSpec, proxy: ir.LLMProxy, cfg: Any, options: dic
             msgs = query_messages(text, inst.names, tuple(order[:d]), tuple(order[d:2 * d]), proxy.reasoning,
                                   structured=cfg.structured)
             est.add(cfg.model, msgs, calls=per_student, completion_tokens=per_student * cfg.max_tokens)
+            if proxy.interface:
+                # the interface report: one call per vote, about 4 tokens per course's value
+                est.add(cfg.model, interface_messages(text, inst.names), calls=proxy.votes,
+                        completion_tokens=proxy.votes * (8 + 8 * len(inst.names)))
     custom = None
     if options.get("input_cost_per_token") or options.get("output_cost_per_token"):
         custom = (float(options.get("input_cost_per_token") or 0.0), float(options.get("output_cost_per_token") or 0.0))

@@ -68,6 +68,21 @@ def query_messages(description: str, names: tuple[str, ...], first: tuple[int, .
     return [{"role": "system", "content": data_text("proxy_system.txt").strip()}, {"role": "user", "content": user.strip()}]
 
 
+def interface_messages(description: str, names: tuple[str, ...]) -> list[dict[str, str]]:
+    """The chat messages asking the model to fill in the interface report for the student: a
+    value from 0 to 100 per course (the reply's keys are the course names)."""
+    titles = course_titles(len(names))
+    user = data_text("proxy_interface.txt").format(
+        description=description, courses="\n".join(f"- {n}: {t}" for n, t in zip(names, titles, strict=True)))
+    return [{"role": "system", "content": data_text("proxy_system.txt").strip()}, {"role": "user", "content": user.strip()}]
+
+
+def interface_schema(names: tuple[str, ...]) -> dict:
+    """A value from 0 to 100 for every course, keyed by its name."""
+    props = {n: {"type": "number", "minimum": 0, "maximum": 100} for n in names}
+    return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
+
+
 @dataclass(frozen=True)
 class ReadAnswer:
     prefers_first: bool
