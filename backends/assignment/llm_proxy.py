@@ -35,7 +35,14 @@ import numpy as np
 
 from .descriptions import describe
 from .preferences import Profile
-from .prompting import answer_schema, interface_messages, interface_schema, query_messages, read_answer, reminder
+from .prompting import (
+    answer_schema,
+    interface_messages,
+    interface_schema,
+    query_messages,
+    read_answer,
+    reminder,
+)
 from .proxies import Proxy, ProxyAnswer, Query
 
 DESCRIPTION_STREAM = 8
