@@ -207,7 +207,7 @@ def verdict_lines(cert: dict[str, Any] | None) -> list[str]:
     if cert.get("ok"):
         return [f"PASS: certificate {kind} holds at tolerance {tol}{scope}"]
     lines = [f"FAIL: certificate {kind} does not hold at tolerance {tol}{scope}"]
-    # results stored before checks carried their details list only the names: show no detail
+    # Results stored before checks were records list them as sentences: nothing to name.
     by_name = {c.get("name"): c for c in cert.get("checks") or [] if isinstance(c, dict)}
     for name in cert.get("failed_checks") or []:
         c = by_name.get(name, {})
