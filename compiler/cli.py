@@ -217,7 +217,7 @@ def plan(
 
     spec = _load(file, sets)
     try:
-        p = make_plan(spec, backend)
+        p = make_plan(spec, backend, purpose="simulate" if spec.kind == "assignment" else "compile")
     except AuctionError as e:
         _fail(e, as_json, spec)
     if as_json:
@@ -352,7 +352,7 @@ def _not_verified(res: Any) -> None:
 @app.command()
 @_guard
 def simulate(
-    file: Path = typer.Argument(..., help="Spec with a `mechanism` format (and optionally `simulate { }` and agents)."),
+    file: Path = typer.Argument(..., help="Spec with a `mechanism` format (and optionally `simulate { }` and agents), or an assignment spec."),
     llm: bool = typer.Option(False, "--llm", help="Make every bidder an LLM agent of --model."),
     model: str | None = typer.Option(None, "--model", help="litellm model name (default: the local model served by `auctionc serve-model`)."),
     api_base: str | None = typer.Option(None, "--api-base", help="Base URL of an OpenAI-compatible server."),
@@ -371,7 +371,8 @@ def simulate(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Play the spec's format with simulated bidders and report behavioural metrics."""
+    """Play the spec's format with simulated bidders and report behavioural metrics; for an
+    assignment spec, run the course allocation with its students' proxies and report efficiency."""
     spec = _load(file, sets)
     from . import api
 
