@@ -59,6 +59,8 @@ register_codes(
         "E0412": "a signal without a value in a common-value auction",
         "E0414": "a belief type with more than two states",
         "E0415": "a value type without a prior over states",
+        "E0416": "a belief type that does not fit its distribution (Dirichlet needs every state; a named state takes a probability)",
+        "E0417": "a payoff scale or externality that can be negative",
         # E044x assignment specs (course allocation)
         "E0440": "an assignment without courses, students or a mechanism",
         "E0441": "a course or student statement given twice",

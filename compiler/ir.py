@@ -4,6 +4,10 @@ Every model is a frozen pydantic v2 value with ``extra="forbid"``; unions are
 discriminated on ``kind`` so the JSON form is self-describing.  Nothing here
 knows about the surface syntax: bidder groups are expanded, params are
 substituted, item counts are turned into names.
+
+Size: one idea, the contract itself. Auctions, data markets and course allocations each add their
+models here so that the whole schema (and the spec hash built on it) is read in one module; the
+file passed 600 lines when market types gained Dirichlet beliefs and belief-and-value types.
 """
 
 from __future__ import annotations
@@ -239,12 +243,20 @@ class Bidder(Node):
 
 
 class BeliefType(Node):
-    """The buyer's private type is its prior belief P(state = ``state``) (binary states)
-    or, for more states, a Dirichlet-free discrete list of belief vectors."""
+    """The buyer's private type is its prior belief P(state = ``state``) (two states only;
+    for more, ``DirichletBelief``)."""
 
     kind: Literal["belief"] = "belief"
     state: str
     dist: Distribution
+
+
+class DirichletBelief(Node):
+    """The buyer's private type is its belief over all the states, a vector drawn from
+    Dirichlet(``alpha``) (``alpha`` in the order of ``MarketSpec.states``; two or more states)."""
+
+    kind: Literal["dirichlet"] = "dirichlet"
+    alpha: tuple[float, ...]
 
 
 class ScaleType(Node):
@@ -256,7 +268,21 @@ class ScaleType(Node):
     """The common prior over states, in the order of ``MarketSpec.states``."""
 
 
-BuyerType = Annotated[Union[BeliefType, ScaleType], Field(discriminator="kind")]
+BeliefPart = Annotated[Union[BeliefType, DirichletBelief], Field(discriminator="kind")]
+
+
+class BeliefScaleType(Node):
+    """A two-part private type: a belief (``belief`` or ``dirichlet``) and, drawn
+    independently of it, a scale of the payoffs (how much the buyer's decision is worth).
+    The buyer's payoff is ``scale * payoffs[a][s]``; its value for information is the scale
+    times its value at scale one, under its own belief."""
+
+    kind: Literal["belief_scale"] = "belief_scale"
+    belief: BeliefPart
+    scale: Distribution
+
+
+BuyerType = Annotated[Union[BeliefType, DirichletBelief, ScaleType, BeliefScaleType], Field(discriminator="kind")]
 
 
 class Buyer(Node):
@@ -342,6 +368,10 @@ class Verify(Node):
     steps: int | None = None
     restarts: int | None = None
     seed: int | None = None
+    tolerance: float | None = Field(default=None, exclude_if=lambda v: v is None)
+    """The largest regret, IR or obedience violation the incentive checks accept (default
+    1e-6 times the largest value).  Left out of the IR's JSON when unset, so that specs
+    written before it existed keep their hash."""
     options: dict[str, Scalar] = Field(default_factory=dict)
 
 
@@ -428,7 +458,12 @@ class MarketSpec(_SpecCommon):
     states: tuple[str, ...]
     buyers: tuple[Buyer, ...]
     externality: float = 0.0
-    """Negative externality alpha: buyer i's payoff loses alpha * payoff of the others."""
+    """Negative externality alpha >= 0 (Ravindranath, Jiang and Parkes 2023; Bonatti et al.):
+    buyer i's payoff is ``v_i * (U_i[a_i, w] - alpha * sum_{j != i} U_j[a_j, w])``, with ``v_i``
+    its own payoff scale (1 for a belief type) and ``U_j`` buyer j's payoff table *without*
+    j's scale.  With matching payoffs (1 when the action fits the state, else 0) this is the
+    paper's ``v_i * (1{a_i = w} - alpha * 1{a_j = w})``: i's loss is scaled by its own value
+    and counts how often the others act right, not what their decisions are worth to them."""
 
     @property
     def n_bidders(self) -> int:

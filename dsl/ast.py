@@ -282,10 +282,15 @@ class Payoff:
 
 @dataclass(frozen=True)
 class TypeBelief:
-    state: Name
+    """``type belief(state) ~ dist`` (two states) or ``type belief ~ Dirichlet({...})`` (``state``
+    None), optionally followed by ``, value ~ dist``: an independent private payoff scale."""
+
+    state: Name | None
     op: str
     expr: Expr
     span: Span
+    scale_op: str | None = None
+    scale: Expr | None = None
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,9 @@ def one_line(s: A.Stmt) -> str:
     if isinstance(s, A.Payoff):
         return f"payoff {s.action.text} {table(s.table)}"
     if isinstance(s, A.TypeBelief):
-        return f"type belief({s.state.text}) {s.op} {expr(s.expr)}"
+        head = f"type belief({s.state.text})" if s.state is not None else "type belief"
+        tail = f", value {s.scale_op} {expr(s.scale)}" if s.scale is not None else ""
+        return f"{head} {s.op} {expr(s.expr)}{tail}"
     if isinstance(s, A.TypeValue):
         return f"type value {s.op} {expr(s.expr)}"
     if isinstance(s, A.Prior):

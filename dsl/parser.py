@@ -505,8 +505,13 @@ class _Builder:
             return A.Actions(self.names(ch), sp)
         if d == "payoff_stmt":
             return A.Payoff(self.name(ch[0]), self.dict(ch[1]), sp)
-        if d == "type_belief":
-            return A.TypeBelief(self.name(ch[0]), str(ch[1].children[0]), self.expr(ch[2]), sp)
+        if d in ("type_belief", "type_belief_vector"):
+            state = self.name(ch[0]) if d == "type_belief" else None
+            rest = ch[1:] if d == "type_belief" else ch
+            scale = rest[2]
+            return A.TypeBelief(state, str(rest[0].children[0]), self.expr(rest[1]), sp,
+                                str(scale.children[0].children[0]) if scale is not None else None,
+                                self.expr(scale.children[1]) if scale is not None else None)
         if d == "type_value":
             return A.TypeValue(str(ch[0].children[0]), self.expr(ch[1]), sp)
         if d == "prior_stmt":

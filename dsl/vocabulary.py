@@ -31,6 +31,8 @@ DIST_SIGNATURES: dict[str, tuple[tuple[str, ...], int]] = {
     "Mixture": (("components",), 1),
 }
 """Each distribution's parameters (required first) and how many are required."""
+BELIEF_DISTRIBUTIONS = ("Dirichlet",)
+"""Distributions over belief vectors, written only in a market's ``type belief ~ ...``."""
 DIST_EXAMPLES = {
     "Uniform": "Uniform(0, 1)",
     "Normal": "Normal(50, 10), or Normal(50, 10, 0, 100) truncated to [0, 100]",
@@ -97,7 +99,8 @@ OBJECTIVE_TERMS = ("revenue", "welfare")
 SIMULATE_SETTINGS = {"rounds": "count", "seed": "int", "repetitions": "count", "integer_values": "bool"}
 """The typed settings of ``simulate { }``; any other setting is an option of the simulation
 backend, checked by the planner."""
-VERIFY_SETTINGS = {"samples": "count", "steps": "count", "restarts": "count", "seed": "int"}
+VERIFY_SETTINGS = {"samples": "count", "steps": "count", "restarts": "count", "seed": "int",
+                   "tolerance": "positive"}
 
 # ---- assignment specs (course allocation) -----------------------------------
 

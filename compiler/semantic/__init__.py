@@ -23,7 +23,7 @@ from ..dsl.vocabulary import SIMULATE_SETTINGS, VERIFY_SETTINGS
 from .assignments import assignment_spec, check_no_assignment_blocks
 from .auctions import bidders, collect_common, collect_items
 from .context import MAX_VALUES, Context
-from .markets import buyers, collect_states
+from .markets import buyers, collect_states, externality_value
 from .params import collect_params
 from .sections import (
     check_once,
@@ -85,7 +85,7 @@ def _spec(cx: Context) -> ir.AuctionSpec | ir.MarketSpec | ir.AssignmentSpec | N
     if market:
         buyer_list = buyers(cx, body)
         ext = next((s for s in body if isinstance(s, ast.Externality)), None)
-        externality = cx.guard(lambda: float(number(cx, ext.expr, "the externality"))) if ext else 0.0
+        externality = cx.guard(lambda: externality_value(cx, ext)) if ext else 0.0
         if not buyer_list and not any(isinstance(s, ast.Block) and s.keyword in ("buyer", "buyers") for s in body):
             cx.error(
                 "E0405",
