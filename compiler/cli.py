@@ -170,7 +170,7 @@ def plan(
 
     spec = load(file, sets)
     try:
-        p = make_plan(spec, backend)
+        p = make_plan(spec, backend, purpose="simulate" if spec.kind == "assignment" else "compile")
     except AuctionError as e:
         fail(e, as_json, spec)
     if as_json:
@@ -296,7 +296,7 @@ def verify(
 @app.command(cls=Command)
 @guard
 def simulate(
-    file: Path = typer.Argument(..., metavar="FILE", help="Spec with a `mechanism` format (and optionally `simulate { }` and agents)."),
+    file: Path = typer.Argument(..., metavar="FILE", help="Spec with a `mechanism` format (and optionally `simulate { }` and agents), or an assignment spec."),
     llm: bool = typer.Option(False, "--llm", help="Make every bidder an LLM agent of --model."),
     model: str | None = typer.Option(None, "--model", metavar="MODEL", help="litellm model name (default: the local model served by `auctionc serve-model`)."),
     api_base: str | None = typer.Option(None, "--api-base", metavar="URL", help="Base URL of an OpenAI-compatible server."),
@@ -315,7 +315,8 @@ def simulate(
     quiet: bool = QUIET_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Play the spec's format with simulated bidders and report behavioural metrics.
+    """Play the spec's format with simulated bidders and report behavioural metrics; for an
+    assignment spec, run the course allocation with its students' proxies and report efficiency.
 
     Rule-based agents (truthful, bne, crra, random) run in seconds.  LLM agents call the model
     a few times per bidder and round: an LLM run first prints the dry run's count of calls and

@@ -492,6 +492,12 @@ def summary_table(result: dict[str, Any]):
     for key in ("model_calls", "cache_hits", "failed_parses", "cost_usd"):
         if key in calls:
             t.add_row(key.replace("_", " "), _fmt(calls[key]))
+    dry = result.get("dry_run") or {}
+    # a dry run plans calls and makes none: what it plans (a simulation's, or an assignment's
+    # answers, schedules and the LLM proxy's calls under "llm")
+    for key, v in {**dry, **(dry.get("llm") or {})}.items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            t.add_row(f"dry run: {key.replace('_', ' ')}", _fmt(v))
     for k, v in (result.get("timings") or {}).items():
         t.add_row(k, _fmt(v))
     return t

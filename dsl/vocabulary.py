@@ -8,13 +8,14 @@ did-you-mean), and ``tests/test_vocabulary.py`` checks that the two agree.
 
 from __future__ import annotations
 
-SPEC_KINDS = ("auction", "market")
+SPEC_KINDS = ("auction", "market", "assignment")
 
 TOP_KEYWORDS = (
     "param", "items", "common", "bidder", "bidders", "states", "buyer", "buyers", "prior",
     "externality", "require", "maximize", "mechanism", "solve", "simulate", "verify",
+    "courses", "students",
 )
-"""Words that start a statement of an auction or market block."""
+"""Words that start a statement of an auction, market or assignment block."""
 BIDDER_KEYWORDS = ("valuation", "value", "values", "signal", "agent")
 BUYER_KEYWORDS = ("actions", "payoff", "type", "prior", "agent")
 
@@ -30,6 +31,8 @@ DIST_SIGNATURES: dict[str, tuple[tuple[str, ...], int]] = {
     "Mixture": (("components",), 1),
 }
 """Each distribution's parameters (required first) and how many are required."""
+BELIEF_DISTRIBUTIONS = ("Dirichlet",)
+"""Distributions over belief vectors, written only in a market's ``type belief ~ ...``."""
 DIST_EXAMPLES = {
     "Uniform": "Uniform(0, 1)",
     "Normal": "Normal(50, 10), or Normal(50, 10, 0, 100) truncated to [0, 100]",
@@ -96,4 +99,61 @@ OBJECTIVE_TERMS = ("revenue", "welfare")
 SIMULATE_SETTINGS = {"rounds": "count", "seed": "int", "repetitions": "count", "integer_values": "bool"}
 """The typed settings of ``simulate { }``; any other setting is an option of the simulation
 backend, checked by the planner."""
-VERIFY_SETTINGS = {"samples": "count", "steps": "count", "restarts": "count", "seed": "int"}
+VERIFY_SETTINGS = {"samples": "count", "steps": "count", "restarts": "count", "seed": "int",
+                   "tolerance": "positive"}
+
+# ---- assignment specs (course allocation) -----------------------------------
+
+COURSE_KEYWORDS = ("seats", "timetable")
+"""Statements of a ``courses N { }`` block."""
+STUDENT_KEYWORDS = ("demand", "preferences", "reports", "proxy")
+"""Statements of a ``students N { }`` block."""
+ASSIGNMENT_MECHANISMS = ("course_match", "a_ceei", "full_information")
+ASSIGNMENT_MECHANISM_OPTIONS: dict[str, dict[str, str]] = {
+    "course_match": {"budget_spread": "number"},
+    "a_ceei": {"budget_spread": "number"},
+    "full_information": {},
+}
+TIMETABLES = ("generated", "none")
+TIMETABLE_OPTIONS = {"days": "count", "slots": "count"}
+PREFERENCE_GENERATORS = ("simulator",)
+SIMULATOR_OPTIONS = {
+    "popular": "count",
+    "favourites": "number",
+    "favourite_values": "range",
+    "other_values": "range",
+    "complements": "number",
+    "substitutes": "number",
+    "decay": "number",
+    "centres": "int",
+    "grid": "range",
+}
+"""Options of ``preferences simulator(...)``; a "range" is a list of two numbers."""
+REPORT_MODELS = ("interface",)
+INTERFACE_OPTIONS = {
+    "forget_base": "number",
+    "forget_adjustments": "number",
+    "base_std": "number",
+    "adjustment_std": "number",
+    "forget_uniform": "number",
+}
+PROXY_KINDS = ("oracle", "llm")
+PROXY_OPTIONS: dict[str, dict[str, str]] = {
+    "oracle": {"flip": "number", "votes": "count"},
+    "llm": {
+        "model": "string",
+        "votes": "count",
+        "temperature": "number",
+        "reasoning": "string",
+        "prompt": "string",
+        "description": "string",
+        "omit": "number",
+        "api_base": "string",
+        "interface": "bool",
+    },
+}
+DESCRIPTION_STYLES = ("qualitative", "precise")
+"""How the text generator words a student's preferences for the LLM proxy."""
+ASSIGNMENT_SETTINGS = {"seed": "int", "instances": "count", "queries": "int"}
+"""The typed settings of an assignment's ``simulate { }``; any other setting is an option of
+the assignment backend, checked by the planner."""

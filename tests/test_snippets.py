@@ -87,7 +87,7 @@ def with_budget(command: str, cwd: Path) -> str:
         extra += ["--samples", "300", "--force"]
     elif sub == "verify":
         extra += ["--samples", "300", "--misreport-steps", "20"]
-    elif sub == "simulate":
+    elif sub == "simulate" and "--dry-run" not in words:
         extra += ["--dry-run"] if ("--llm" in words or "--model" in words) else ["--rounds", "2"]
     elif sub == "sweep":
         extra += ["--dry-run"]

@@ -350,6 +350,16 @@ def settings(cx: Context, s: ast.SettingsBlock, model: type, known: dict[str, st
                 extra[n] = got
             continue
         want = known[n]
+        if want == "positive":
+            got = cx.guard(lambda st=st, n=n: number(cx, st.value, f"setting '{n}'"))
+            if got is None:
+                failed = True
+            elif not 0 < got < float("inf"):
+                cx.error("E0310", f"setting '{n}' of {kw} must be a positive number, not {fmt(got)}", st.value.span)
+                failed = True
+            else:
+                vals[n] = float(got)
+            continue
         if want == "bool":
             got = cx.guard(lambda st=st: scalar(cx, st.value))
             if got is None:
