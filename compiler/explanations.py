@@ -296,6 +296,45 @@ EXPLANATIONS: dict[str, str] = {
         "model). Give its price in the spec's simulate { } block, or bound the run with "
         "--max-calls N."
     ),
+    # E0416-E0417, E044x: data-market types and assignment specs (issues 17 and 18)
+    "E0416": (
+        "A buyer's belief type does not fit the distribution given for it. `belief(STATE)` is one "
+        "probability, drawn from a distribution on [0, 1]; a belief without a state is the whole "
+        "belief over the states, which needs a Dirichlet distribution with a parameter for every "
+        "state. The message shows the form that fits, or names the states without a parameter."
+    ),
+    "E0417": (
+        "A payoff scale or an externality could be negative. The scale multiplies the buyer's "
+        "payoffs, so its distribution must stay on [0, inf) (Uniform(0, 1), say); the externality "
+        "alpha is what a buyer loses when another acts right, so alpha >= 0 (0: none)."
+    ),
+    "E0440": (
+        "An assignment spec (course allocation) needs courses, students and a mechanism; the "
+        "message says which is missing. Start from examples/course_allocation_llm.auction."
+    ),
+    "E0441": (
+        "A course or a student statement appears twice in one assignment spec; keep one."
+    ),
+    "E0442": (
+        "A name in an assignment spec is not one auctionc knows: a timetable, seat rule, "
+        "preference generator, report model, proxy or assignment mechanism. The message lists the "
+        "known names and suggests the closest."
+    ),
+    "E0443": (
+        "Settings of an assignment spec contradict each other: more popular courses, favourites "
+        "or demanded courses than there are courses, a preference grid whose cells do not match "
+        "the courses, or queries without a proxy to ask. The message gives both numbers and the "
+        "bound to respect."
+    ),
+    "E0444": (
+        "A seat table or timetable entry names something that is not a declared course, or a "
+        "time slot that is not a whole number. Use the course names the spec declares."
+    ),
+    "E0620": (
+        "This command does not run this kind of spec. An assignment spec (course allocation) "
+        "runs with `auctionc simulate FILE`, which allocates the seats with the students' proxies "
+        "and reports efficiency; `compile`, `verify` and `export` do not take it."
+    ),
     # E09xx artifacts and verification
     "E0901": (
         "The artifact cannot be read: the path does not exist or is not a directory written by "
