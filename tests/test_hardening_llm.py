@@ -50,9 +50,10 @@ def server():
 
 
 @pytest.fixture(autouse=True)
-def secret_key(monkeypatch):
+def secret_key(monkeypatch, tmp_path):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     monkeypatch.delenv(TRUST_ENV, raising=False)
+    monkeypatch.setenv("AUCTIONC_LLM_RATES", str(tmp_path / "rates.json"))  # a fake server's speed is no measurement
 
 
 def _files_text(out: Path) -> str:
