@@ -327,7 +327,7 @@ def verify(
 @_guard
 def simulate(
     file: Path = typer.Argument(..., help="Spec with a `mechanism` format (and optionally `simulate { }` and agents)."),
-    llm: bool = typer.Option(False, "--llm", help="Make every bidder an LLM agent of --model."),
+    llm: bool = typer.Option(False, "--llm", help="Play every bidder with a model: LLM agents keep their settings and take --model (default: the bundled local model); other bidders get a default LLM agent."),
     model: str | None = typer.Option(None, "--model", help="litellm model name (default: the local model served by `auctionc serve-model`)."),
     api_base: str | None = typer.Option(None, "--api-base", help="Base URL of an OpenAI-compatible server."),
     rounds: int | None = typer.Option(None, "--rounds", help="Rounds per experiment (default: the spec's)."),
@@ -376,6 +376,8 @@ def simulate(
     if as_json:
         _emit_json(doc)
     _summary(doc)
+    if dry_run and doc.get("dry_run"):
+        _dry_run_lines(doc["dry_run"])
     for w in doc.get("warnings") or []:
         _err(f"warning: {w.get('message', w) if isinstance(w, dict) else w}")
     for key in ("transcript_path", "report_path", "plot_path"):
@@ -387,6 +389,21 @@ def simulate(
         else:
             _err(f"the run did not complete ({doc.get('stop_reason')})")
         raise typer.Exit(1)
+
+
+def _dry_run_lines(est: dict) -> None:
+    """The dry run's estimate on the terminal: calls, tokens, cost and time by model (time at
+    the rate measured on this machine; none for a model never run here)."""
+    def secs(t: float | None) -> str:
+        return "not measured here" if t is None else f"{t:,.0f} s ({t / 3600:.2f} h)"
+
+    _err(f"dry run: {est.get('calls', 0):,} model calls, {est.get('prompt_tokens', 0):,} prompt + "
+         f"{est.get('completion_tokens', 0):,} completion tokens, ${est.get('cost_usd', 0):.4f}, "
+         f"time {secs(est.get('time_s'))}")
+    for name, m in (est.get("by_model") or {}).items():
+        price = "no price known" if m.get("cost_usd") is None else f"${m['cost_usd']:.4f}"
+        _err(f"  {name}: {m.get('calls', 0):,} calls, {m.get('prompt_tokens', 0):,} + {m.get('completion_tokens', 0):,} "
+             f"tokens, {price}, time {secs(m.get('time_s'))}")
 
 
 @app.command()
