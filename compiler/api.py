@@ -17,7 +17,7 @@ from typing import Any
 
 from .diagnostics import Diagnostic
 from .errors import AuctionError, BackendError, UsageError
-from .plan import Plan, make_plan
+from .planner import Plan, make_plan
 from .progress import Progress
 
 
@@ -72,6 +72,13 @@ class CompileOutput:
         """False when the verifier ran and its certificate fails."""
         return self.certificate is None or bool(self.certificate.ok)
 
+    @property
+    def exit_code(self) -> int:
+        """0, or the code for "solved but not verified" when the certificate fails."""
+        from .verifier import EXIT_NOT_VERIFIED
+
+        return 0 if self.ok else EXIT_NOT_VERIFIED
+
     def to_json(self) -> dict[str, Any]:
         cert = self.certificate.to_json() if self.certificate is not None else {}
         metrics = cert.pop("metrics", None) if isinstance(cert, dict) else None
@@ -115,22 +122,26 @@ def compile(  # noqa: A001 - the API name users expect
     """Plan, compile with the chosen backend, verify, and save the artifact under ``out``.
 
     ``out`` is held for the run (``outputs.claim``): another run into it is refused, and so
-    is a directory holding another spec's output unless ``force``, which removes that first."""
+    is a directory holding another spec's output or a finished compile of this one (unless
+    ``resume``) unless ``force``, which removes what auctionc wrote there first."""
+    t0 = time.perf_counter()
+    the_plan = make_plan(spec, backend, options)  # no side effects: done before the directory is held
     if out is None:
-        return _compile(spec, backend, options, seed, out=None, device=device, resume=resume, progress=progress,
+        return _compile(spec, the_plan, seed, t0, out=None, device=device, resume=resume, progress=progress,
                         verify=verify, verify_options=verify_options)
     from .outputs import claim
 
-    with claim(out, spec, force=force, purpose="compile"):
-        return _compile(spec, backend, options, seed, out=out, device=device, resume=resume, progress=progress,
+    run = {"backend": the_plan.chosen, "options": the_plan.options, "seed": seed}  # checkpoints carry it
+    with claim(out, spec, force=force, purpose="compile", run=run, resume=resume):
+        return _compile(spec, the_plan, seed, t0, out=out, device=device, resume=resume, progress=progress,
                         verify=verify, verify_options=verify_options)
 
 
 def _compile(
     spec: Any,
-    backend: str | None,
-    options: dict[str, Any] | None,
+    the_plan: Plan,
     seed: int,
+    t0: float,
     *,
     out: str | Path | None,
     device: str,
@@ -142,16 +153,9 @@ def _compile(
     from .mechanism.base import stamp_provenance
     from .plugins.interface import RunContext
 
-    t0 = time.perf_counter()
-    the_plan = make_plan(spec, backend, options)
     name, b, opts = the_plan.chosen, the_plan.backend, the_plan.options
     assert name is not None and b is not None
     out_dir = Path(out) if out is not None else None
-    if out_dir is not None:
-        from .outputs import record_run
-
-        out_dir.mkdir(parents=True, exist_ok=True)
-        record_run(out_dir, backend=name, options=opts, seed=seed)  # checkpoints carry it
     reporter = _progress(progress)
     ctx = RunContext(seed=seed, out_dir=out_dir, device=device, resume=resume, progress=reporter)
     t1 = time.perf_counter()
@@ -184,7 +188,7 @@ def _compile(
     if verify:
         from .verifier import verify as run_verify
 
-        output.certificate = run_verify(mech, spec, progress=reporter.enabled, **_verify_settings(spec, verify_options))
+        output.certificate = run_verify(mech, spec, progress=reporter, **_verify_settings(spec, verify_options))
     t3 = time.perf_counter()
     output.timings = {"plan_s": round(t1 - t0, 4), "solve_s": round(t2 - t1, 4), "verify_s": round(t3 - t2, 4)}
     if out_dir is not None:
@@ -194,14 +198,9 @@ def _compile(
 
 def _verify_settings(spec: Any, given: dict[str, Any] | None) -> dict[str, Any]:
     """Verification settings: the caller's, over the spec's ``verify { }`` section."""
-    out: dict[str, Any] = {}
-    sec = getattr(spec, "verify", None)
-    if sec is not None:
-        for key in ("samples", "steps", "restarts", "seed"):
-            if getattr(sec, key) is not None:
-                out[key] = getattr(sec, key)
-    out.update({k: v for k, v in (given or {}).items() if v is not None})
-    return out
+    from .verifier import settings_from_spec
+
+    return settings_from_spec(spec, **(given or {}))
 
 
 def save_outputs(output: CompileOutput, out_dir: Path) -> Path:
@@ -234,6 +233,7 @@ def load_artifact(path: str | Path):
     when no spec.json lies beside it."""
     from .ir import SpecDocument
     from .mechanism import load_mechanism
+    from .mechanism.base import ArtifactError
 
     p = Path(path)
     if not p.exists():
@@ -246,6 +246,10 @@ def load_artifact(path: str | Path):
         raise UsageError(
             Diagnostic("E0902", f"unknown artifact kind {e} in {p}", help="the artifact was written by a newer auctionc or a backend that is not installed")
         ) from None
+    except ArtifactError as e:
+        raise UsageError(
+            Diagnostic("E0908", f"malformed artifact {p}: {e}", help="recompile the spec; an artifact is read, never repaired")
+        ) from None
     except (OSError, ValueError) as e:
         raise UsageError(
             Diagnostic("E0901", f"cannot read artifact {p} ({e})", help="pass a directory written by `auctionc compile --out DIR` or its mechanism.json")
@@ -253,7 +257,11 @@ def load_artifact(path: str | Path):
     spec_path = directory / "spec.json"
     spec = None
     if spec_path.exists():
-        spec = SpecDocument.model_validate_json(spec_path.read_text()).spec
+        try:
+            spec = SpecDocument.model_validate_json(spec_path.read_text()).spec
+        except (OSError, ValueError) as e:
+            raise UsageError(Diagnostic("E0908", f"malformed spec.json beside {p} ({str(e).splitlines()[0]})",
+                                        help="pass the spec with --spec FILE")) from None
     return mech, spec
 
 
@@ -276,6 +284,12 @@ class VerifyOutput:
     @property
     def ok(self) -> bool:
         return bool(self.certificate.ok)
+
+    @property
+    def exit_code(self) -> int:
+        from .verifier import EXIT_NOT_VERIFIED
+
+        return 0 if self.ok else EXIT_NOT_VERIFIED
 
     def to_json(self) -> dict[str, Any]:
         cert = self.certificate.to_json()
@@ -302,7 +316,9 @@ def verify_path(
 ) -> VerifyOutput:
     """Verify what ``target`` names: an artifact directory (or its mechanism.json), under
     ``spec`` or the spec.json saved beside it; or a spec whose ``mechanism`` names a format.
-    Writes the verifier's report into ``report_dir`` (default: beside the artifact)."""
+    Writes the verifier's report, ``verify_report.md`` and ``.html`` (its figures prefixed
+    ``verify_report-``), into ``report_dir`` (default: beside the artifact), so the compile's
+    own ``report.md`` stays as it was."""
     from .report import write_report
 
     target = Path(target)
@@ -323,19 +339,22 @@ def verify_path(
         if spec is None:
             raise UsageError(Diagnostic("E0904", f"no spec.json beside {target}", help="pass the spec with --spec FILE"))
         where = Path(report_dir) if report_dir is not None else (target if target.is_dir() else target.parent)
-    cert = verify(mech, spec, progress=_progress(progress).enabled, **options)
+    cert = verify(mech, spec, progress=_progress(progress), **_verify_settings(spec, options))
     output = VerifyOutput(spec, mech, cert)
-    files = write_report(where, spec=spec, mechanism=mech, certificate=cert, result_json=output.to_json())
+    files = write_report(where, spec=spec, mechanism=mech, certificate=cert, result_json=output.to_json(),
+                         stem="verify_report")
     output.files = {k: str(v) for k, v in files.items()}
     return output
 
 
-def simulate(spec: Any, llm: bool = False, model: str | None = None, **kwargs: Any):
-    """Run the spec's format with simulated bidders (rule-based or LLM agents)."""
+def simulate(spec: Any, llm: bool = False, model: str | None = None, options: dict[str, Any] | None = None,
+             **kwargs: Any):
+    """Run the spec's format with simulated bidders (rule-based or LLM agents); ``options``
+    override the spec's ``simulate { }`` settings (``cache``: a reply cache shared across runs)."""
     from .outputs import claim
     from .plugins.interface import RunContext
 
-    the_plan = make_plan(spec, "simulate", kwargs.pop("options", None))
+    the_plan = make_plan(spec, "simulate", options)
     out_dir = Path(kwargs.pop("out_dir", None) or Path("out") / spec.name / "simulate")
     ctx = RunContext(out_dir=out_dir, resume=bool(kwargs.pop("resume", False)),
                      progress=_progress(kwargs.pop("progress", False)))

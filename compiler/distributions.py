@@ -74,6 +74,8 @@ def support(d: ir.Distribution) -> tuple[float, float]:
     if isinstance(d, ir.Mixture):
         bounds = [support(c) for c in d.components]
         return min(b[0] for b in bounds), max(b[1] for b in bounds)
+    if isinstance(d, ir.Uniform):  # the common case, without importing scipy.stats (over a second)
+        return float(d.low), float(d.high)
     f = _frozen(d)
     lo, hi = f.support()
     if not np.isfinite(lo):
@@ -113,6 +115,8 @@ def cdf(d: ir.Distribution, x: np.ndarray | float) -> np.ndarray:
     if isinstance(d, ir.Mixture):
         w = np.asarray(d.weights, float) / sum(d.weights)
         return sum(wi * cdf(c, x) for wi, c in zip(w, d.components))
+    if isinstance(d, ir.Uniform):  # closed form: no scipy.stats import for the common case
+        return np.clip((x - d.low) / (d.high - d.low), 0.0, 1.0)
     return _frozen(d).cdf(x)
 
 

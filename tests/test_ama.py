@@ -21,7 +21,7 @@ def myerson_ama() -> AffineMaximizerMechanism:
     """Myerson for two U[0,1] bidders as an affine maximizer: virtual value 2v - 1, i.e.
     weights 1 and a boost of -1/2 on every outcome that sells the item."""
     outcomes = np.array([[[1.0], [0.0]], [[0.0], [1.0]], [[0.0], [0.0]]])
-    return AffineMaximizerMechanism(outcomes, np.ones(2), np.array([-0.5, -0.5, 0.0]), ["item"])
+    return AffineMaximizerMechanism(outcomes, np.ones(2), np.array([-0.5, -0.5, 0.0]), ["I0"])
 
 
 def test_affine_maximizer_is_myerson_with_clarke_payments(tmp_path):
@@ -48,18 +48,31 @@ def test_verifier_certifies_affine_maximizer_by_construction():
     cert = verify(myerson_ama(), spec, samples=2000, steps=30, restarts=4)
     assert cert.kind == "exact_by_construction" and cert.ok
     assert cert.max_regret <= 1e-9 and cert.max_ir_violation == 0.0
-    assert any(c.startswith("affine maximizer structure: 3 fixed outcomes") for c in cert.checks)
+    assert cert.check("structure").detail.startswith("affine maximizer: 3 fixed outcomes")
+    assert cert.check("structure_confirmed").ok and cert.samples == 500  # a sanity sample, no search
+    # Myerson's revenue 5/12, estimated to 0.25%
+    rev = cert.metrics["revenue"]
+    assert rev["precision_reached"] and rev["ci95"][0] <= 5 / 12 <= rev["ci95"][1]
 
 
 def test_verifier_refuses_structure_when_an_outcome_is_infeasible_or_values_negative():
     bad = myerson_ama()
     bad.outcomes[2] = [[1.0], [1.0]]  # both bidders get the whole item
     cert = verify(bad, bidders(2, [U(0, 1)]), samples=500, steps=10, restarts=2)
-    assert cert.kind == "estimated" and not cert.ok
-    assert "not exact by construction: an outcome allocates more than all of an item" in cert.notes
-    neg = verify(myerson_ama(), bidders(2, [U(-1, 1)]), samples=500, steps=10, restarts=2)
+    assert cert.kind == "invalid" and [c.name for c in cert.failed] == ["feasibility"]
+    assert cert.failed[0].detail.startswith("largest over-allocation: 1 over the offered outcomes")
+    neg = verify(myerson_ama(), bidders(2, [U(-1, 1)]), samples=500, steps=10, restarts=2, metric_samples=20_000)
     assert neg.kind == "estimated"
     assert "not exact by construction: values may be negative (IR by construction needs values >= 0)" in neg.notes
+    zero = myerson_ama()
+    zero.weights[1] = 0.0  # Clarke payments divide by the weight: not finite, refused before anything else
+    c = verify(zero, bidders(2, [U(0, 1)]), samples=500, steps=10, restarts=2, metric_samples=20_000)
+    assert c.kind == "invalid" and [x.name for x in c.failed] == ["finite_payments"]
+    neg_w = myerson_ama()
+    neg_w.weights[1] = -1.0
+    c = verify(neg_w, bidders(2, [U(0, 1)]), samples=500, steps=10, restarts=2, metric_samples=20_000)
+    assert not c.ok and "structure" in [x.name for x in c.failed]
+    assert "a bidder weight is not positive" in c.check("structure").detail
 
 
 def test_lottery_ama_records_its_options_and_artifact(tmp_path):

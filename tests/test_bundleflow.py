@@ -49,7 +49,8 @@ def test_menu_choice_ties_null_and_marginals() -> None:
     alloc, pay = mech.allocate_and_pay(vals)
     assert pay[:, 0].tolist() == [4.0, 1.0, 0.0, 6.0]
     assert np.allclose(alloc[1, 0], [0.5, 0.0, 0.5]) and np.allclose(alloc[2, 0], 0.0)
-    assert mech.menu_structure() == {"n_bidders": 1, "null_element": True, "choice": "argmax"}
+    st = mech.structure()  # the null element is offered by the rule, not listed
+    assert st.null_by_rule and st.allocations.shape == (3, 8) and np.allclose(st.allocations.sum(axis=1), 1.0)
     # the array convention (bundle values by bitmask) gives the same choices
     arr = np.stack([np.array([v.value([(k >> i) & 1 for i in range(3)]) for k in range(8)]) for v in vals])[:, None, :]
     assert mech.choose(arr).tolist() == [0, 1, -1, 2]
@@ -182,8 +183,9 @@ def test_items_init_reproduces_item_pricing_on_its_sample() -> None:
 
 
 def test_verifier_certifies_a_bundle_menu_on_fresh_cats_valuations():
-    """The verifier draws XOR valuations from the spec's generator through the artifact's
-    evaluate_sampled hook: argmax choice over a menu with a null element has zero regret."""
+    """The verifier draws fresh XOR valuations from the spec's generator, computes each
+    element's expected value from the listed lotteries and confirms that the artifact picks a
+    favourite element (or nothing): exact by construction."""
     import numpy as np
     from auctionc import ir
     from auctionc.backends.bundleflow.bundle_menu import BundleMenuMechanism
@@ -198,7 +200,8 @@ def test_verifier_certifies_a_bundle_menu_on_fresh_cats_valuations():
     rng = np.random.default_rng(0)
     bundles = (rng.random((6, 2, m)) < 0.4).astype(np.uint8)
     mech = BundleMenuMechanism(bundles, np.full((6, 2), 0.5), rng.uniform(50, 300, 6))
-    cert = verify(mech, spec, samples=300, seed=1)
-    assert cert.kind == "exact_by_construction"
+    cert = verify(mech, spec, samples=300, seed=1, metric_samples=2000)
+    assert cert.kind == "exact_by_construction" and cert.ok
+    assert cert.check("structure_confirmed").detail.startswith("on 300 sampled reports")
     assert cert.max_regret == 0.0 and cert.max_ir_violation == 0.0
-    assert cert.metrics["revenue"]["samples"] == 300 and cert.metrics["revenue"]["value"] >= 0
+    assert cert.metrics["revenue"]["samples"] <= 2000 and cert.metrics["revenue"]["value"] >= 0

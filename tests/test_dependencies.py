@@ -44,6 +44,7 @@ def third_party_imports(folder: str) -> dict[str, set[str]]:
     library, auctionc, nor a module of the folder itself -> the files importing them."""
     local = {p.stem for p in (ROOT / folder).rglob("*.py")} | {p.name for p in (ROOT / folder).iterdir() if p.is_dir()}
     local |= {p.stem for p in (ROOT / "scripts").glob("*.py")}  # tests and hooks put scripts/ on sys.path
+    local |= {p.stem for p in (ROOT / "tests").glob("*.py")}  # the fuzz script shares the tests' corpus
     out: dict[str, set[str]] = {}
     for path in (ROOT / folder).rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -87,7 +88,7 @@ def test_the_scanner_finds_imports_and_their_distributions() -> None:
 
 
 def test_every_import_of_the_package_is_declared() -> None:
-    allowed = CORE | EXTRAS["local-llm"]
+    allowed = CORE | EXTRAS["local-llm"] | EXTRAS["ray"]
     assert not undeclared((*PACKAGE_DIRS, "scripts", "benchmarks"), allowed), "declare these in pyproject.toml"
 
 
@@ -107,6 +108,7 @@ def test_every_declared_dependency_is_imported() -> None:
 def test_every_optional_dependency_is_used_by_its_group() -> None:
     by_folder = {
         "local-llm": PACKAGE_DIRS,
+        "ray": PACKAGE_DIRS,
         "test": ("tests", "docs/hooks"),  # the tests build the site, which runs the hooks
         "docs": ("docs/hooks",),
     }
@@ -115,6 +117,9 @@ def test_every_optional_dependency_is_used_by_its_group() -> None:
         for folder in folders:
             for module in third_party_imports(folder):
                 imported |= distributions_of(module)
-        # mkdocs-material is the docs theme (named in mkdocs.yml) and ruff a command, not imports
+        # mkdocs-material is the docs theme (named in mkdocs.yml) and ruff a command, not imports;
+        # the tests install the optional packages the package imports (Ray for the sweep tests)
         tools = {"mkdocs-material", "ruff"}
+        if extra == "test":
+            tools |= EXTRAS["ray"] | EXTRAS["local-llm"]
         assert EXTRAS[extra] - imported - tools == set(), extra

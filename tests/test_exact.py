@@ -104,8 +104,34 @@ def test_menu_is_ic_off_grid_and_table_matches():
     # truthful choice beats every menu element: IC on the continuous space by construction
     assert np.all(u[:, None] >= v @ menu.allocations.T - menu.prices[None] - 1e-9)
     assert np.all(u >= -1e-9)
-    table = TableMechanism.from_menu(menu)
+    table = TableMechanism.from_menu(menu, bidder_type_space(two_items("additive", U01, U01), 0, 8))
     assert table.exact_check(None)["revenue"] == pytest.approx(r.claim["revenue"], abs=1e-12)
+
+
+def test_grid_lp_menu_is_verified_on_the_continuous_prior_and_on_the_discretised_one():
+    spec = two_items("additive", U01, U01, grid=8)
+    res = api.compile(spec, "lp", {"grid": 8}, verify_options={"samples": 200, "metric_samples": 20_000})
+    c = res.certificate
+    # IC and IR for every report by construction; revenue estimated on the continuous prior
+    assert c.kind == "exact_by_construction" and c.ok and c.scope == "the spec's continuous prior"
+    assert not c.metrics["revenue"]["exact"] and c.metrics["revenue"]["samples"] == 20_000
+    # exact on the prior discretised on the recorded grid, which the verifier builds from the spec
+    disc = c.details["discretised"]
+    assert disc["grid"] == 8 and disc["profiles"] == 64
+    assert abs(disc["revenue"] - res.stats["objective"]) <= 1e-9
+    assert c.check("claim").ok and "the solver's objective (to 1e-09)" in c.check("claim").detail
+
+
+def test_finite_lp_headline_is_the_exact_revenue():
+    # three types, one item: the optimum is a posted price; the headline is exact, without an interval
+    spec = single_item(1, ir.Discrete(values=(2.0, 5.0, 9.0), probs=(0.3, 0.5, 0.2)))
+    res = api.compile(spec, "lp", {})
+    rev = res.certificate.metrics["revenue"]
+    best = max(v * sum(p for w, p in zip((2.0, 5.0, 9.0), (0.3, 0.5, 0.2), strict=True) if w >= v) for v in (2.0, 5.0, 9.0))
+    assert rev["exact"] and rev["ci95"] is None and rev["value"] == pytest.approx(best, abs=1e-12)
+    assert abs(rev["value"] - res.stats["objective"]) <= 1e-9
+    assert res.certificate.kind == "exact_by_construction" and res.ok
+    assert res.to_json()["metrics"]["revenue"]["value"] == rev["value"]
 
 
 def test_xor_single_bidder_bundle_menu():

@@ -15,11 +15,13 @@ import numpy as np
 import pytest
 import torch
 from auctionc import api, ir
+from auctionc import valuation as V
 from auctionc.backends.menu.gemnet import network_bounds as bounds
 from auctionc.backends.menu.gemnet import surcharge
 from auctionc.backends.menu.gemnet.gemnet_artifact import GemNetMechanism
 from auctionc.errors import PlanError
 from auctionc.mechanism import load_mechanism
+from auctionc.verifier import verify
 from conftest import accepts, run_backend
 
 torch.set_num_threads(1)
@@ -59,7 +61,8 @@ def test_rochetnet_manelli_vincent_with_outputs(tmp_path):
     res = api.compile(spec, "menu", {"steps": 300, "test_samples": 10_000}, seed=0, out=tmp_path, verify=False)
     assert res.claim["kind"] == "exact_by_construction"
     mech = res.mechanism
-    assert mech.menu_structure() == {"n_bidders": 1, "null_element": True, "choice": "argmax"}
+    st = mech.structure()  # the elements themselves, with the null element among them
+    assert ((np.abs(st.allocations).max(axis=1) == 0) & (st.prices == 0)).any() and not st.null_by_rule
     # IR by construction: nobody pays more than the value of what they get
     v = np.random.default_rng(5).uniform(size=(20_000, 1, 2))
     alloc, pay = mech.allocate_and_pay(v)
@@ -127,7 +130,7 @@ def test_gemnet_two_bidders_one_item_certified(tmp_path):
     # the saved artifact re-checks its own certificate and evaluates identically
     loaded = load_mechanism(res.artifact)
     assert isinstance(loaded, GemNetMechanism)
-    assert loaded.recheck_certificate(spec)["ok"] is True
+    assert proof(loaded, spec)["ok"] is True
     v = np.random.default_rng(9).uniform(size=(5000, 2, 1))
     a1, p1 = res.mechanism.allocate_and_pay(v)
     a2, p2 = loaded.allocate_and_pay(v)
@@ -175,10 +178,18 @@ def test_transform_detects_and_repairs_over_allocating_pair():
     alloc, pay = fixed.allocate_and_pay(v)
     assert (alloc.sum(1)[:, 0] <= 1 + 1e-9).all()
     assert pay.sum(1).mean() > 0.3  # the repair keeps selling, not just shutting the menus
-    assert fixed.recheck_certificate(spec)["ok"] is True
+    assert proof(fixed, spec)["ok"] is True
     # the re-check is not a rubber stamp: without the surcharges it fails
     unfixed = GemNetMechanism(nets, 1.0, ["I0"], grid, None, meta=_meta({"kind": "exact_by_menu_compatibility"}))
-    assert unfixed.recheck_certificate(spec)["ok"] is False
+    assert proof(unfixed, spec) is None  # no surcharges: nothing to prove with
+    c = verify(unfixed, spec, samples=300, steps=5, restarts=2, metric_samples=20_000)
+    # the first profiles evaluated already over-allocate: refused as invalid before any certificate
+    assert c.kind == "invalid" and [x.name for x in c.failed] == ["feasibility"]
+
+
+def proof(mech, spec):
+    """The compatibility proof re-run from the artifact's parameters, for the spec's value box."""
+    return mech.compatibility_proof(V.value_bounds(spec))
 
 
 def _meta(cert):
@@ -308,15 +319,15 @@ def test_scaling_transform_repairs_over_allocating_pair():
     assert ((v * alloc).sum(2) - pay).min() >= -1e-12
     at, pt = mech.allocate_and_pay_torch(torch.as_tensor(v[:2000]))
     assert np.allclose(at.numpy(), alloc[:2000]) and np.allclose(pt.numpy(), pay[:2000])
-    assert mech.recheck_certificate(spec)["ok"] is True
+    assert proof(mech, spec)["ok"] is True
     # the re-check is not a rubber stamp: without factors, or with one raised, it fails
     raised = [f0.copy(), f1.copy()]
     raised[0][5] = raised[1][5] = 1.0
     bad = GemNetMechanism(nets, 1.0, ["I0"], edge_grid=grid, factors=raised, meta=_meta(cert))
-    out = bad.recheck_certificate(spec)
+    out = proof(bad, spec)
     assert out["ok"] is False and out["failed_boxes"] > 0
     ones = GemNetMechanism(nets, 1.0, ["I0"], edge_grid=grid, factors=[np.ones(10)] * 2, meta=_meta(cert))
-    assert ones.recheck_certificate(spec)["ok"] is False
+    assert proof(ones, spec)["ok"] is False
 
 
 def test_scaling_certificate_covers_unbounded_tail(tmp_path):
@@ -342,7 +353,7 @@ def test_scaling_certificate_covers_unbounded_tail(tmp_path):
     assert alloc.sum(1).max() <= 1.0 and alloc.sum() > 0
     mech.save(tmp_path)
     loaded = load_mechanism(tmp_path)
-    assert loaded.recheck_certificate(spec)["ok"] is True
+    assert proof(loaded, spec)["ok"] is True
     a2, _ = loaded.allocate_and_pay(v)
     assert np.array_equal(a2, alloc)
 
@@ -387,15 +398,15 @@ def test_gemnet_scaling_transform_certifies_two_bidders(tmp_path):
     assert cert["margin"] == pytest.approx(0.01 * res.stats["value_scale"])
     assert res.stats["over_allocation"]["rate"] == 0.0
     loaded = load_mechanism(res.artifact)
-    out = loaded.recheck_certificate(spec)
-    assert out["ok"] is True and out["depth"] == cert["depth"]
+    out = proof(loaded, spec)
+    assert out["ok"] is True and out["transform"] == "scaling" and out["depth"] <= cert["depth"]
     v = np.random.default_rng(9).uniform(size=(5000, 2, 1))
     a1, p1 = res.mechanism.allocate_and_pay(v)
     a2, p2 = loaded.allocate_and_pay(v)
     assert np.array_equal(a1, a2) and np.array_equal(p1, p2)
     # without the margin the bidders' choice boundaries touch and the same proof fails
     loaded.margin = 0.0
-    assert loaded.recheck_certificate(spec)["ok"] is False
+    assert proof(loaded, spec)["ok"] is False
 
 
 # ------------------------------------------------------------------ cells transform
@@ -455,15 +466,15 @@ def test_cells_repair_certifies_over_allocating_pair(tmp_path):
     assert pay.sum(1).mean() > 0.38
     at, pt = mech.allocate_and_pay_torch(torch.as_tensor(v[:2000]))
     assert np.allclose(at.numpy(), alloc[:2000]) and np.allclose(pt.numpy(), pay[:2000])
-    assert mech.recheck_certificate(spec)["ok"] is True
+    assert proof(mech, spec)["ok"] is True
     mech.save(tmp_path)
     loaded = load_mechanism(tmp_path)
-    assert loaded.recheck_certificate(spec)["ok"] is True
+    assert proof(loaded, spec)["ok"] is True
     a2, p2 = loaded.allocate_and_pay(v)
     assert np.array_equal(a2, alloc) and np.array_equal(p2, pay)
     # the re-check is not a rubber stamp: without the surcharges it fails
     bare = GemNetMechanism(nets, 1.0, ["I0"], edge_grid=grid, factors=cr.factors, meta=_meta(cert), cells=True)
-    out = bare.recheck_certificate(spec)
+    out = proof(bare, spec)
     assert out["ok"] is False and out["failed_cells"] == 64
 
 
@@ -495,7 +506,7 @@ def test_gemnet_cells_transform_certifies_two_bidders(tmp_path):
     assert cert["failed_cells"] == 0 and cert["checked_cells"] == cert["grid"]["full_cells"]
     assert res.stats["over_allocation"]["rate"] == 0.0
     loaded = load_mechanism(res.artifact)
-    assert loaded.recheck_certificate(spec)["ok"] is True
+    assert proof(loaded, spec)["ok"] is True
     v = np.random.default_rng(9).uniform(size=(5000, 2, 1))
     a1, p1 = res.mechanism.allocate_and_pay(v)
     a2, p2 = loaded.allocate_and_pay(v)

@@ -14,7 +14,7 @@ from auctionc.mechanism.datamarket import DataMarketMechanism, market_types
 from auctionc.mechanism.format_mechanism import format_mechanism
 from auctionc.mechanism.menu import MenuMechanism
 from auctionc.mechanism.table import TableMechanism
-from auctionc.verifier import Certificate, enumerate_finite, verify
+from auctionc.verifier import Certificate, verify
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -181,16 +181,17 @@ def test_exact_by_enumeration_on_finite_priors_names_the_deviation():
     assert ok.metrics["revenue"]["value"] == pytest.approx(0.3) and ok.metrics["revenue"]["exact"]
 
 
-def test_table_artifact_uses_its_exact_check_and_the_crosscheck_agrees():
+def test_table_artifact_is_enumerated_through_its_evaluation():
     s = ir.AuctionSpec(name="p", items=("x",),
                        bidders=(ir.Bidder(name="buyer", valuation=ir.Single(value=G(0, 1, 3))),))
     V = np.array([[0.0], [0.5], [1.0]])
     table = TableMechanism([V], [np.full(3, 1 / 3)], np.array([[[0.0]], [[1.0]], [[1.0]]]),
                            np.array([[0.0], [0.5], [0.5]]), grids=[[V[:, 0]]], bidder_names=["buyer"])
     c = verify(table, s)
-    assert c.kind == "exact_by_enumeration" and c.ok
-    assert c.details["enumeration_crosscheck"]["agrees"]
-    assert c.metrics["revenue"]["value"] == pytest.approx(1 / 3)
+    assert c.kind == "exact_by_enumeration" and c.ok and c.search == "enumeration"
+    assert c.details["enumeration"]["checked_pairs"] == 9
+    assert c.metrics["revenue"]["value"] == pytest.approx(1 / 3) and c.metrics["revenue"]["ci95"] is None
+    assert c.per_bidder[0]["expected_utility"] == pytest.approx(0.5 / 3)
 
 
 def test_data_market_two_types_exact():
@@ -206,16 +207,17 @@ def test_data_market_two_types_exact():
     partial = np.array([[1.0, 0.0], [1 - q, q]])  # state-by-signal
     exps = np.stack([partial.T, np.eye(2)])
     mech = DataMarketMechanism(["s0", "s1"], ["a0", "a1"], np.eye(2), "belief", mt.points, mt.beliefs,
-                               mt.scales, mt.probs, exps, np.array([0.16, 0.30]))
+                               mt.scales, mt.probs, exps, np.array([0.16, 0.30]), buyer="farmer")
     c = verify(mech, spec)
     assert c.kind == "exact_by_enumeration" and c.ok
     assert c.metrics["revenue"]["value"] == pytest.approx(0.23)
     assert c.max_obedience_violation == pytest.approx(0.0, abs=1e-12)
-    # the same menu under a continuous prior is not IC: sampled types find the deviation
+    # the same menu under a continuous prior: its two types are not the spec's type space
     cont = spec.model_copy(update={"buyers": (spec.buyers[0].model_copy(
         update={"type": ir.BeliefType(state="s1", dist=ir.Uniform(low=0, high=1))}),)})
     c2 = verify(mech, cont, samples=2000)
-    assert c2.kind == "estimated" and not c2.ok and c2.max_regret > 0.1
+    assert c2.kind == "invalid" and [c.name for c in c2.failed] == ["world"]
+    assert "continuous and the artifact records no grid" in c2.failed[0].detail
 
 
 class SoftMenu(Mechanism):
@@ -281,7 +283,12 @@ def test_certificate_json_keys():
                 "regret_ci_upper", "per_bidder", "samples", "steps", "restarts", "feasibility_violation", "seconds"):
         assert key in d
     assert set(d["metrics"]["revenue"]) >= {"value", "ci95", "samples"}
-    assert d["metrics"]["welfare"]["samples"] == 500
+    assert d["samples"] == 500 and d["failed_checks"] == [] and d["scope"] == "the spec's continuous prior"
+    assert [c["name"] for c in d["checks"]][:2] == ["spec_hash", "shapes"]
+    # one revenue figure, estimated until its 95% half-width is 0.25% of the estimate
+    rev = d["metrics"]["revenue"]
+    assert rev["precision_reached"] and (rev["ci95"][1] - rev["ci95"][0]) / 2 <= 0.0025 * rev["value"]
+    assert rev["ci95"][0] <= 1 / 3 <= rev["ci95"][1]
 
 
 def test_api_function_and_errors():
@@ -292,11 +299,12 @@ def test_api_function_and_errors():
     s = single_item(2, "second_price")
     m = format_mechanism(s.mechanism, s)
     assert auctionc.verify(m, s, samples=200, steps=2, interim=False).ok
+    wrong = verify(m, single_item(3, "second_price"))
+    assert wrong.kind == "invalid" and not wrong.ok and [c.name for c in wrong.failed] == ["shapes"]
+    assert wrong.failed[0].code == "E0909" and "2 bidder(s), the spec 3" in wrong.failed[0].detail
     with pytest.raises(UsageError) as e:
-        verify(m, single_item(3, "second_price"))
-    assert e.value.diagnostics[0].code == "E0903"
-    with pytest.raises(UsageError):
         verify(m, None)
+    assert e.value.diagnostics[0].code == "E0903"
 
 
 # ------------------------------------------------------------------ property tests
@@ -310,20 +318,15 @@ def test_random_menus_with_null_element_have_no_violation(k, grid, seed):
     prices = np.concatenate([[0.0], rng.random(k)])
     menu = MenuMechanism(alloc, prices)
     spec = one_buyer_two_items(lambda: G(0, 1, grid))
-    ex = enumerate_finite(menu, spec)
-    assert ex["max_ic_violation"] <= 1e-12 and ex["max_ir_violation"] <= 1e-12
-    table = TableMechanism.from_menu(_with_types(menu, spec))
-    tx = table.exact_check(spec)
-    assert tx["max_ic_violation"] <= 1e-12 and tx["max_ir_violation"] <= 1e-12
-
-
-def _with_types(menu, spec):
-    from auctionc.mechanism.table import bidder_type_space
-
-    ts = bidder_type_space(spec, 0, None)
-    menu.meta.stats = {"type_values": ts.values.tolist(), "type_probs": ts.probs.tolist(),
-                       "type_grids": [g.tolist() for g in ts.grids]}
-    return menu
+    c = verify(menu, spec)
+    assert c.kind == "exact_by_construction" and c.ok
+    # the exact revenue is the expectation of the chosen element's price over the grid
+    pts = np.linspace(0, 1, grid)
+    v = np.stack(np.meshgrid(pts, pts, indexing="ij"), axis=-1).reshape(-1, 2)
+    u = v @ alloc.T - prices
+    best = u.max(axis=1, keepdims=True)
+    chosen = np.where(u >= best - 1e-9, prices, -np.inf).argmax(axis=1)
+    assert c.metrics["revenue"]["value"] == pytest.approx(prices[chosen].mean(), abs=1e-12)
 
 
 @settings(max_examples=25, deadline=None)
@@ -370,3 +373,18 @@ def test_random_direct_mechanisms_violations_are_found_and_named(T, seed):
         types[t_own] * alloc[prof[0], prof[1], i, 0] - pay[prof[0], prof[1], i])
     assert gain == pytest.approx(best, abs=1e-9)
     assert arg is not None
+
+
+def test_search_budget_and_progress_lines():
+    import io
+
+    from auctionc.progress import Progress
+
+    stream = io.StringIO()
+    c = verify(BuggySecondPrice(2), single_item(2), samples=2000, steps=10, restarts=4, interim=False,
+               budget=20_000, metric_samples=20_000, progress=Progress("lines", stream))
+    # 2 bidders x (256 grid + 4 restarts + 10 rounds x 2 directions) evaluations per profile
+    assert c.samples == 20_000 // (2 * (256 + 4 + 20)) and not c.ok
+    assert any("search budget of 20,000 evaluations allows 35 of 2,000 profiles" in n for n in c.notes)
+    text = stream.getvalue()
+    assert "verify: misreport search: done 2/2" in text and "verify: revenue and welfare: done" in text

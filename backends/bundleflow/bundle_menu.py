@@ -22,7 +22,10 @@ from typing import Any
 
 import numpy as np
 from auctionc.cats.xor import XorBatch, XorValuation
-from auctionc.mechanism.base import ArtifactMeta, Mechanism, register_artifact
+from auctionc.mechanism.base import ArtifactError, ArtifactMeta, Mechanism, register_artifact, validated
+from auctionc.mechanism.structures import OfferedOutcomes, OneBidderMenu, WorldFacts
+from auctionc.valuation import MAX_BUNDLE_ITEMS
+from pydantic import BaseModel, ConfigDict
 
 TIE_TOL = 1e-9
 SIDE_FILE = "bundleflow_state.pt"
@@ -60,6 +63,19 @@ def _argmax(exp_val: np.ndarray, prices: np.ndarray) -> np.ndarray:
     return np.where(idx == len(prices), -1, idx)
 
 
+class _Element(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    support: list[list[int]]
+    probs: list[float]
+    price: float
+
+
+class _BundleMenuData(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    items: int
+    elements: list[_Element]
+
+
 @register_artifact
 class BundleMenuMechanism(Mechanism):
     kind = "bundle_menu"
@@ -67,13 +83,15 @@ class BundleMenuMechanism(Mechanism):
     outcome_space = "bundles"
 
     def __init__(self, bundles: np.ndarray, probs: np.ndarray, prices: np.ndarray, meta: ArtifactMeta | None = None,
-                 side_state: dict[str, Any] | None = None) -> None:
+                 side_state: dict[str, Any] | None = None, normalise: bool = True) -> None:
         bundles = np.asarray(bundles, dtype=np.uint8)
         probs = np.asarray(probs, dtype=float)
         prices = np.asarray(prices, dtype=float)
         if bundles.ndim != 3 or probs.shape != bundles.shape[:2] or prices.shape != (bundles.shape[0],):
             raise ValueError("a bundle menu needs bundles (J, S, m), probabilities (J, S) and prices (J,)")
-        self.bundles, self.probs, self.prices = bundles, probs / probs.sum(axis=1, keepdims=True), prices
+        # a trained menu's lotteries are normalised here; a loaded one is kept as written, so
+        # that the verifier sees (and refuses) probabilities that do not sum to one
+        self.bundles, self.probs, self.prices = bundles, probs / probs.sum(axis=1, keepdims=True) if normalise else probs, prices
         self.meta = meta or ArtifactMeta()
         self.side_state = side_state
 
@@ -85,8 +103,31 @@ class BundleMenuMechanism(Mechanism):
     def menu_size(self) -> int:
         return int(self.prices.shape[0])
 
-    def menu_structure(self) -> dict[str, Any]:
-        return {"n_bidders": 1, "null_element": True, "choice": "argmax"}
+    def bundle_table(self) -> np.ndarray | None:
+        """``(J, 2**m)``: each element's probability of every bundle (bitmask index), for
+        m <= 12 items; None beyond."""
+        m = self.n_items
+        if m > MAX_BUNDLE_ITEMS:
+            return None
+        table = np.zeros((self.menu_size, 2**m))
+        masks = (self.bundles.astype(np.int64) * (1 << np.arange(m))).sum(-1)
+        for j in range(self.menu_size):
+            np.add.at(table[j], masks[j], self.probs[j])
+        return table
+
+    def structure(self) -> OneBidderMenu:
+        return OneBidderMenu(self.bundle_table(), self.prices, null_by_rule=True, tie_tol=TIE_TOL,
+                             supports=self.bundles, probs=self.probs)
+
+    def offered_outcomes(self) -> OfferedOutcomes:
+        table = self.bundle_table()
+        return OfferedOutcomes(allocations=None if table is None else table[:, None, :],
+                               payments=self.prices[:, None], lotteries=self.probs)
+
+    def world(self) -> WorldFacts:
+        m = self.n_items
+        return WorldFacts(n_bidders=1, outcome_space="bundles", n_items=m,
+                          dim=2**m if m <= MAX_BUNDLE_ITEMS else None)
 
     def item_marginals(self) -> np.ndarray:
         """``(J, m)``: each element's probability of allocating each item."""
@@ -123,11 +164,7 @@ class BundleMenuMechanism(Mechanism):
         if self._as_batch(bids) is not None:
             marg = np.vstack([self.item_marginals(), np.zeros((1, self.n_items))])
             return marg[idx][:, None, :], pay
-        m = self.n_items
-        table = np.zeros((self.menu_size + 1, 2**m))
-        masks = (self.bundles.astype(np.int64) * (1 << np.arange(m))).sum(-1)
-        for j in range(self.menu_size):
-            np.add.at(table[j], masks[j], self.probs[j])
+        table = np.vstack([self.bundle_table(), np.zeros((1, 2**self.n_items))])
         return table[idx][:, None, :], pay
 
     def expected_utility(self, bids: Any) -> np.ndarray:
@@ -138,32 +175,6 @@ class BundleMenuMechanism(Mechanism):
         uniq, inv = np.unique(self.bundles.reshape(-1, self.n_items), axis=0, return_inverse=True)
         ev = _expected(batch.values_of(uniq), inv.reshape(-1), self.probs) - self.prices[None, :]
         return np.where(idx >= 0, ev[np.arange(len(idx)), np.maximum(idx, 0)], 0.0)
-
-    def evaluate_sampled(self, spec: Any, samples: int, seed: int) -> dict[str, np.ndarray]:
-        """The verifier's hook for valuations that are not arrays (CATS): draw ``samples``
-        XOR valuations from the spec's generator and return, per valuation, the regret of
-        the argmax choice against every element (incl. null), the chosen utility, the
-        payment and the expected value of the chosen lottery."""
-        from auctionc import ir
-        from auctionc.cats import sample_valuations
-
-        val = spec.bidders[0].valuation
-        if not isinstance(val, ir.Cats):
-            raise TypeError("evaluate_sampled needs a CATS valuation")
-        opts = dict(val.options)
-        goods = int(opts.pop("goods", spec.n_items))
-        opts.pop("seed", None)  # the verifier's seed, not the training seed, draws fresh valuations
-        batch = sample_valuations(val.distribution, goods, samples, seed=seed, **opts)
-        uniq, inv = np.unique(self.bundles.reshape(-1, self.n_items), axis=0, return_inverse=True)
-        ev = _expected(batch.values_of(uniq), inv.reshape(-1), self.probs)  # (B, J)
-        u_all = np.concatenate([ev - self.prices[None, :], np.zeros((ev.shape[0], 1))], axis=1)
-        idx = self.choose(batch)
-        col = np.where(idx >= 0, idx, self.menu_size)
-        rows = np.arange(len(idx))
-        u = u_all[rows, col]
-        value = np.concatenate([ev, np.zeros((ev.shape[0], 1))], axis=1)[rows, col]
-        pay = np.where(idx >= 0, self.prices[np.maximum(idx, 0)], 0.0)
-        return {"regret": u_all.max(axis=1) - u, "utility": u, "payment": pay, "value": value}
 
     def data(self) -> dict[str, Any]:
         elements = []
@@ -180,17 +191,21 @@ class BundleMenuMechanism(Mechanism):
 
     @classmethod
     def from_data(cls, data: dict[str, Any], meta: ArtifactMeta, directory: Path) -> BundleMenuMechanism:
-        m = int(data["items"])
-        els = data["elements"]
-        s = max((len(e["probs"]) for e in els), default=1)
-        bundles = np.zeros((len(els), s, m), dtype=np.uint8)
-        probs = np.zeros((len(els), s))
-        for j, e in enumerate(els):
-            for k, (items, p) in enumerate(zip(e["support"], e["probs"], strict=False)):
+        d = validated(_BundleMenuData, data, "bundle menu data")
+        m = d.items
+        s = max((len(e.probs) for e in d.elements), default=1)
+        bundles = np.zeros((len(d.elements), s, m), dtype=np.uint8)
+        probs = np.zeros((len(d.elements), s))
+        for j, e in enumerate(d.elements):
+            if len(e.support) != len(e.probs):
+                raise ArtifactError(f"bundle menu element {j}: {len(e.support)} support bundles, {len(e.probs)} probabilities")
+            for k, (items, p) in enumerate(zip(e.support, e.probs, strict=True)):
+                if any(not 0 <= i < m for i in items):
+                    raise ArtifactError(f"bundle menu element {j}: an item index outside 0..{m - 1}")
                 bundles[j, k, items] = 1
                 probs[j, k] = p
-        prices = np.array([e["price"] for e in els], dtype=float)
-        return cls(bundles, probs, prices, meta)
+        prices = np.array([e.price for e in d.elements], dtype=float)
+        return cls(bundles, probs, prices, meta, normalise=False)
 
     def save_side_files(self, directory: Path) -> None:
         if self.side_state is not None:

@@ -187,7 +187,6 @@ class ExactBackend(Backend):
         """The artifact of a solution ``x`` of the program: ``(mechanism, its table over the
         finite type space, the exact check of that table)``.  One bidder gets a menu (its
         types' outcomes plus the null element), several a table."""
-        from auctionc.mechanism import ArtifactMeta
         from auctionc.mechanism.menu import MenuMechanism
         from auctionc.mechanism.table import TableMechanism
         from auctionc.valuation import outcome_space
@@ -203,21 +202,15 @@ class ExactBackend(Backend):
                                outcome_space=space, grids=[s.grids for s in spaces], bidder_names=names)
         if spec.n_bidders == 1:
             null = np.zeros((1, prog.dim))
-            # the menu keeps the finite type space it was solved on, for its table view
-            menu_meta = ArtifactMeta(stats={
-                "grid": grid,
-                "type_values": spaces[0].values.tolist(),
-                "type_probs": spaces[0].probs.tolist(),
-                "type_grids": None if spaces[0].grids is None else [g.tolist() for g in spaces[0].grids],
-                "bidder_names": names,
-            })
             labels = [f"type {np.round(v, 6).tolist()}" for v in spaces[0].values] + ["null"]
             mech = MenuMechanism(np.concatenate([X[:, 0, :], null]), np.concatenate([P[:, 0], [0.0]]),
-                                 outcome_space=space, meta=menu_meta, labels=labels)
-            table = TableMechanism.from_menu(mech)
+                                 outcome_space=space, labels=labels)
+            # the claim is computed on the menu as it will be evaluated: each type takes the
+            # element the menu's argmax rule picks
+            table = TableMechanism.from_menu(mech, spaces[0], names)
         else:
             mech = table
-        cert = table.exact_check(spec)
+        cert = table.exact_check(spec, grid)
         cert["kind"] = "exact_by_enumeration"
         cert["tolerance"] = opts["tol"]
         return mech, table, cert

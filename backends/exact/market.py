@@ -162,7 +162,7 @@ def market_mechanism(spec: ir.MarketSpec, prog: MarketProgram, x: np.ndarray, op
     types, b = prog.types, spec.buyers[0]
     mech = DataMarketMechanism(list(spec.states), list(b.actions), prog.U, types.kind, types.points, types.beliefs,
                                types.scales, types.probs, E, prices, buyer=b.name)
-    cert = mech.exact_check(spec)
+    cert = mech.exact_check(spec, opts["grid"] or None)
     cert["kind"] = "exact_by_enumeration"
     cert["tolerance"] = opts["tol"]
     return mech, cert

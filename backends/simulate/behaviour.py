@@ -244,7 +244,7 @@ def write_report(result: SimulationResult, spec: ir.AuctionSpec, model: InfoMode
         f"agents: {', '.join(result.agents)}; information: {model.kind}. Intervals are 95% (bids treated as "
         "independent; a session-clustered interval is wider).",
         "",
-        "| metric | this run [95% CI] | theory |" + "".join(f" {a['source']} |" for a in anchors),
+        "| metric | this run [95% CI] | theory |" + "".join(f" {_cell(a['source'])} |" for a in anchors),
         "|---|---|---|" + "".join("---|" for _ in anchors),
     ]
     ratio = b.get("bid_value_ratio") or {}
@@ -274,7 +274,7 @@ def write_report(result: SimulationResult, spec: ir.AuctionSpec, model: InfoMode
         rows.append(("sold", _with_ci(m["sold_share"], True), "—", None, True))
         rows.append(("raises on the final day", _with_ci(b["timing"]["share_on_final_day"], True), "—", None, True))
     for label, ours, th, key, pct in rows:
-        cells = [f"| {label} | {ours} | {th} |"]
+        cells = [f"| {_cell(label)} | {ours} | {th} |"]
         for a in anchors:
             cells.append(f" {_fmt(a.get(key), pct) if key else '—'} |")
         lines.append("".join(cells))
@@ -296,3 +296,8 @@ def write_report(result: SimulationResult, spec: ir.AuctionSpec, model: InfoMode
     path = out_dir / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path, plot, curve
+
+
+def _cell(text: str) -> str:
+    """Text for one markdown table cell: a bare '|' (as in |bid - value|) would split it."""
+    return text.replace("|", "\\|")

@@ -27,6 +27,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .structures import OfferedOutcomes, Structure, WorldFacts
 
 ARTIFACT_VERSION = 1
 _KINDS: dict[str, type[Mechanism]] = {}
@@ -73,13 +76,6 @@ class ArtifactMeta:
             "stats": self.stats,
         }
 
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> ArtifactMeta:
-        d = dict(d)
-        if "claim" not in d and "certificate" in d:  # artifacts written before 0.2 named it so
-            d["claim"] = d.pop("certificate")
-        return cls(**{k: d.get(k) for k in cls.__dataclass_fields__ if k in d})
-
 
 def stamp_provenance(
     mech: Mechanism,
@@ -94,9 +90,7 @@ def stamp_provenance(
 ) -> None:
     """Record on ``mech`` what made it: the spec (name and hash), the backend, its parsed
     options, the seed, the versions of the packages that can change a result, the backend's
-    statistics and its claim.  The API calls this once per compile; backends never do.
-    Statistics the artifact already holds (an exact menu's finite type space) are kept."""
-    held = dict(mech.meta.stats) if getattr(mech, "meta", None) is not None else {}
+    statistics and its claim.  The API calls this once per compile; backends never do."""
     mech.meta = ArtifactMeta(
         spec_name=spec.name,
         spec_hash=spec.spec_hash(),
@@ -105,7 +99,7 @@ def stamp_provenance(
         options=dict(options),
         versions=package_versions(*extra_packages),
         claim=claim,
-        stats={**stats, **held},
+        stats=dict(stats),
     )
 
 
@@ -136,7 +130,11 @@ class Mechanism(ABC):
     def from_data(cls, data: dict[str, Any], meta: ArtifactMeta, directory: Path) -> Mechanism:
         """Rebuild from ``data()``; ``directory`` holds any side files (weights)."""
 
-    # ---- optional hooks the verifier uses (each artifact kind implements what applies) ----
+    # ---- hooks the verifier uses (each artifact kind implements what applies) ----
+    #
+    # An artifact hands over the numbers its evaluation uses, never a verdict about them: the
+    # verifier recomputes every property from these parameters and the spec, and confirms on
+    # sampled reports that ``allocate_and_pay`` does what the structure prescribes.
 
     differentiable: ClassVar[bool] = False
     """True when ``allocate_and_pay_torch`` exists (gradient-ascent misreports)."""
@@ -145,20 +143,32 @@ class Mechanism(ABC):
         """Differentiable ``allocate_and_pay`` on a torch tensor ``(B, n, dim)``."""
         raise NotImplementedError
 
-    def menu_structure(self) -> dict[str, Any] | None:
-        """For single-bidder menus: ``{"n_bidders": 1, "null_element": bool, "choice": "argmax"}``,
-        checked structurally for an exact-by-construction certificate; None otherwise."""
+    def structure(self) -> Structure | None:
+        """The structure the mechanism is built on, as its parameters (``OneBidderMenu``,
+        ``AffineMaximizer``, ``MenusOfOthers``); None for mechanisms without one."""
         return None
 
-    def exact_check(self, spec: Any) -> dict[str, Any] | None:
-        """For finite type spaces: enumerate every (bidder, type, misreport) and return
-        ``{"max_ic_violation", "worst": {"bidder", "type", "misreport"}, "max_ir_violation",
-        "max_obedience_violation", "revenue", "welfare", "checked_pairs"}``; None otherwise."""
+    def offered_outcomes(self) -> OfferedOutcomes | None:
+        """Every outcome the mechanism can produce when that is a finite list (menu elements,
+        table cells, the outcomes of an affine maximizer, experiments and prices), for the
+        validity checks; None when the outcomes are computed (formats, networks)."""
         return None
 
-    def recheck_certificate(self, spec: Any) -> dict[str, Any] | None:
-        """For artifacts carrying a proof object (GemNet menu compatibility): re-check it
-        and return ``{"ok": bool, ...details}``; None when the artifact has none."""
+    def world(self) -> WorldFacts:
+        """The facts about the world the artifact carries (items, type grids, beliefs,
+        payoffs...), which the verifier compares with the spec's and never uses."""
+        return WorldFacts(n_bidders=self.n_bidders, outcome_space=self.outcome_space)
+
+    def bidder_menus(self, bids: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | None:
+        """``MenusOfOthers``: each bidder's menu at these reports, null element excluded:
+        allocations ``(B, K, dim)`` and prices ``(B, K)``; None for other mechanisms."""
+        return None
+
+    def compatibility_proof(self, value_box: np.ndarray) -> dict[str, Any] | None:
+        """``MenusOfOthers``: re-run, from the artifact's parameters, the proof that every
+        combination of the bidders' favourite elements is feasible for values in
+        ``value_box (n, dim, 2)``; ``{"ok": bool, "covers_value_space": bool, ...}``, or None
+        when the artifact carries no proof parameters."""
         return None
 
     def save_side_files(self, directory: Path) -> None:
@@ -197,20 +207,86 @@ def _json_default(o: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
+class ArtifactError(ValueError):
+    """A malformed artifact: a field missing or of the wrong type or shape, a side file
+    outside the artifact folder.  ``auctionc.api.load_artifact`` turns it into E0908."""
+
+
+class _Document(BaseModel):
+    """The envelope of ``mechanism.json``; each kind validates its own ``data``."""
+
+    model_config = ConfigDict(extra="ignore")
+    artifact_version: int = ARTIFACT_VERSION
+    kind: str
+    meta: dict[str, Any] = {}
+    data: dict[str, Any]
+
+
+class _Meta(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    spec_name: str = ""
+    spec_hash: str = ""
+    backend: str = ""
+    seed: int | None = None
+    options: dict[str, Any] = {}
+    versions: dict[str, str] = {}
+    claim: dict[str, Any] | None = None
+    certificate: dict[str, Any] | None = None
+    stats: dict[str, Any] = {}
+
+
+def validated(model: type[BaseModel], data: Any, what: str) -> Any:
+    """``data`` parsed into ``model``; a validation error becomes an ``ArtifactError`` that
+    names the first offending field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(x) for x in err.get("loc", ()))
+        raise ArtifactError(f"{what}: {where or 'document'}: {err.get('msg')}") from None
+
+
+def side_file(directory: Path, name: str) -> Path:
+    """The path of a side file named in the artifact, refused when it leaves the folder."""
+    base = Path(directory).resolve()
+    path = (base / name).resolve()
+    if not name or Path(name).is_absolute() or base not in path.parents:
+        raise ArtifactError(f"side file {name!r} lies outside the artifact folder {base}")
+    return path
+
+
 def load_mechanism(path: str | Path) -> Mechanism:
-    """Load an artifact written by ``Mechanism.save`` (a directory or its mechanism.json)."""
+    """Load an artifact written by ``Mechanism.save`` (a directory or its mechanism.json).
+
+    Nothing from the artifact is executed: the JSON is parsed into validated models, arrays
+    are read with ``numpy.load(allow_pickle=False)``, side files must lie in the artifact's
+    folder.  Raises ``KeyError`` (unknown kind), ``OSError`` (unreadable) or ``ArtifactError``
+    (malformed)."""
     from . import _ensure_kinds_loaded
 
     path = Path(path)
     if path.is_dir():
         path = path / "mechanism.json"
-    doc = json.loads(path.read_text())
-    kind = doc.get("kind")
-    _ensure_kinds_loaded(kind)
-    if kind not in _KINDS:
-        raise KeyError(kind)
-    meta = ArtifactMeta.from_json(doc.get("meta", {}))
-    return _KINDS[kind].from_data(doc["data"], meta, path.parent)
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ArtifactError(f"mechanism.json is not JSON ({e})") from None
+    doc = validated(_Document, raw, "mechanism.json")
+    _ensure_kinds_loaded(doc.kind)
+    if doc.kind not in _KINDS:
+        raise KeyError(doc.kind)
+    m = validated(_Meta, doc.meta, "meta")
+    meta = ArtifactMeta(spec_name=m.spec_name, spec_hash=m.spec_hash, backend=m.backend, seed=m.seed,
+                        options=m.options, versions=m.versions, stats=m.stats,
+                        # artifacts written before 0.2 named the claim "certificate"
+                        claim=m.claim if m.claim is not None else m.certificate)
+    try:
+        return _KINDS[doc.kind].from_data(doc.data, meta, path.parent)
+    except ArtifactError:
+        raise
+    except (ValueError, KeyError, IndexError, TypeError) as e:
+        # a shape that does not fit or an array that does not load: malformed, not a bug
+        raise ArtifactError(f"{doc.kind} artifact: {type(e).__name__}: {e}") from None
 
 
 def known_kinds() -> list[str]:

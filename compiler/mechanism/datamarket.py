@@ -25,10 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from .. import distributions as D
 from .. import ir
-from .base import ArtifactMeta, Mechanism, register_artifact
+from .base import ArtifactMeta, Mechanism, register_artifact, validated
+from .structures import OfferedOutcomes, WorldFacts
 from .table import UnsupportedPrior
 
 
@@ -111,6 +113,21 @@ def joint_values(w: np.ndarray, experiments: np.ndarray, payoffs: np.ndarray) ->
     return M.reshape(T, B, Uu, A).transpose(0, 2, 3, 1)
 
 
+class _MarketData(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    buyer: str = "buyer"
+    states: list[str]
+    actions: list[str]
+    payoffs: list[list[float]]
+    type_kind: str
+    points: list[float]
+    beliefs: list[list[float]]
+    scales: list[float]
+    type_probs: list[float]
+    experiments: list[list[list[float]]]
+    prices: list[float]
+
+
 @register_artifact
 class DataMarketMechanism(Mechanism):
     kind = "datamarket"
@@ -145,9 +162,14 @@ class DataMarketMechanism(Mechanism):
         self.prices = np.asarray(prices, float)
         self.buyer = buyer
         self.meta = meta or ArtifactMeta()
+        if self.experiments.ndim != 3:
+            raise ValueError("experiments must be (T, A, S)")
         T, A, S = self.experiments.shape
-        if self.payoffs.shape != (A, S) or self.beliefs.shape != (T, S) or self.prices.shape != (T,):
-            raise ValueError("experiments (T, A, S), payoffs (A, S), beliefs (T, S) and prices (T,) do not agree")
+        if (self.payoffs.shape != (A, S) or self.beliefs.shape != (T, S) or self.prices.shape != (T,)
+                or self.points.shape != (T,) or self.scales.shape != (T,) or self.type_probs.shape != (T,)
+                or len(self.states) != S or len(self.actions) != A):
+            raise ValueError("experiments (T, A, S), payoffs (A, S), beliefs (T, S), points, scales, "
+                             "probabilities and prices (T,) and the state and action names do not agree")
 
     def report_to_types(self, bids: np.ndarray) -> np.ndarray:
         x = np.asarray(bids, float).reshape(len(bids), -1)[:, 0]
@@ -162,7 +184,18 @@ class DataMarketMechanism(Mechanism):
         k = self.report_to_types(bids)
         return self.experiments[k][:, None], self.prices[k][:, None]
 
-    # ---- values ----
+    # ---- verifier hooks ----
+
+    def offered_outcomes(self) -> OfferedOutcomes:
+        return OfferedOutcomes(experiments=self.experiments, prices=self.prices)
+
+    def world(self) -> WorldFacts:
+        return WorldFacts(n_bidders=1, outcome_space="experiments", bidders=[self.buyer], states=self.states,
+                          actions=self.actions, payoffs=self.payoffs, type_kind=self.type_kind,
+                          type_points=self.points, type_probs=[self.type_probs], beliefs=self.beliefs,
+                          scales=self.scales)
+
+    # ---- values (the artifact's own copy of the world: the backend's claim uses it) ----
 
     def value_matrix(self) -> np.ndarray:
         """``M[t, u, a, b]``: type ``t``'s expected payoff from taking action ``b`` when
@@ -174,9 +207,11 @@ class DataMarketMechanism(Mechanism):
         w = self.beliefs * self.scales[:, None]
         return (w @ self.payoffs.T).max(axis=1)
 
-    def exact_check(self, spec: Any = None) -> dict[str, Any]:
+    def exact_check(self, spec: Any = None, grid: int | None = None) -> dict[str, Any]:
         """Every type against every misreport followed by the best action on each signal;
-        IR against acting on the prior; obedience (best action = recommended one)."""
+        IR against acting on the prior; obedience (best action = recommended one), on the
+        artifact's own copy of the world: the exact backend's claim.  The verifier uses the
+        spec's beliefs and payoffs instead."""
         M = self.value_matrix()
         T, A = M.shape[0], M.shape[2]
         diag = np.arange(T)
@@ -209,9 +244,9 @@ class DataMarketMechanism(Mechanism):
             "ic_mode": "joint deviation: misreport, then the best action on each signal",
             "type_counts": [T],
         }
-        if spec is not None and self.meta.stats is not None:
+        if spec is not None:
             try:
-                ref = market_types(spec, self.meta.stats.get("grid"))
+                ref = market_types(spec, grid)
                 out["types_match_spec"] = bool(
                     ref.size == T and np.allclose(ref.points, self.points) and np.allclose(ref.probs, self.type_probs)
                 )
@@ -269,20 +304,10 @@ class DataMarketMechanism(Mechanism):
 
     @classmethod
     def from_data(cls, data: dict[str, Any], meta: ArtifactMeta, directory: Path) -> DataMarketMechanism:
-        return cls(
-            data["states"],
-            data["actions"],
-            np.asarray(data["payoffs"], float),
-            data["type_kind"],
-            np.asarray(data["points"], float),
-            np.asarray(data["beliefs"], float),
-            np.asarray(data["scales"], float),
-            np.asarray(data["type_probs"], float),
-            np.asarray(data["experiments"], float),
-            np.asarray(data["prices"], float),
-            buyer=data.get("buyer", "buyer"),
-            meta=meta,
-        )
+        d = validated(_MarketData, data, "data market data")
+        return cls(d.states, d.actions, np.asarray(d.payoffs, float), d.type_kind, np.asarray(d.points, float),
+                   np.asarray(d.beliefs, float), np.asarray(d.scales, float), np.asarray(d.type_probs, float),
+                   np.asarray(d.experiments, float), np.asarray(d.prices, float), buyer=d.buyer, meta=meta)
 
     def describe(self) -> str:
         n = len(self.experiments_table())

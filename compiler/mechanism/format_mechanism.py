@@ -44,10 +44,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from .. import ir
 from .. import valuation as V
-from .base import ArtifactMeta, Mechanism, package_versions, register_artifact
+from .base import ArtifactMeta, Mechanism, package_versions, register_artifact, validated
+from .structures import WorldFacts
 
 SINGLE_ITEM_FORMATS = ("first_price", "second_price", "third_price", "all_pay", "ascending_clock", "dutch")
 TIE_TOL = 1e-12
@@ -73,8 +75,15 @@ class FormatError(ValueError):
         return Diagnostic(self.code, self.message, help=self.help, where=self.where).with_span(spec)
 
 
-def _valuation_class(b: ir.Bidder) -> str:
+def valuation_class(b: ir.Bidder) -> str:
     return "xor" if b.valuation.kind in ("xor", "cats") else b.valuation.kind
+
+
+class _FormatData(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    format: ir.Format
+    items: list[str]
+    valuations: list[str]
 
 
 @register_artifact
@@ -447,9 +456,15 @@ class FormatMechanism(Mechanism):
             "notes": self.notes,
         }
 
+    def world(self) -> WorldFacts:
+        return WorldFacts(n_bidders=self.n_bidders, outcome_space=self.outcome_space, dim=self.dim,
+                          items=list(self.items), valuations=list(self.valuations),
+                          format=self.format.model_dump(mode="json"))
+
     @classmethod
     def from_data(cls, data: dict[str, Any], meta: ArtifactMeta, directory: Path) -> FormatMechanism:
-        return cls(ir.Format.model_validate(data["format"]), tuple(data["items"]), tuple(data["valuations"]), meta)
+        d = validated(_FormatData, data, "format data")
+        return cls(d.format, tuple(d.items), tuple(d.valuations), meta)
 
 
 def format_mechanism(fmt: ir.Format, spec: ir.AuctionSpec) -> FormatMechanism:
@@ -466,6 +481,6 @@ def format_mechanism(fmt: ir.Format, spec: ir.AuctionSpec) -> FormatMechanism:
                                    help="design a menu of experiments with `require` and `maximize`",
                                    where="mechanism").with_span(spec))
     try:
-        return FormatMechanism(fmt, spec.items, tuple(_valuation_class(b) for b in spec.bidders))
+        return FormatMechanism(fmt, spec.items, tuple(valuation_class(b) for b in spec.bidders))
     except FormatError as e:
         raise SpecError(e.diagnostic(spec)) from None

@@ -22,13 +22,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from .. import distributions as D
 from .. import ir
-from .base import ArtifactMeta, Mechanism, register_artifact
+from .base import ArtifactMeta, Mechanism, register_artifact, validated
+from .structures import OfferedOutcomes, WorldFacts
 
 DISCRETISATION_RULE = "finite priors as given; continuous priors: midpoint of N equal-width cells over the support (tails beyond 1e-9 folded into the end cells)"
 OFF_GRID_RULE = "nearest type in Euclidean distance (nearest grid point per coordinate on product grids), ties to the lower type"
@@ -190,6 +192,17 @@ def nearest_type(reports: np.ndarray, values: np.ndarray, grids: list[np.ndarray
     return out
 
 
+class _TableData(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type_values: list[list[list[float]]]
+    type_probs: list[list[float]]
+    grids: list[list[list[float]] | None] = []
+    bidder_names: list[str] | None = None
+    alloc: list[Any]
+    pay: list[Any]
+    outcome_space: Literal["items", "bundles"] = "items"
+
+
 @register_artifact
 class TableMechanism(Mechanism):
     """A direct mechanism over finite type spaces: allocation and payment per type profile."""
@@ -221,6 +234,13 @@ class TableMechanism(Mechanism):
             )
         self.outcome_space = outcome_space
         self.grids = grids if grids is not None else [None] * self.n_bidders
+        if len(self.grids) != self.n_bidders or any(
+            v.shape != (len(p), dim) for v, p in zip(self.type_values, self.type_probs, strict=True)
+        ):
+            raise ValueError("a table needs one type list, probability list and grid entry per bidder")
+        for v, g in zip(self.type_values, self.grids, strict=True):
+            if g is not None and (len(g) != dim or int(np.prod([len(x) for x in g])) != len(v)):
+                raise ValueError("a bidder's per-coordinate grids do not multiply to its types")
         self.bidder_names = bidder_names or [f"bidder_{i + 1}" for i in range(self.n_bidders)]
         self.meta = meta or ArtifactMeta()
 
@@ -245,7 +265,18 @@ class TableMechanism(Mechanism):
         idx = tuple(self.report_to_types(bids).T)
         return self.alloc[idx], self.pay[idx]
 
-    # ---- the enumeration certificate ----
+    # ---- verifier hooks ----
+
+    def offered_outcomes(self) -> OfferedOutcomes:
+        n = self.n_bidders
+        return OfferedOutcomes(allocations=self.alloc.reshape(-1, n, self.dim), payments=self.pay.reshape(-1, n))
+
+    def world(self) -> WorldFacts:
+        return WorldFacts(n_bidders=self.n_bidders, outcome_space=self.outcome_space, dim=self.dim,
+                          bidders=list(self.bidder_names), type_values=self.type_values,
+                          type_probs=self.type_probs, type_grids=self.grids)
+
+    # ---- the backend's own enumeration (its claim; the verifier never calls it) ----
 
     def _bidder_view(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Bidder ``i``'s allocations ``(T_i, R, dim)``, payments ``(T_i, R)`` and the others'
@@ -259,9 +290,10 @@ class TableMechanism(Mechanism):
                 w = np.multiply.outer(w, self.type_probs[j]).ravel()
         return a, p, w
 
-    def exact_check(self, spec: Any = None) -> dict[str, Any]:
+    def exact_check(self, spec: Any = None, grid: int | None = None) -> dict[str, Any]:
         """Enumerate every bidder, true type, misreport (and, for dominant IC, every profile
-        of the others) on this table, independently of how it was computed."""
+        of the others) on this table's own arrays: the exact backend's claim.  The verifier
+        enumerates the spec's type space through ``allocate_and_pay`` instead."""
         ic_mode = "dominant"
         ir_mode = "ex_post"
         if spec is not None:
@@ -326,7 +358,6 @@ class TableMechanism(Mechanism):
             from ..valuation import feasibility_violation
 
             out["max_feasibility_violation"] = feasibility_violation(spec, alloc)
-            grid = self.meta.stats.get("grid") if self.meta.stats else None
             try:
                 ref = type_spaces(spec, grid)
                 out["types_match_spec"] = all(
@@ -363,38 +394,32 @@ class TableMechanism(Mechanism):
 
     @classmethod
     def from_data(cls, data: dict[str, Any], meta: ArtifactMeta, directory: Path) -> TableMechanism:
-        grids = [None if g is None else [np.asarray(x, float) for x in g] for g in data.get("grids", [])]
+        d = validated(_TableData, data, "table data")
+        grids = [None if g is None else [np.asarray(x, float) for x in g] for g in d.grids]
         return cls(
-            [np.asarray(v, float) for v in data["type_values"]],
-            [np.asarray(p, float) for p in data["type_probs"]],
-            np.asarray(data["alloc"], float),
-            np.asarray(data["pay"], float),
-            outcome_space=data.get("outcome_space", "items"),
+            [np.asarray(v, float) for v in d.type_values],
+            [np.asarray(p, float) for p in d.type_probs],
+            np.asarray(d.alloc, float),
+            np.asarray(d.pay, float),
+            outcome_space=d.outcome_space,
             grids=grids or None,
-            bidder_names=data.get("bidder_names"),
+            bidder_names=d.bidder_names,
             meta=meta,
         )
 
     @classmethod
-    def from_menu(cls, menu: Any) -> TableMechanism:
-        """The finite-type view of a single-bidder menu whose ``meta.stats`` carries
-        ``type_values``/``type_probs`` (the one-bidder LP's menus): each type gets the
-        element the menu's own argmax rule picks for it."""
-        st = menu.meta.stats or {}
-        if "type_values" not in st:
-            raise ValueError("this menu carries no finite type space (meta.stats.type_values)")
-        V = np.asarray(st["type_values"], float)
-        probs = np.asarray(st["type_probs"], float)
-        grids = st.get("type_grids")
-        k = menu.choose(V)
+    def from_menu(cls, menu: Any, space: TypeSpace, bidder_names: list[str] | None = None) -> TableMechanism:
+        """The finite-type view of a single-bidder menu on the type space ``space`` (the
+        one-bidder LP's): each type gets the element the menu's own argmax rule picks."""
+        k = menu.choose(space.values)
         return cls(
-            [V],
-            [probs],
+            [space.values],
+            [space.probs],
             menu.allocations[k][:, None, :],
             menu.prices[k][:, None],
             outcome_space=menu.outcome_space,
-            grids=[None if grids is None else [np.asarray(g, float) for g in grids]],
-            bidder_names=st.get("bidder_names"),
+            grids=[space.grids],
+            bidder_names=bidder_names,
             meta=menu.meta,
         )
 

@@ -2,7 +2,14 @@
 choice with a null element, plus the price surcharges of the compatibility transform.
 
 Evaluation is numpy (float64) so the artifact loads without torch; the torch path exists for
-the verifier's gradient-ascent misreports.  Weights and surcharges live in a side file.
+gradient-ascent misreports.  Weights and surcharges live in a side file (``numpy.load`` with
+``allow_pickle=False``, confined to the artifact folder).
+
+For the verifier: ``structure()`` says each bidder chooses from a menu of the others' reports,
+``bidder_menus`` gives those menus, and ``compatibility_proof`` re-runs the proof that every
+combination of choices is feasible from the weights, grids, surcharges, caps and factors the
+evaluation itself uses (which transform, cells / scaling / surcharge, is read from those
+parameters, never from the backend's claim).
 """
 
 from __future__ import annotations
@@ -21,12 +28,41 @@ from auctionc.backends.menu.gemnet.network_bounds import (
     forward,
     head_width,
 )
-from auctionc.backends.menu.gemnet.scale import recheck_scale
+from auctionc.backends.menu.gemnet.scale import refine
 from auctionc.backends.menu.gemnet.surcharge import Grid, recheck_surcharge
-from auctionc.mechanism.base import ArtifactMeta, Mechanism, register_artifact
+from auctionc.mechanism.base import ArtifactMeta, Mechanism, register_artifact, side_file, validated
+from auctionc.mechanism.structures import MenusOfOthers, WorldFacts
+from pydantic import BaseModel, ConfigDict
 
 WEIGHTS_FILE = "gemnet_weights.npz"
 TIE_TOL = TIE_TOL
+DEFAULT_CELL_DEPTH = 3
+"""Refinement depth of the cells proof when the artifact records no ``cell_depth`` option."""
+DEFAULT_REFINE_BUDGET = 1_000_000
+"""Boxes of the scaling proof's refinement when the artifact records no ``refine_budget``."""
+
+
+class _MenuSpec(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    head: str
+    elements: int
+    hidden_layers: int
+
+
+class _GemNetData(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    weights_file: str
+    items: list[str]
+    value_scale: float
+    menus: list[_MenuSpec]
+    architecture: dict[str, Any] | None = None
+    grid: dict[str, Any] | None = None
+    surcharges: bool = False
+    edge_grid: dict[str, Any] | None = None
+    factors: bool = False
+    margin: float = 0.0
+    cells: bool = False
+    caps: bool = False
 
 
 @register_artifact
@@ -217,62 +253,61 @@ class GemNetMechanism(Mechanism):
 
     # ---- verifier hooks ----
 
-    def recheck_certificate(self, spec: Any) -> dict[str, Any] | None:
-        cert = self.meta.claim or {}
-        if cert.get("kind") != "exact_by_menu_compatibility":
-            return None
-        if cert.get("transform") == "scaling":
-            return self._recheck_scaling(spec, cert)
-        if cert.get("transform") == "cells":
-            return self._recheck_cells(spec, cert)
-        if self.grid is None:
-            return {"ok": False, "reason": "the artifact has no certification grid"}
-        out = recheck_surcharge(self.nets, self.grid, self.scale, self.surcharge)
-        covers = True
-        if spec is not None and getattr(spec, "kind", None) == "auction":
-            from auctionc import valuation as V
+    def structure(self) -> MenusOfOthers:
+        return MenusOfOthers(tie_tol=TIE_TOL)
 
-            need = V.value_bounds(spec)
+    def bidder_menus(self, bids: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        return self.menus(bids)
+
+    def world(self) -> WorldFacts:
+        return WorldFacts(n_bidders=self.n_bidders, outcome_space="items", dim=len(self.items), items=list(self.items))
+
+    def compatibility_proof(self, value_box: np.ndarray) -> dict[str, Any] | None:
+        """Re-run the proof of the transform whose parameters the artifact carries: the
+        cells table (``cells`` with factors), the menu scale factors (``factors``), or the
+        price surcharges on a uniform grid; None when it carries none (an uncertified
+        GemNet).  Refinement depth and box budget are search budgets taken from the recorded
+        options: a different value can make the proof fail, never pass wrongly."""
+        opts = self.meta.options or {}
+        if self.cells and self.factors is not None:
+            out = recheck_cells(self.nets, self.scale, self.edge_grid, self.factors,
+                                int(opts.get("cell_depth", DEFAULT_CELL_DEPTH)), self.surcharge, self.caps)
+            out["transform"] = "cells"
+            return self._covers(value_box, out)
+        if self.factors is not None and self.edge_grid is not None:
+            # refine while boxes fail and the budget allows (as the certification did), then
+            # every box left must be compatible
+            ref = refine(self.nets, self.scale, self.edge_grid, self.factors, margin=self.margin,
+                         budget=int(opts.get("refine_budget", DEFAULT_REFINE_BUDGET)))
+            out = {"ok": bool(len(ref.lo) == 0), "failed_boxes": int(len(ref.lo)),
+                   "checked_boxes": int(sum(ref.boxes_per_level)), "depth": ref.depth, "margin": self.margin}
+            if not out["ok"]:
+                out["reason"] = f"{out['failed_boxes']} boxes of the refinement are not compatible"
+            if any(f.min(initial=1.0) < 0 or f.max(initial=0.0) > 1 for f in self.factors):
+                out["ok"], out["reason"] = False, "a menu scale factor lies outside [0, 1]"
+            out["transform"] = "scaling"
+            return self._covers(value_box, out)
+        if self.grid is not None and self.surcharge is not None:
+            out = recheck_surcharge(self.nets, self.grid, self.scale, self.surcharge)
+            out["transform"] = "surcharge"
             covers = bool(
-                need.shape == self.grid.box.shape
-                and (need[..., 0] >= self.grid.box[..., 0] - 1e-9).all()
-                and (need[..., 1] <= self.grid.box[..., 1] + 1e-9).all()
+                value_box.shape == self.grid.box.shape
+                and (value_box[..., 0] >= self.grid.box[..., 0] - 1e-9).all()
+                and (value_box[..., 1] <= self.grid.box[..., 1] + 1e-9).all()
             )
             out["covers_value_space"] = covers
             if not covers:
-                out["reason"] = "the certified grid does not cover the spec's value space"
-        out["ok"] = bool(out["ok"] and covers)
-        return out
-
-    def _recheck_scaling(self, spec: Any, cert: dict[str, Any]) -> dict[str, Any]:
-        if self.edge_grid is None or self.factors is None:
-            return {"ok": False, "reason": "the artifact has no scaling grid or factors"}
-        depth = int(cert.get("depth", 0))
-        out = recheck_scale(self.nets, self.scale, self.edge_grid, self.factors, depth, self.margin)
-        if not out["ok"]:
-            out["reason"] = f"{out['failed_boxes']} boxes of the refinement are not compatible"
-        bad = [f for f in self.factors if f.min(initial=1.0) < 0 or f.max(initial=0.0) > 1]
-        if bad:
-            out["ok"], out["reason"] = False, "a menu scale factor lies outside [0, 1]"
-        return self._covers(spec, out)
-
-    def _covers(self, spec: Any, out: dict[str, Any]) -> dict[str, Any]:
-        """The proof holds on the edge grid: it must cover the spec's value space."""
-        if spec is not None and getattr(spec, "kind", None) == "auction":
-            from auctionc import valuation as V
-
-            covers = self.edge_grid.covers(V.value_bounds(spec))
-            out["covers_value_space"] = covers
-            if not covers:
                 out["ok"], out["reason"] = False, "the certified grid does not cover the spec's value space"
-        return out
+            return out
+        return None
 
-    def _recheck_cells(self, spec: Any, cert: dict[str, Any]) -> dict[str, Any]:
-        if not self.cells or self.factors is None:
-            return {"ok": False, "reason": "the artifact has no cell grid or factors"}
-        out = recheck_cells(self.nets, self.scale, self.edge_grid, self.factors, int(cert.get("depth", 0)),
-                       self.surcharge, self.caps)
-        return self._covers(spec, out)
+    def _covers(self, value_box: np.ndarray, out: dict[str, Any]) -> dict[str, Any]:
+        """The proof holds on the edge grid: it must cover the spec's value space."""
+        covers = bool(value_box.shape[:2] == (self.n_bidders, len(self.items)) and self.edge_grid.covers(value_box))
+        out["covers_value_space"] = covers
+        if not covers:
+            out["ok"], out["reason"] = False, "the certified grid does not cover the spec's value space"
+        return out
 
     # ---- persistence ----
 
@@ -322,33 +357,31 @@ class GemNetMechanism(Mechanism):
 
     @classmethod
     def from_data(cls, data: dict[str, Any], meta: ArtifactMeta, directory: Path) -> GemNetMechanism:
-        z = np.load(Path(directory) / data["weights_file"])
+        d = validated(_GemNetData, data, "gemnet data")
+        with np.load(side_file(directory, d.weights_file), allow_pickle=False) as npz:
+            z = {k: npz[k] for k in npz.files}
         nets = []
-        has_sur = bool(data.get("surcharges"))
-        surcharge = [] if has_sur else None
-        m = len(data["items"])
-        for i, spec in enumerate(data["menus"]):
-            trunk = [
-                (z[f"b{i}_trunk{ell}_W"], z[f"b{i}_trunk{ell}_b"]) for ell in range(spec["hidden_layers"])
-            ]
+        surcharge = [] if d.surcharges else None
+        m = len(d.items)
+        for i, spec in enumerate(d.menus):
+            trunk = [(z[f"b{i}_trunk{ell}_W"], z[f"b{i}_trunk{ell}_b"]) for ell in range(spec.hidden_layers)]
             nets.append({
                 "trunk": trunk,
                 "alloc": (z[f"b{i}_alloc_W"], z[f"b{i}_alloc_b"]),
                 "price": (z[f"b{i}_price_W"], z[f"b{i}_price_b"]),
-                "head": spec["head"],
-                "K": spec["elements"],
+                "head": spec.head,
+                "K": spec.elements,
                 "m": m,
             })
             if surcharge is not None:
                 surcharge.append(z[f"b{i}_surcharge"])
-        g = data.get("grid")
+        g = d.grid
         grid = Grid(np.asarray(g["box"], dtype=float), int(g["cells_per_coordinate"])) if g else None
-        eg = EdgeGrid.from_json(data["edge_grid"]) if data.get("edge_grid") else None
-        factors = [z[f"b{i}_factors"] for i in range(len(nets))] if data.get("factors") else None
-        return cls(nets, data["value_scale"], data["items"], grid, surcharge, meta, data.get("architecture"),
-                   edge_grid=eg, factors=factors, margin=float(data.get("margin", 0.0)),
-                   cells=bool(data.get("cells", False)),
-                   caps=[z[f"b{i}_caps"] for i in range(len(nets))] if data.get("caps") else None)
+        eg = EdgeGrid.from_json(d.edge_grid) if d.edge_grid else None
+        factors = [z[f"b{i}_factors"] for i in range(len(nets))] if d.factors else None
+        return cls(nets, d.value_scale, d.items, grid, surcharge, meta, d.architecture,
+                   edge_grid=eg, factors=factors, margin=d.margin, cells=d.cells,
+                   caps=[z[f"b{i}_caps"] for i in range(len(nets))] if d.caps else None)
 
     def describe(self) -> str:
         K = self.nets[0]["K"] if self.nets else 0

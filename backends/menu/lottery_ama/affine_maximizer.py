@@ -13,7 +13,8 @@ welfare divided by ``w_i`` minus a constant, so every bidder's best element is t
 mechanism's outcome and the menus are compatible by construction.  Hence dominant-strategy
 IC, feasibility (every outcome is feasible) and, for nonnegative values, ex-post IR
 (``u_i = (max_k total - max_k A_-i) / w_i >= 0``).  Numpy (float64) evaluation; a torch
-path for the verifier's gradient-ascent misreports.
+path for gradient-ascent misreports.  ``structure()`` hands the verifier the outcomes, weights
+and boosts: it checks the conditions itself and recomputes choices and payments from them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from auctionc.mechanism.base import ArtifactMeta, Mechanism, register_artifact
+from auctionc.mechanism.base import ArtifactMeta, Mechanism, register_artifact, validated
+from auctionc.mechanism.structures import AffineMaximizer, OfferedOutcomes, WorldFacts
+from pydantic import BaseModel, ConfigDict
+
+
+class _AmaData(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    items: list[str]
+    outcomes: list[list[list[float]]]
+    weights: list[float]
+    boosts: list[float]
+    architecture: dict[str, Any] | None = None
 
 
 @register_artifact
@@ -45,6 +57,8 @@ class AffineMaximizerMechanism(Mechanism):
         lam = np.asarray(boosts, dtype=float)
         if x.ndim != 3 or w.shape != (x.shape[1],) or lam.shape != (x.shape[0],):
             raise ValueError("outcomes must be (K, n, m), weights (n,) and boosts (K,)")
+        if len(items) != x.shape[2]:
+            raise ValueError(f"{len(items)} item names for outcomes over {x.shape[2]} items")
         self.outcomes, self.weights, self.boosts = x, w, lam
         self.n_bidders = x.shape[1]
         self.items = list(items)
@@ -55,7 +69,9 @@ class AffineMaximizerMechanism(Mechanism):
 
     def _terms(self, bids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(B, K, n)`` weighted values of each outcome and ``(B, K)`` affine welfare."""
-        wv = np.einsum("bim,kim->bki", bids, self.outcomes) * self.weights
+        # one matrix product per bidder (BLAS) rather than an einsum over four indices
+        wv = np.stack([bids[:, i, :] @ self.outcomes[:, i, :].T for i in range(self.n_bidders)], axis=-1)
+        wv *= self.weights
         return wv, wv.sum(-1) + self.boosts
 
     def choose_and_pay(self, bids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -95,19 +111,15 @@ class AffineMaximizerMechanism(Mechanism):
 
     # ---- verifier hooks ----
 
-    def menu_structure(self) -> dict[str, Any]:
-        feasible = bool(
-            (self.outcomes >= 0).all() and (self.outcomes.sum(1) <= 1 + 1e-9).all()
-        )
-        return {
-            "rule": "affine_maximizer",
-            "n_bidders": self.n_bidders,
-            "outcomes": int(len(self.outcomes)),
-            "weights_positive": bool((self.weights > 0).all()),
-            "outcomes_feasible": feasible,
-            "payments": "weighted_clarke",
-            "choice": "argmax",
-        }
+    def structure(self) -> AffineMaximizer:
+        return AffineMaximizer(self.outcomes, self.weights, self.boosts)
+
+    def offered_outcomes(self) -> OfferedOutcomes:
+        return OfferedOutcomes(allocations=self.outcomes)
+
+    def world(self) -> WorldFacts:
+        return WorldFacts(n_bidders=self.n_bidders, outcome_space=self.outcome_space,
+                          dim=int(self.outcomes.shape[2]), items=list(self.items))
 
     # ---- persistence ----
 
@@ -126,8 +138,9 @@ class AffineMaximizerMechanism(Mechanism):
 
     @classmethod
     def from_data(cls, data: dict[str, Any], meta: ArtifactMeta, directory: Path) -> AffineMaximizerMechanism:
-        return cls(np.asarray(data["outcomes"], dtype=float), np.asarray(data["weights"], dtype=float),
-                   np.asarray(data["boosts"], dtype=float), data["items"], meta, data.get("architecture"))
+        d = validated(_AmaData, data, "affine maximizer data")
+        return cls(np.asarray(d.outcomes, dtype=float), np.asarray(d.weights, dtype=float),
+                   np.asarray(d.boosts, dtype=float), d.items, meta, d.architecture)
 
     def describe(self) -> str:
         return (f"lottery affine maximizer: {self.n_bidders} bidders, {len(self.outcomes)} outcomes "

@@ -1,0 +1,215 @@
+"""Verifying a data market: a menu of experiments with prices, sold to one buyer.
+
+The world is the spec's: its states, the buyer's actions and payoffs, and the buyer's
+types (beliefs or payoff scales with their probabilities).  The artifact is only asked, via
+``allocate_and_pay``, which experiment and price a report buys; its own copy of the world is
+compared with the spec's by the validity checks and never used.
+
+* IC: a type that reports another type and then takes the best action on each signal must
+  not gain (every map from signals to actions is covered by acting optimally per signal).
+* IR: the truthful buyer's payoff, obeying, minus the price is at least its payoff acting on
+  its prior alone.  Obedience: given each recommendation, the recommended action is a best
+  response.
+* Finite types: every type against every other type's entry (exact).  Continuous types: the
+  entries the buyer can buy are those at the backend's recorded grid points (or, without a
+  grid, at 1,024 quantiles of the type prior), each sampled type against all of them; with a
+  grid the discretised prior is also enumerated exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import distributions as D
+from .. import ir
+from ..mechanism.datamarket import MarketTypes, joint_values
+from .auctions import invalid
+from .certificate import Certificate, Check, exact_metric
+from .claims import claim_check
+from .estimate import adaptive_metrics
+from .evaluation import EvaluationError, Evaluator
+from .settings import Settings
+from .spec_spaces import market_spaces, recorded_grid
+from .validity import (
+    offered_figures,
+    outcome_checks,
+    shape_check,
+    spec_hash_check,
+    with_final_outcome_checks,
+    world_check,
+)
+
+QUANTILES = 1024
+
+
+def _beliefs(spec: ir.MarketSpec, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The spec's beliefs ``(B, S)`` and payoff scales ``(B,)`` of type parameters ``x``."""
+    t = spec.buyers[0].type
+    S = len(spec.states)
+    if isinstance(t, ir.BeliefType):
+        k = spec.states.index(t.state)
+        beliefs = np.zeros((len(x), S))
+        beliefs[:, k] = x
+        beliefs[:, 1 - k] = 1 - x
+        return beliefs, np.ones(len(x))
+    prior = np.asarray(t.prior, float)
+    return np.tile(prior / prior.sum(), (len(x), 1)), np.asarray(x, float)
+
+
+def _buy(ev: Evaluator, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    E, p = ev(np.asarray(x, float)[:, None])
+    return E[:, 0], p[:, 0]
+
+
+def _figures(U: np.ndarray, w: np.ndarray, E_own: np.ndarray, p_own: np.ndarray, E_menu: np.ndarray,
+             p_menu: np.ndarray, own_index: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Per type (rows of ``w``): the gain of the best misreport into the menu entries
+    ``(E_menu, p_menu)``, the IR shortfall, the obedience violation, and the figures."""
+    M_own = np.einsum("bs,bas,cs->bac", w, E_own, U)  # type b, recommendation a, action c
+    obedient = np.einsum("baa->b", M_own)
+    truthful = obedient - p_own
+    best = joint_values(w, E_menu, U).max(axis=3).sum(axis=2) - p_menu[None, :]  # (B, entries)
+    if own_index is not None:  # a finite type's own entry is obedience, not a misreport
+        best[np.arange(len(w)), own_index] = -np.inf
+    gain = best.max(axis=1, initial=-np.inf) - truthful
+    outside = (w @ U.T).max(axis=1)
+    return {"gain": gain, "best_entry": best.argmax(axis=1), "ir": outside - truthful,
+            "obey": (M_own.max(axis=2) - np.einsum("baa->ba", M_own)).max(axis=1),
+            "revenue": p_own, "welfare": obedient - outside, "surplus": truthful - outside}
+
+
+def _exact_on(ev: Evaluator, spec: Any, t: MarketTypes) -> dict[str, Any]:
+    U = np.asarray(spec.buyers[0].payoffs, float)
+    E, p = _buy(ev, t.points)
+    f = _figures(U, t.beliefs * t.scales[:, None], E, p, E, p, np.arange(t.size))
+    gain = np.maximum(f["gain"], 0.0) if t.size > 1 else np.zeros(t.size)
+    k = int(gain.argmax())
+    return {"max_regret": float(gain.max(initial=0.0)), "mean_regret": float(t.probs @ gain),
+            "max_ir_violation": float(max(0.0, f["ir"].max())), "max_obedience_violation": float(max(0.0, f["obey"].max())),
+            "revenue": float(t.probs @ f["revenue"]), "welfare": float(t.probs @ f["welfare"]),
+            "buyer_surplus": float(t.probs @ f["surplus"]), "profiles": t.size, "regrets": gain[:, None],
+            "worst": {"type": float(t.points[k]), "values": float(t.points[k]),
+                      "misreport": float(t.points[int(f["best_entry"][k])]), "regret": float(gain[k])}}
+
+
+def verify_market(mech: Any, spec: Any, settings: Settings) -> Certificate:
+    notes: list[str] = []
+    details: dict[str, Any] = {}
+    b = spec.buyers[0]
+    U = np.asarray(b.payoffs, float)
+    tol = settings.tolerance if settings.tolerance is not None else 1e-6 * max(1.0, float(np.abs(U).max(initial=1.0)))
+    ev = Evaluator(mech, spec)
+    grid = recorded_grid(mech)
+    checks = [spec_hash_check(mech, spec, settings.allow_spec_mismatch, notes), shape_check(mech, spec)]
+    if spec.n_bidders != 1:
+        checks.append(Check("shapes", False, f"data markets are verified for one buyer, not {spec.n_bidders}"))
+    figures: dict[str, float] = {}
+    if all(c.ok for c in checks):
+        checks.append(world_check(mech, spec, grid))
+        figures = offered_figures(mech, spec, ev)
+        try:
+            x = D.sample(b.type.dist, 64, np.random.default_rng([settings.seed, 3]))
+            _buy(ev, x)
+            checks.append(Check("evaluation", True, "the artifact evaluates type reports"))
+        except EvaluationError as e:
+            checks.append(Check("evaluation", False, str(e)))
+        checks += outcome_checks(ev, spec, figures, tol)
+    if not all(c.ok for c in checks):
+        return invalid(checks, notes, tol)
+    try:
+        cert = _certify(mech, spec, settings, ev, U, tol, grid, checks, notes, details)
+    except EvaluationError as e:
+        return invalid([*checks, Check("evaluation", False, str(e))], notes, tol)
+    cert.checks = with_final_outcome_checks(cert.checks, ev, spec, figures, tol)
+    return cert
+
+
+def _checks(ex: dict[str, Any], tol: float, how: str) -> list[Check]:
+    return [Check("IC", ex["max_regret"] <= tol, f"{how}: max gain of a misreport {ex['max_regret']:.3g}"),
+            Check("IR", ex["max_ir_violation"] <= tol, f"max IR violation {ex['max_ir_violation']:.3g}"),
+            Check("obedience", ex["max_obedience_violation"] <= tol,
+                  f"max obedience violation {ex['max_obedience_violation']:.3g}")]
+
+
+def _certify(mech, spec, settings, ev, U, tol, grid, checks, notes, details) -> Certificate:
+    finite = market_spaces(spec)
+    name = spec.buyers[0].name
+    if finite is not None:
+        ex = _exact_on(ev, spec, finite[0])
+        scope = f"the spec's finite prior ({ex['profiles']} types)"
+        cert = Certificate(
+            kind="exact_by_enumeration",
+            checks=[*checks, *_checks(ex, tol, "exact: every type against every other type's entry, then the best action")],
+            max_regret=ex["max_regret"], mean_regret=ex["mean_regret"], max_ir_violation=ex["max_ir_violation"],
+            max_obedience_violation=ex["max_obedience_violation"], feasibility_violation=None, scope=scope,
+            metrics={k: exact_metric(ex[k], ex["profiles"]) for k in ("revenue", "welfare", "buyer_surplus")},
+            per_bidder=[{"bidder": name, "mean_regret": ex["mean_regret"], "max_regret": ex["max_regret"],
+                         "max_ir_violation": ex["max_ir_violation"], "expected_utility_over_outside": ex["buyer_surplus"]}],
+            worst={"bidder": name, **ex["worst"]} if ex["max_regret"] > tol else None, search="enumeration",
+            notes=notes, details=details, tolerance=tol, regrets=ex["regrets"])
+        _claim(mech, spec, cert, ex, scope, tol)
+        return cert
+    disc = market_spaces(spec, grid) if grid else None
+    if disc is not None:
+        exd = _exact_on(ev, spec, disc[0])
+        details["discretised"] = {"grid": grid, "kind": "exact_by_enumeration", "profiles": exd["profiles"],
+                                  **{k: exd[k] for k in ("revenue", "welfare", "buyer_surplus", "max_regret",
+                                                         "max_ir_violation", "max_obedience_violation")},
+                                  "meaning": "exact on the spec's type prior discretised on the backend's grid "
+                                             "(computed by the verifier from the spec)"}
+        menu_points = disc[0].points
+        how = f"the entries at the {grid} grid points"
+    else:
+        exd = None
+        menu_points = D.ppf(spec.buyers[0].type.dist, (np.arange(QUANTILES) + 0.5) / QUANTILES)
+        how = f"the entries at {QUANTILES} quantiles of the type prior"
+    E_menu, p_menu = _buy(ev, menu_points)
+    rng = np.random.default_rng([settings.seed, 0])
+    x = D.sample(spec.buyers[0].type.dist, settings.samples, rng)
+    beliefs, scales = _beliefs(spec, x)
+    E, p = _buy(ev, x)
+    f = _figures(U, beliefs * scales[:, None], E, p, E_menu, p_menu, None)
+    gain = np.maximum(f["gain"], 0.0)
+    k = int(gain.argmax())
+    ex = {"max_regret": float(gain.max(initial=0.0)), "max_ir_violation": float(max(0.0, f["ir"].max())),
+          "max_obedience_violation": float(max(0.0, f["obey"].max()))}
+
+    def batch(size: int, r: np.random.Generator) -> dict[str, np.ndarray]:
+        xs = D.sample(spec.buyers[0].type.dist, size, r)
+        bl, sc = _beliefs(spec, xs)
+        Eb, pb = _buy(ev, xs)
+        w = bl * sc[:, None]
+        M = np.einsum("bs,bas,cs->bac", w, Eb, U)
+        obedient = np.einsum("baa->b", M)
+        outside = (w @ U.T).max(axis=1)
+        return {"revenue": pb, "welfare": obedient - outside, "buyer_surplus": obedient - pb - outside,
+                "utility": (obedient - pb - outside)[:, None]}
+
+    est = adaptive_metrics(batch, settings)
+    ir_v = max(ex["max_ir_violation"], max(0.0, -min(est["min_utility"])))
+    ex["max_ir_violation"] = ir_v
+    cert = Certificate(
+        kind="estimated", checks=[*checks, *_checks(ex, tol, f"{len(x):,} sampled types, each against {how}")],
+        max_regret=ex["max_regret"], mean_regret=float(gain.mean()), max_ir_violation=ir_v,
+        max_obedience_violation=ex["max_obedience_violation"], feasibility_violation=None,
+        scope="the spec's continuous type prior", metrics=est["metrics"],
+        per_bidder=[{"bidder": name, "mean_regret": float(gain.mean()), "max_regret": ex["max_regret"],
+                     "max_ir_violation": ir_v}],
+        worst={"bidder": name, "values": float(x[k]), "type": float(x[k]),
+               "misreport": float(menu_points[int(f["best_entry"][k])]), "regret": float(gain[k])}
+        if ex["max_regret"] > tol else None,
+        samples=len(x), search=f"every buyable entry ({how}), then the best action per signal",
+        notes=notes, details=details, tolerance=tol, regrets=gain[:, None])
+    if exd is not None:
+        _claim(mech, spec, cert, exd, f"the spec's type prior discretised on the backend's {grid}-cell grid", tol)
+    else:
+        _claim(mech, spec, cert, None, cert.scope, tol)
+    return cert
+
+
+def _claim(mech, spec, cert, exact, scope, tol) -> None:
+    c = claim_check(mech.meta, spec, cert.kind, exact, scope, tol, cert.notes, cert.details)
+    if c is not None:
+        cert.checks.append(c)
