@@ -403,7 +403,9 @@ def simulate(
         _emit_json(doc)
     _summary(doc)
     if dry_run and doc.get("dry_run"):
-        _dry_run_lines(doc["dry_run"])
+        from .simulation_views import print_dry_run
+
+        print_dry_run(doc["dry_run"])
     for w in doc.get("warnings") or []:
         _err(f"warning: {w.get('message', w) if isinstance(w, dict) else w}")
     for key in ("transcript_path", "report_path", "plot_path"):
@@ -417,19 +419,24 @@ def simulate(
         raise typer.Exit(1)
 
 
-def _dry_run_lines(est: dict) -> None:
-    """The dry run's estimate on the terminal: calls, tokens, cost and time by model (time at
-    the rate measured on this machine; none for a model never run here)."""
-    def secs(t: float | None) -> str:
-        return "not measured here" if t is None else f"{t:,.0f} s ({t / 3600:.2f} h)"
+@app.command()
+@_guard
+def analyze(
+    path: Path = typer.Argument(..., help="Folder of released logs (the layout of KeHang-Zhu/llm-auction's experiment_logs/V10)."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Our behaviour metrics for another tool's transcripts (the LLM-bidder study's released logs)."""
+    from . import api
 
-    _err(f"dry run: {est.get('calls', 0):,} model calls, {est.get('prompt_tokens', 0):,} prompt + "
-         f"{est.get('completion_tokens', 0):,} completion tokens, ${est.get('cost_usd', 0):.4f}, "
-         f"time {secs(est.get('time_s'))}")
-    for name, m in (est.get("by_model") or {}).items():
-        price = "no price known" if m.get("cost_usd") is None else f"${m['cost_usd']:.4f}"
-        _err(f"  {name}: {m.get('calls', 0):,} calls, {m.get('prompt_tokens', 0):,} + {m.get('completion_tokens', 0):,} "
-             f"tokens, {price}, time {secs(m.get('time_s'))}")
+    try:
+        rows = api.analyze_logs(path)
+    except AuctionError as e:
+        _fail(e, as_json)
+    if as_json:
+        _emit_json({"ok": True, "treatments": rows})
+    from .simulation_views import print_log_metrics
+
+    print_log_metrics(rows, str(path))
 
 
 @app.command()

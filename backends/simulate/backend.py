@@ -66,6 +66,7 @@ class SimulateBackend(Backend):
         "E0816": "a prompt folder or language the simulation cannot use (not read with the spec, an unknown "
                  "template, no rules in the agent's language)",
         "E0817": "a prompt intervention that is not sound for this format or value model",
+        "E0818": "another tool's logs cannot be read (no treatment found, a malformed file)",
     }
 
     def given_options(self, spec: Any) -> dict[str, Any]:
@@ -139,6 +140,30 @@ class SimulateBackend(Backend):
             with serve_local_model(port=free_port()) as server:
                 return run_simulation(spec, llm=llm, model=server.model, api_base=server.api_base, **kwargs)
         return run_simulation(spec, llm=llm, model=model, api_base=api_base, **kwargs)
+
+
+    def analyze_logs(self, path: Path) -> list[dict[str, Any]]:
+        """Our metrics for the released logs of Shah et al. (2025) under ``path``
+        (``released_logs``): one entry per treatment."""
+        import json
+
+        from auctionc.backends.simulate.released_logs import analyze
+        from auctionc.errors import BackendError
+
+        def fail(message: str) -> BackendError:
+            return BackendError(Diagnostic("E0818", message, help="give the folder of the study's logs (a clone of "
+                                           "KeHang-Zhu/llm-auction, its experiment_logs/V10, or one treatment folder)"))
+
+        if not Path(path).is_dir():
+            raise fail(f"'{path}' is not a folder")
+        try:
+            out = analyze(Path(path))
+        except (ValueError, KeyError, TypeError, IndexError, SyntaxError, json.JSONDecodeError, OSError) as e:
+            raise fail(f"a log under '{path}' cannot be read: {str(e)[:200]}") from None
+        if not out:
+            raise fail(f"no treatment of the study's layout under '{path}' (result_*.json or result_*.csv in a folder "
+                       "named like private_first_price, common_spsb_3, affiliated_ac or ebay_proxy)")
+        return out
 
 
 def _has_llm_agents(spec: Any) -> bool:
