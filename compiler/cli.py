@@ -4,6 +4,10 @@ Machine-readable output goes to stdout with ``--json``; human messages,
 tables and progress go to stderr.  Exit codes: 0 ok, 1 the spec or the run
 failed, 2 usage.  ``check``, ``fmt``, ``plan`` and ``--help`` import no torch,
 cvxpy or litellm.
+
+Size: one function per command, each a thin wrapper over ``auctionc.api``; what they print
+lives in ``report`` and ``simulation_views``.  Splitting the commands over modules would
+scatter the CLI's one idea (the verbs and their options) without making any of them simpler.
 """
 
 from __future__ import annotations
@@ -421,12 +425,11 @@ def simulate(
 
 @app.command()
 @_guard
-def analyze(
-    path: Path = typer.Argument(..., help="Folder of released logs (the layout of KeHang-Zhu/llm-auction's experiment_logs/V10)."),
-    as_json: bool = JSON_OPT,
-) -> None:
+def analyze(path: Path = typer.Argument(..., help="Folder of released logs (the layout of KeHang-Zhu/llm-auction's "
+                                         "experiment_logs/V10)."), as_json: bool = JSON_OPT) -> None:
     """Our behaviour metrics for another tool's transcripts (the LLM-bidder study's released logs)."""
     from . import api
+    from .simulation_views import print_log_metrics
 
     try:
         rows = api.analyze_logs(path)
@@ -434,8 +437,6 @@ def analyze(
         _fail(e, as_json)
     if as_json:
         _emit_json({"ok": True, "treatments": rows})
-    from .simulation_views import print_log_metrics
-
     print_log_metrics(rows, str(path))
 
 
