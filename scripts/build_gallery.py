@@ -569,12 +569,11 @@ THUMB_WIDTH = 480
 
 
 def _thumbnail(src: Path, dest: Path) -> None:
-    """A smaller copy of ``src`` for the card (Pillow, which matplotlib itself uses for PNG)."""
-    from PIL import Image
+    """A smaller copy of ``src`` for the card (matplotlib's thumbnail, no upscaling)."""
+    from matplotlib import image
 
-    with Image.open(src) as im:
-        im.thumbnail((THUMB_WIDTH, THUMB_WIDTH))
-        im.save(dest, optimize=True)
+    width = image.imread(src).shape[1]
+    image.thumbnail(str(src), str(dest), scale=min(1.0, THUMB_WIDTH / width))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -79,7 +79,11 @@ def test_first_price_plays_and_logs(first_run):
     assert res.complete and len(res.records) == 2
     c = res.calls
     assert c["model_calls"] >= 6 and c["cache_hits"] == 0  # 3 bidders x 2 rounds, plus any re-asks
-    lines = [json.loads(x) for x in Path(res.transcript_path).read_text().splitlines()]
+    logged = [json.loads(x) for x in Path(res.transcript_path).read_text().splitlines()]
+    # A slow local model can time out; each failed attempt is logged with its error and
+    # retried, and only answered calls count as model calls.
+    lines = [x for x in logged if "error" not in x]
+    assert all(x["api_attempt"] >= 0 for x in logged if "error" in x)
     assert len(lines) == c["model_calls"]
     for line in lines:
         for key in ("messages", "raw", "parsed", "prompt_tokens", "completion_tokens", "cost_usd", "latency_s",
