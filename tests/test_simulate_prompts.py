@@ -166,3 +166,13 @@ def test_python_random_draws_are_the_study_draws(tmp_path):
     values, obs, common, _ = python_draws(draw_plan(spec), 3, 1399)
     assert values.tolist() == [[66, 31, 98], [59, 79, 4], [23, 94, 62]]
     assert common is None and (obs == values).all()
+
+
+def test_an_english_intervention_for_a_spanish_bidder_needs_a_translation():
+    with pytest.raises(PlanError) as e:
+        PromptSet("es").check_language("interventions/menu", "agent.prompt", None)
+    d = e.value.diagnostics[0]
+    assert d.code == "E0816" and "interventions/menu" in d.message and "es/interventions/menu.txt" in d.help
+    mine = PromptSet("es", (("mine", {"es/interventions/menu.txt": "Reglas: precio para ganar."}),))
+    mine.check_language("interventions/menu", "agent.prompt", None)
+    PromptSet("es").check_language("rules_first_price", "agent", None)  # bundled in Spanish

@@ -71,6 +71,8 @@ def make_llm_agent(a: ir.LLMAgent, b: ir.Bidder, i: int, spec: ir.AuctionSpec, i
     prompts = PromptSet(a.language, tuple(overlays))
     prompts.check_language("rules_" + {"vcg": "second_price"}.get(fmt.name, fmt.name), where, spec)
     intervention = check_intervention(a.prompt, fmt.name, info.kind, f"{where}.prompt", spec)
+    if intervention is not None:  # the bundled interventions are English: a translation must be supplied
+        prompts.check_language(f"interventions/{a.prompt}", f"{where}.prompt", spec)
     cfg = llm_config(a, ctx["model"], ctx["api_base"], ctx["max_tokens"], ctx["response_format"],
                      getattr(spec, "_prompt_texts", None))
     setting = Setting(

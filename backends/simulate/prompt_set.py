@@ -158,13 +158,15 @@ class PromptSet:
         return Template(self.text(template)).safe_substitute(**kw)
 
     def check_language(self, rules: str, where: str, spec: Any) -> None:
-        """E0816 when the agent's language has no rules text anywhere (the rules would stay in
-        English, the fault the language setting exists to avoid)."""
+        """E0816 when the agent's language has no text for template ``rules`` (the rules, or an
+        intervention) anywhere: it would stay in English, the fault the language setting
+        exists to avoid."""
         if self.language == "en" or self.lookup(rules, language_only=True) is not None:
             return
-        raise _err("E0816", f"no rules text in language '{self.language}' for {rules.removeprefix('rules_')}",
-                   f"the bundled prompts are written in {', '.join(f'{c} ({n})' for c, n in LANGUAGES.items())}; "
-                   f"for another language, add a folder '{self.language}/' with {rules}.txt to a prompt folder "
+        written = ("the bundled interventions are written in English" if rules.startswith("interventions/") else
+                   f"the bundled rules are written in {', '.join(f'{c} ({n})' for c, n in LANGUAGES.items())}")
+        raise _err("E0816", f"no text in language '{self.language}' for {rules.removeprefix('rules_')}",
+                   f"{written}; add {self.language}/{rules}.txt to a prompt folder "
                    "(simulate { prompts \"my_prompts\" })", where, spec)
 
 
