@@ -380,3 +380,12 @@ def simulate(spec: Any, llm: bool = False, model: str | None = None, options: di
     with claim(out_dir, spec, force=force, purpose="simulate"), ctx.progress.stage("simulate"):
         # the seed stays a run setting: None means the spec's simulate { seed }
         return the_plan.backend.simulate(spec, the_plan.options, ctx, llm=llm, model=model, **kwargs)
+
+
+def analyze_logs(path: str | Path) -> list[dict[str, Any]]:
+    """Our simulation metrics for another tool's transcripts: the released logs of Shah et al.
+    (2025) in the layout of their repository, one entry per treatment (the simulate backend's
+    ``analyze_logs``)."""
+    from .plugins.registry import get_backend
+
+    return get_backend("simulate").analyze_logs(Path(path))

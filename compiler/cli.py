@@ -297,7 +297,7 @@ def verify(
 @guard
 def simulate(
     file: Path = typer.Argument(..., metavar="FILE", help="Spec with a `mechanism` format (and optionally `simulate { }` and agents), or an assignment spec."),
-    llm: bool = typer.Option(False, "--llm", help="Make every bidder an LLM agent of --model."),
+    llm: bool = typer.Option(False, "--llm", help="Play every bidder with a model: LLM agents keep their settings and take --model (default: the bundled local model); other bidders get a default LLM agent."),
     model: str | None = typer.Option(None, "--model", metavar="MODEL", help="litellm model name (default: the local model served by `auctionc serve-model`)."),
     api_base: str | None = typer.Option(None, "--api-base", metavar="URL", help="Base URL of an OpenAI-compatible server."),
     rounds: int | None = typer.Option(None, "--rounds", metavar="N", help="Rounds per experiment (default: the spec's)."),
@@ -362,6 +362,10 @@ def simulate(
     if as_json:
         emit_json(doc)
     summary(doc)
+    if dry_run and doc.get("dry_run"):
+        from .simulation_views import print_dry_run
+
+        print_dry_run(doc["dry_run"])
     for w in doc.get("warnings") or []:
         err(f"warning: {w.get('message', w) if isinstance(w, dict) else w}")
     for key in ("transcript_path", "report_path", "plot_path"):
@@ -373,6 +377,29 @@ def simulate(
         else:
             err(f"the run did not complete ({doc.get('stop_reason')})")
         raise typer.Exit(1)
+
+
+@app.command(cls=Command)
+@guard
+def analyze(
+    path: Path = typer.Argument(..., metavar="DIR", help="Folder of released logs (the layout of KeHang-Zhu/llm-auction's experiment_logs/V10)."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Our behaviour metrics for another tool's transcripts (the LLM-bidder study's released logs).
+
+    \b
+    Example:
+      auctionc analyze path/to/experiment_logs/V10 --json"""
+    from . import api
+    from .simulation_views import print_log_metrics
+
+    try:
+        rows = api.analyze_logs(path)
+    except AuctionError as e:
+        fail(e, as_json)
+    if as_json:
+        emit_json({"ok": True, "treatments": rows})
+    print_log_metrics(rows, str(path))
 
 
 @app.command(cls=Command)

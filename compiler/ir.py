@@ -14,17 +14,48 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
-from .dsl.vocabulary import ASSIGNMENT_MECHANISMS, CATS_DISTRIBUTIONS, DESCRIPTION_STYLES, FORMATS, REASONING
+from .dsl.vocabulary import (
+    ASSIGNMENT_MECHANISMS,
+    CATS_DISTRIBUTIONS,
+    DESCRIPTION_STYLES,
+    DRAWS,
+    EBAY_CLOSING,
+    EBAY_INCREMENTS,
+    FORMATS,
+    REASONING,
+    SIMULATED_ONLY_FORMATS,
+)
 
 Scalar = Union[bool, int, float, str]
 
 
 class Node(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    _LATER_FIELDS: ClassVar[tuple[str, ...]] = ()
+    """Fields added after IR version 1 that are written only when set (not None): a spec that
+    does not use them keeps the JSON, and so the hash, it had before they existed (stored
+    results and checkpoints stay valid)."""
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_later_fields(self, handler: SerializerFunctionWrapHandler):
+        out = handler(self)
+        if self._LATER_FIELDS and isinstance(out, dict):
+            for k in self._LATER_FIELDS:
+                if out.get(k, 0) is None:
+                    del out[k]
+        return out
 
 
 # --------------------------------------------------------------------------
@@ -203,6 +234,10 @@ class LLMAgent(Node):
     language: str = "en"
     currency: str = "$"
     api_base: str | None = None
+    prompts: str | None = None
+    """A folder of prompt files (beside the spec) over the bundled prompts, for this agent."""
+
+    _LATER_FIELDS = ("prompts",)
 
 
 class Truthful(Node):
@@ -222,8 +257,14 @@ class RandomAgent(Node):
     kind: Literal["random"] = "random"
 
 
+class Sniper(Node):
+    """eBay: waits for the last day, then bids its value (Roth and Ockenfels 2002)."""
+
+    kind: Literal["sniper"] = "sniper"
+
+
 Agent = Annotated[
-    Union[LLMAgent, Truthful, BNE, CRRA, RandomAgent], Field(discriminator="kind")
+    Union[LLMAgent, Truthful, BNE, CRRA, RandomAgent, Sniper], Field(discriminator="kind")
 ]
 
 
@@ -334,6 +375,9 @@ class Objective(Node):
 
 
 FormatName = Literal[FORMATS]  # type: ignore[valid-type]
+SIMULATED_ONLY = SIMULATED_ONLY_FORMATS
+"""Formats played only as simulations (day by day): no artifact evaluates them from sealed
+reports, so ``compile`` and ``verify`` do not take them."""
 
 
 class Format(Node):
@@ -347,7 +391,19 @@ class Format(Node):
     announce_dropouts: bool = True
     """Ascending clock: whether bidders see who dropped out (``False`` is the blind clock)."""
     start: float | None = None
-    """Dutch and clock: the starting price."""
+    """Dutch and clock: the starting price; eBay: the opening price."""
+    days: int | None = None
+    """eBay: the days of bidding (each bidder acts once a day)."""
+    closing: Literal[EBAY_CLOSING] | None = None  # type: ignore[valid-type]
+    """eBay: ``hard`` (ends on the last day) or ``soft`` (bidding on the day before the last
+    adds a day, as Shah et al. coded it)."""
+    hidden_reserve: bool | None = None
+    """eBay: bidders are told there is a reserve but not its amount."""
+    increments: Literal[EBAY_INCREMENTS] | None = None  # type: ignore[valid-type]
+    """eBay: ``flat`` (``increment``, the study's $1) or ``ebay`` (eBay's increment table and
+    reserve rule)."""
+
+    _LATER_FIELDS = ("days", "closing", "hidden_reserve", "increments")
 
 
 class Solve(Node):
@@ -361,6 +417,13 @@ class Simulate(Node):
     repetitions: int = 1
     integer_values: bool = False
     options: dict[str, Scalar] = Field(default_factory=dict)
+    prompts: str | None = None
+    """A folder of prompt files (beside the spec) over the bundled prompts, for every LLM agent."""
+    draws: Literal[DRAWS] | None = None  # type: ignore[valid-type]
+    """How values are drawn (default ``numpy``); ``python_random`` reproduces Shah et al.'s
+    draws for a seed."""
+
+    _LATER_FIELDS = ("prompts", "draws")
 
 
 class Verify(Node):

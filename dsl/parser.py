@@ -163,7 +163,7 @@ _GROUPS: list[tuple[set[str], str, set[str]]] = [
     (_EXPR_START, "a number, a name or a distribution such as Uniform(0, 1)", _EXPR_EXTRA),
     (set(VALUATION_KINDS), "a valuation kind (additive, unit_demand, single or xor)", {"NAME"}),
     (set(FORMATS), "a format such as first_price or second_price", {"NAME"}),
-    (set(AGENT_KINDS), "an agent (llm, truthful, bne, crra or random)", {"NAME"}),
+    (set(AGENT_KINDS), "an agent (llm, truthful, bne, crra, random or sniper)", {"NAME"}),
     (set(CONSTRAINTS), "a requirement (IC, IR, obedience, deterministic or budget_balance)", {"NAME"}),
     (set(MODES), "a mode (dominant, bayesian, ex_post or interim)", {"NAME"}),
     (set(COURSE_KEYWORDS), "a course statement (seats or timetable)", set()),

@@ -50,9 +50,9 @@ CATS_DISTRIBUTIONS = ("arbitrary", "regions", "paths", "scheduling", "matching")
 
 FORMATS = (
     "first_price", "second_price", "third_price", "vcg", "all_pay", "ascending_clock", "dutch",
-    "posted_price",
+    "posted_price", "ebay",
 )
-SINGLE_ITEM_FORMATS = ("first_price", "second_price", "third_price", "all_pay", "ascending_clock", "dutch")
+SINGLE_ITEM_FORMATS = ("first_price", "second_price", "third_price", "all_pay", "ascending_clock", "dutch", "ebay")
 """Formats defined for one item (VCG and posted prices take several)."""
 STRATEGY_PROOF_FORMATS = frozenset({"second_price", "vcg", "ascending_clock", "posted_price"})
 """Formats in which bidding one's value is a dominant strategy (private values)."""
@@ -65,7 +65,12 @@ FORMAT_OPTIONS: dict[str, tuple[str, ...]] = {
     "ascending_clock": ("reserve", "entry_fee", "increment", "start", "announce_dropouts"),
     "dutch": ("reserve", "entry_fee", "increment", "start"),
     "posted_price": ("price", "prices", "entry_fee"),
+    "ebay": ("days", "closing", "reserve", "hidden_reserve", "increment", "increments", "start"),
 }
+SIMULATED_ONLY_FORMATS = frozenset({"ebay"})
+"""Formats that exist only as simulations (played day by day; no sealed-report artifact)."""
+EBAY_CLOSING = ("hard", "soft")
+EBAY_INCREMENTS = ("flat", "ebay")
 FORMAT_OPTION_TYPES = {
     "reserve": "number",
     "entry_fee": "number",
@@ -74,9 +79,13 @@ FORMAT_OPTION_TYPES = {
     "price": "number",
     "prices": "list",
     "announce_dropouts": "bool",
+    "days": "number",
+    "closing": "string",
+    "hidden_reserve": "bool",
+    "increments": "string",
 }
 
-AGENT_KINDS = ("llm", "truthful", "bne", "crra", "random")
+AGENT_KINDS = ("llm", "truthful", "bne", "crra", "random", "sniper")
 LLM_OPTIONS: dict[str, str] = {
     "model": "string",
     "reasoning": "string",
@@ -85,20 +94,25 @@ LLM_OPTIONS: dict[str, str] = {
     "language": "string",
     "currency": "string",
     "api_base": "string",
+    "prompts": "string",
 }
 REASONING = ("plain", "cot")
-PROMPTS = ("default", "nash_deviation", "dominant_strategy")
-"""The prompt interventions that ship with auctionc; any other ``prompt`` names a .txt file
-in the spec's folder."""
+PROMPTS = ("default", "menu", "breitmoser", "risk_neutral", "dominant_strategy", "wrong_strategy", "nash_deviation")
+"""The prompt interventions that ship with auctionc (the six of Shah et al. 2025, and none);
+any other ``prompt`` names a .txt file in the spec's folder."""
 
 CONSTRAINTS = ("IC", "IR", "obedience", "deterministic", "budget_balance")
 MODES = ("dominant", "bayesian", "ex_post", "interim")
 CONSTRAINT_MODES = {"IC": ("dominant", "bayesian"), "IR": ("ex_post", "interim")}
 OBJECTIVE_TERMS = ("revenue", "welfare")
 
-SIMULATE_SETTINGS = {"rounds": "count", "seed": "int", "repetitions": "count", "integer_values": "bool"}
+SIMULATE_SETTINGS = {"rounds": "count", "seed": "int", "repetitions": "count", "integer_values": "bool",
+                     "prompts": "folder", "draws": "choice"}
 """The typed settings of ``simulate { }``; any other setting is an option of the simulation
 backend, checked by the planner."""
+DRAWS = ("numpy", "python_random")
+"""How a simulation draws values: numpy's generator, or Python's ``random`` module in the
+order of Shah et al.'s released code (their value draws, seed for seed)."""
 VERIFY_SETTINGS = {"samples": "count", "steps": "count", "restarts": "count", "seed": "int",
                    "tolerance": "positive"}
 

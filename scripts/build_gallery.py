@@ -548,7 +548,8 @@ def refresh_one(ex: Example, timeout_s: float, results: Path = RESULTS) -> dict[
             (results / f"{ex.name}.json").write_text(json.dumps(rec, indent=1) + "\n")
             return rec
         plots = []
-        figures = [*(data.get("files") or {}).values(), data.get("plot_path")]  # plot_path: a simulation's bids.png
+        # a simulation's figures: bids.png (plot_path) and the per-round means, rounds.png
+        figures = [*(data.get("files") or {}).values(), data.get("plot_path"), data.get("rounds_plot_path")]
         for path in sorted({str(f) for f in figures if f}):
             src = Path(path)
             if src.suffix.lower() == ".png" and src.exists():
@@ -566,7 +567,8 @@ def refresh_one(ex: Example, timeout_s: float, results: Path = RESULTS) -> dict[
         if main is not None:
             _thumbnail(results / main, results / f"{ex.name}-thumb.png")
         # Temporary paths mean nothing on the docs site.
-        for key in ("artifact", "transcript", "transcript_path", "report_path", "plot_path", "checkpoint_path", "out_dir"):
+        for key in ("artifact", "transcript", "transcript_path", "report_path", "plot_path", "rounds_plot_path",
+                    "checkpoint_path", "out_dir"):
             if isinstance(data.get(key), str):
                 data[key] = data[key].replace(tmp, "OUT")
         if isinstance(data.get("files"), dict):
