@@ -66,7 +66,7 @@ def test_valuation_kinds() -> None:
 
 
 def test_distributions() -> None:
-    assert literal_alternatives("callee") == set(V.DISTRIBUTIONS)
+    assert literal_alternatives("callee") == set(V.DISTRIBUTIONS) | set(V.BELIEF_DISTRIBUTIONS)
     assert set(V.DIST_SIGNATURES) == set(V.DISTRIBUTIONS)
     assert set(V.DIST_EXAMPLES) >= set(V.DISTRIBUTIONS)
 

@@ -401,6 +401,7 @@ def settings(cx: Context, s: ast.SettingsBlock, model: type, known: dict[str, st
                     failed = True
             else:
                 vals[n] = got
+        if want in ("positive", "folder", "choice"):
             continue
         if want == "bool":
             got = cx.guard(lambda st=st: scalar(cx, st.value))
