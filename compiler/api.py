@@ -161,7 +161,8 @@ def _compile(
     ctx = RunContext(seed=seed, out_dir=out_dir, device=device, resume=resume, progress=reporter)
     t1 = time.perf_counter()
     try:
-        result = b.compile(spec, opts, ctx)
+        with reporter.stage(f"compile ({name})"):
+            result = b.compile(spec, opts, ctx)
     except (AuctionError, KeyboardInterrupt):
         raise
     except MemoryError as e:
@@ -189,7 +190,8 @@ def _compile(
     if verify:
         from .verifier import verify as run_verify
 
-        output.certificate = run_verify(mech, spec, progress=reporter, **_verify_settings(spec, verify_options))
+        with reporter.stage("verify"):
+            output.certificate = run_verify(mech, spec, progress=reporter, **_verify_settings(spec, verify_options))
     t3 = time.perf_counter()
     output.timings = {"plan_s": round(t1 - t0, 4), "solve_s": round(t2 - t1, 4), "verify_s": round(t3 - t2, 4)}
     if out_dir is not None:
@@ -351,7 +353,9 @@ def verify_path(
         if spec is None:
             raise UsageError(Diagnostic("E0904", f"no spec.json beside {target}", help="pass the spec with --spec FILE"))
         where = Path(report_dir) if report_dir is not None else (target if target.is_dir() else target.parent)
-    cert = verify(mech, spec, progress=_progress(progress), **_verify_settings(spec, options))
+    reporter = _progress(progress)
+    with reporter.stage("verify"):
+        cert = verify(mech, spec, progress=reporter, **_verify_settings(spec, options))
     output = VerifyOutput(spec, mech, cert)
     files = write_report(where, spec=spec, mechanism=mech, certificate=cert, result_json=output.to_json(),
                          stem="verify_report")
@@ -373,7 +377,7 @@ def simulate(spec: Any, llm: bool = False, model: str | None = None, options: di
     ctx = RunContext(out_dir=out_dir, resume=bool(kwargs.pop("resume", False)),
                      progress=_progress(kwargs.pop("progress", False)))
     force = bool(kwargs.pop("force", False))
-    with claim(out_dir, spec, force=force, purpose="simulate"):
+    with claim(out_dir, spec, force=force, purpose="simulate"), ctx.progress.stage("simulate"):
         # the seed stays a run setting: None means the spec's simulate { seed }
         return the_plan.backend.simulate(spec, the_plan.options, ctx, llm=llm, model=model, **kwargs)
 

@@ -4,7 +4,8 @@ formats, verification and internal errors.  Backends register theirs through the
 
 from __future__ import annotations
 
-from .dsl.diagnostics import register_codes
+from .dsl.diagnostics import register_codes, registered_codes
+from .explanations import EXPLANATIONS
 
 register_codes(
     "compiler",
@@ -14,7 +15,8 @@ register_codes(
         "E0002": "empty spec: no auction or market block",
         "E0003": "the file is not UTF-8 text (binary data)",
         "E0004": "a spec larger than the front end reads, or more errors than it lists",
-        "E0005": "the output directory is in use by another run, or holds another spec's output (--force)",
+        "E0005": "the output directory is in use by another run, or holds another spec's output or a finished compile (--force)",
+        "E0006": "a usage error: an unknown command or flag, a missing argument or value, a malformed NAME=VALUE",
         # E02xx names
         "E0201": "unknown name (not a param or common variable)",
         "E0202": "duplicate name or entry",
@@ -125,4 +127,12 @@ register_codes(
         "E1107": "an --option of a sweep that no backend of the sweep takes",
         "E1108": "a sweep option that needs --simulate, or a design backend given with --simulate",
     },
+)
+
+# the long explanations (``auctionc explain CODE``) live in their own module; re-registering
+# under the same layer attaches them to the summaries above
+register_codes(
+    "compiler",
+    {code: (entry.summary, EXPLANATIONS.get(code, "")) for code, entry in registered_codes().items()
+     if entry.layer == "compiler"},
 )

@@ -110,6 +110,22 @@ def _binary(filename: str) -> Diagnostic:
     )
 
 
+def closest_spec_path(path: Path) -> str | None:
+    """The existing ``.auction`` file whose path is closest to a missing ``path``: among the
+    specs in its folder (or, when that folder does not exist either, in the current folder
+    and ``examples/``), for a did-you-mean."""
+    from .diagnostics import did_you_mean
+
+    folders = [path.parent] if path.parent.is_dir() else [Path("."), Path("examples")]
+    candidates = []
+    for folder in folders:
+        try:
+            candidates += [str(f) if str(folder) != "." else f.name for f in sorted(folder.glob("*.auction"))[:500]]
+        except OSError:
+            continue
+    return did_you_mean(str(path), candidates, cutoff=0.5)
+
+
 def read_source(path: str | os.PathLike[str]) -> str:
     """The text of a spec file: ``UsageError`` E0001 if unreadable, ``SpecError`` E0003 if binary."""
     p = Path(path)
@@ -124,7 +140,8 @@ def read_source(path: str | os.PathLike[str]) -> str:
         ) from None
     except FileNotFoundError:
         raise UsageError(
-            Diagnostic("E0001", f"cannot read {name}: no such file", help="check the path")
+            Diagnostic("E0001", f"cannot read {name}: no such file", help="check the path",
+                       suggestion=closest_spec_path(p))
         ) from None
     except OSError as e:
         raise UsageError(

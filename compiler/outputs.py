@@ -10,7 +10,8 @@ auctionc first used it are never removed.
 
 A finished compile of the same spec (its ``mechanism.json`` is there) is refused the same way:
 a second ``auctionc compile`` never replaces a result silently.  ``--force`` replaces it
-(removing what the first run wrote, so no figure of the old run stays beside the new one) and
+(removing the files auctionc writes, so no figure of the old run stays beside the new one;
+any other file stays) and
 ``--resume`` continues its training.  A compile that stopped before saving its artifact is
 taken up again without a flag, and simulations, whose replies are cached and replayed, may
 always run again into their directory.
@@ -144,7 +145,8 @@ def _take(out: Path, spec: Any, force: bool, purpose: str, run: dict[str, Any] |
                 f"{out} already holds a finished compile of {spec.name}" + (f" ({how})" if how else ""),
                 "pass --force to replace it, --out DIR to keep both, or --resume to continue its training",
             )
-        _clean(out, foreign)
+        # the same spec's run: remove what auctionc writes, keep every other file
+        _clean(out, foreign | {e for e in entries if not _ours(e)})
     identity = None
     if run is not None:
         identity = json.loads(json.dumps({"spec_hash": digest, **run}, sort_keys=True, default=str))

@@ -67,7 +67,8 @@ def parse_backend_options(backend: Any, spec: Any, options: dict[str, Any] | Non
 
     from_spec = backend.given_options(spec)
     given = {**from_spec, **(options or {})}
-    opts = parse_options(backend.name, given, backend.options, spec, section=backend.options_section)
+    opts = parse_options(backend.name, given, backend.options, spec, section=backend.options_section,
+                         from_command_line=set(options or {}))
     for name, o in backend.options.items():
         # a spec from someone else must not lift the limits that protect the user running it
         if (o.limit and name in from_spec and name not in (options or {}) and o.default is not None
@@ -148,6 +149,27 @@ def _ask(name: str, spec: Any, options: dict[str, Any] | None) -> tuple[Any, dic
         return backend, opts, Verdict.no(f"backend {name} failed while checking the spec ({type(e).__name__}: {e})")
 
 
+def _raise_option_errors(spec: Any, options: dict[str, Any], names: list[str]) -> None:
+    """When the caller's options (``-o``) are what every backend refused, say so: the option
+    diagnostics (E0602-E0604) of the first backend that would take the spec with its own
+    options, instead of "no backend accepts this spec"."""
+    for name in names:
+        try:
+            backend = registry.backend_class(name)()
+            parse_backend_options(backend, spec, options)
+            continue  # these options are fine here: the backend refused for other reasons
+        except PlanError as e:
+            diagnostics = e.diagnostics
+        except Exception:
+            continue
+        try:
+            fits = backend.accepts(spec, parse_backend_options(backend, spec, None)).ok
+        except Exception:
+            fits = False
+        if fits:
+            raise PlanError(diagnostics)
+
+
 def _fits_role(backend: Any, spec: Any) -> bool:
     caps = backend.capabilities
     if spec.kind not in caps.spec_kinds:
@@ -206,6 +228,8 @@ def make_plan(
             continue
         accepted.append((verdict.score, -_METHOD_RANK.get(method, 3), name, verdict, b, opts or {}))
     if not accepted:
+        if options:
+            _raise_option_errors(spec, options, [r.backend for r in refused if r.backend in relevant])
         notes = tuple(f"{r.backend}: {'; '.join(r.reasons)}" for r in refused)
         # hints from backends made for this kind of spec come first (a design spec
         # wants "add a grid", not "name a format")

@@ -4,18 +4,29 @@ On a terminal it is a rich bar on stderr; when stderr is not a terminal (a log f
 a pipe) it is plain text lines at a steady rate, so a long run never sits silent; with
 ``--quiet`` it is nothing.  Work reports through ``Progress.task`` and never asks which
 of the three it is talking to.
+
+A step that reports nothing for a long time (one solver call, a compatibility proof) runs
+inside ``Progress.stage``: in line mode a watcher thread writes ``<stage>: still working,
+N s`` whenever no line has been written for ``interval`` seconds, so the rate holds there too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any, Literal, TextIO
 
 Mode = Literal["bar", "lines", "off"]
 
 LINE_INTERVAL_S = 10.0
 """Seconds between plain-text progress lines (the first and the last are always written)."""
+
+_last_line = [time.monotonic()]
+"""When any reporter last wrote a line (all write to stderr, some through their own
+``Progress``): the stage watcher stays quiet while others speak."""
 
 
 class Progress:
@@ -55,7 +66,35 @@ class Progress:
     def log(self, message: str) -> None:
         """One line of news (a stage that starts, a repair that ran)."""
         if self.mode != "off":
-            print(message, file=self.stream or sys.stderr, flush=True)
+            self.write(message)
+
+    def write(self, line: str) -> None:
+        print(line, file=self.stream or sys.stderr, flush=True)
+        _last_line[0] = time.monotonic()
+
+    @contextlib.contextmanager
+    def stage(self, label: str) -> Iterator[None]:
+        """Run a step that may report nothing for long; in line mode, write a line whenever
+        ``interval`` seconds pass without one (the tasks inside keep writing their own)."""
+        if self.mode != "lines":
+            yield
+            return
+        done = threading.Event()
+        t0 = time.monotonic()
+
+        def watch() -> None:
+            while not done.wait(min(1.0, self.interval / 4)):
+                now = time.monotonic()
+                if now - max(_last_line[0], t0) >= self.interval:
+                    self.write(f"{label}: still working, {now - t0:.0f} s")
+
+        watcher = threading.Thread(target=watch, name=f"progress: {label}", daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            done.set()
+            watcher.join()
 
 
 class Task:
@@ -121,6 +160,7 @@ class _LineTask(Task):
         tail = f", {info}" if info else ""
         word = "done" if final else "at"
         print(f"{self.label}: {word} {count}{tail}, {now - self.t0:.0f} s", file=self.stream, flush=True)
+        _last_line[0] = now
 
 
 class _BarTask(Task):

@@ -6,13 +6,28 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
+
+_QUIET: ContextVar[bool] = ContextVar("auctionc_quiet_solvers", default=False)
+"""Whether what native solvers print (HiGHS's banner) is dropped instead of sent to stderr."""
+
+
+@contextmanager
+def quiet_solvers(quiet: bool = True) -> Iterator[None]:
+    """Within this block, drop what native solver code prints (``--quiet``)."""
+    token = _QUIET.set(quiet)
+    try:
+        yield
+    finally:
+        _QUIET.reset(token)
 
 
 @contextmanager
 def stdout_to_stderr() -> Iterator[None]:
     """Send what native solver code prints on file descriptor 1 to stderr, where it cannot
-    corrupt ``--json`` output (a no-op when stdout has no file descriptor)."""
+    corrupt ``--json`` output, or nowhere inside ``quiet_solvers`` (a no-op when stdout has
+    no file descriptor)."""
     sys.stdout.flush()
     try:
         fd = sys.stdout.fileno()
@@ -20,12 +35,22 @@ def stdout_to_stderr() -> Iterator[None]:
         yield
         return
     saved = os.dup(fd)
+    devnull = None
     try:
-        os.dup2(sys.stderr.fileno() if hasattr(sys.stderr, "fileno") else os.open(os.devnull, os.O_WRONLY), fd)
+        try:
+            target = -1 if _QUIET.get() else sys.stderr.fileno()
+            sys.stderr.flush()
+        except (AttributeError, OSError, ValueError):  # a stderr without a descriptor (captured)
+            target = -1
+        if target < 0:
+            devnull = target = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(target, fd)
         yield
     finally:
         os.dup2(saved, fd)
         os.close(saved)
+        if devnull is not None:
+            os.close(devnull)
 
 
 def new_highs() -> Any:

@@ -155,11 +155,22 @@ register_codes(
     "dsl",
     {
         # E01xx syntax
-        "E0101": "unexpected token",
-        "E0102": "unexpected end of file (a block is never closed)",
-        "E0103": "unexpected character",
-        "E0104": "unterminated string",
-        "E0105": "a second auction or market block in one file",
+        "E0101": ("unexpected token", (
+            "The parser met a word or symbol it did not expect here: often a missing '{' or '}', "
+            "a keyword misspelt, or a statement in the wrong block. The message lists what was "
+            "expected and the caret points at the token; compare with an example in examples/.")),
+        "E0102": ("unexpected end of file (a block is never closed)", (
+            "The file ends inside a block: some '{' has no matching '}'. The message points at "
+            "the block that is still open.")),
+        "E0103": ("unexpected character", (
+            "A character that is not part of the language (such as '@' or a stray quote) appears "
+            "outside a string or a comment. Comments start with '#'.")),
+        "E0104": ("unterminated string", (
+            "A string opened with '\"' is never closed on its line. Close it, or escape a quote "
+            "inside it.")),
+        "E0105": ("a second auction or market block in one file", (
+            "A spec file holds exactly one `auction` or `market` block; put the second one in a "
+            "file of its own.")),
     },
 )
 

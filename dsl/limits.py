@@ -30,7 +30,12 @@ operands of one long sum all count.  Every later stage walks expressions recursi
 register_codes(
     "dsl",
     {
-        "E0106": "a spec, literal or nesting beyond the front end's size limits",
+        "E0106": ("a spec, literal or nesting beyond the front end's size limits", (
+            "The front end bounds what one spec may hold, so that a file from someone else cannot "
+            "exhaust memory or time: number literals of at most 100 characters, strings of at most "
+            "1,000, and at most 128 levels of nesting (parentheses, minus signs, calls, "
+            "tables and the terms of one long sum each count). Write large numbers with an "
+            "exponent, move long text into a file, and simplify deep expressions.")),
     },
 )
 

@@ -406,7 +406,7 @@ def render_page(ex: Example) -> str:
     if ex.description:
         out += [ex.description, ""]
     out += [
-        f"`examples/{ex.name}.auction` · valuation: **{valuation_class(ex)}** · backend: **{backend_label(ex)}**",
+        f"[examples/{ex.name}.auction](#spec) · valuation: **{valuation_class(ex)}** · backend: **{backend_label(ex)}**",
         "",
         "## Spec",
         "",

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Installs Debian's chromium for tests/test_browser.py when it is missing.
-# Idempotent: does nothing when a chromium binary is already on PATH.
+# Installs Debian's chromium and its WebDriver (chromium-driver, built from the same
+# Chromium) for tests/test_browser.py when they are missing.  Selenium is given the
+# driver's path, so nothing is downloaded when the test runs.
+# Idempotent: does nothing when both are already on PATH.
 set -euo pipefail
 
-for exe in chromium chromium-browser google-chrome; do
-    if command -v "$exe" >/dev/null 2>&1; then
-        echo "setup_browser: $exe already installed at $(command -v "$exe")"
-        exit 0
-    fi
-done
+if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+    echo "setup_browser: chromium and chromedriver already installed at $(command -v chromium), $(command -v chromedriver)"
+    exit 0
+fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
     echo "setup_browser: apt-get not available; install chromium by hand" >&2
@@ -23,5 +23,6 @@ fi
 # Several sessions may share the machine: wait for the dpkg lock instead of failing.
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get -o DPkg::Lock::Timeout=300 update -qq
-$SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+$SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends chromium chromium-driver fonts-dejavu-core >/dev/null
 command -v chromium
+command -v chromedriver

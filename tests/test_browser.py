@@ -1,23 +1,21 @@
-"""The built docs site in headless Chromium: every page renders with no console error,
-and the gallery index shows one card per example.
+"""The built docs site in headless Chromium: every page renders with no console error, the
+gallery index shows one card per example with a picture and a certificate status, and a person
+can click through it (open a card, see the figure and the certificate, follow the link to the
+spec).
 
-Chromium is driven through the DevTools protocol over ``--remote-debugging-pipe``
-(messages are NUL-terminated JSON on file descriptors 3 and 4): no port to pick, no
-websocket library, and the browser dies with its pipes.  ``tests/setup_browser.sh``
-installs Debian's ``chromium``; without it the test skips and says why.
+Chromium is Debian's package, driven by Selenium through Debian's ``chromium-driver`` (the
+driver of the same Chromium build): the driver's path is given, so Selenium never looks for or
+downloads one.  ``tests/setup_browser.sh`` installs both; without them the test skips and says why.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -42,163 +40,37 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
-    "--remote-debugging-pipe",
     "--window-size=1280,900",
 ]
 PAGE_TIMEOUT_S = 30.0
 
 
-def _chromium() -> str | None:
-    for exe in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(exe)
-        if path:
-            return path
-    return None
-
-
-class CDP:
-    """A minimal DevTools-protocol client over Chromium's debugging pipe."""
-
-    def __init__(self, exe: str, user_data_dir: str) -> None:
-        to_child_r, self._to_child_w = os.pipe()
-        self._from_child_r, from_child_w = os.pipe()
-
-        def wire_fds() -> None:  # runs in the child: Chromium reads fd 3, writes fd 4
-            # Move both ends above 4 first so the second dup2 cannot clobber the first.
-            r, w = os.dup(to_child_r), os.dup(from_child_w)
-            os.dup2(r, 3)
-            os.dup2(w, 4)
-
-        self.proc = subprocess.Popen(
-            [exe, *CHROMIUM_FLAGS, f"--user-data-dir={user_data_dir}", "about:blank"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            preexec_fn=wire_fds,
-            # Keep 3 and 4 open through exec: preexec_fn fills them, close_fds spares them.
-            pass_fds=(3, 4),
-        )
-        os.close(to_child_r)
-        os.close(from_child_w)
-        self._next_id = 0
-        self._buf = b""
-        self.events: list[dict[str, Any]] = []
-        self._stderr: list[bytes] = []
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
-
-    def _drain_stderr(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self._stderr.append(line)
-
-    @property
-    def stderr(self) -> str:
-        return b"".join(self._stderr[-40:]).decode(errors="replace")
-
-    def _read_message(self, deadline: float) -> dict[str, Any]:
-        import select
-
-        while b"\0" not in self._buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("no reply from Chromium")
-            ready, _, _ = select.select([self._from_child_r], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(self._from_child_r, 1 << 16)
-            if not chunk:
-                raise ConnectionError(f"Chromium closed the debugging pipe:\n{self.stderr}")
-            self._buf += chunk
-        raw, _, self._buf = self._buf.partition(b"\0")
-        return json.loads(raw)
-
-    def send(self, method: str, params: dict[str, Any] | None = None, session: str | None = None,
-             timeout: float = PAGE_TIMEOUT_S) -> dict[str, Any]:
-        self._next_id += 1
-        msg: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
-        if session:
-            msg["sessionId"] = session
-        os.write(self._to_child_w, json.dumps(msg).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        while True:
-            reply = self._read_message(deadline)
-            if reply.get("id") == self._next_id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                return reply.get("result", {})
-            self.events.append(reply)
-
-    def wait_event(self, method: str, session: str, timeout: float = PAGE_TIMEOUT_S) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        for i, ev in enumerate(self.events):
-            if ev.get("method") == method and ev.get("sessionId") == session:
-                return self.events.pop(i)
-        while True:
-            ev = self._read_message(deadline)
-            if ev.get("method") == method and ev.get("sessionId") == session:
-                return ev
-            self.events.append(ev)
-
-    def close(self) -> None:
-        try:
-            self.send("Browser.close", timeout=5)
-        except Exception:
-            pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        for fd in (self._to_child_w, self._from_child_r):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+def _which(*names: str) -> str | None:
+    return next((path for name in names if (path := shutil.which(name))), None)
 
 
 class Tab:
-    """One page target with the Runtime, Log and Page domains on, collecting errors."""
+    """One Chromium window: open a page and collect its console errors."""
 
-    def __init__(self, cdp: CDP) -> None:
-        self.cdp = cdp
-        target = cdp.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.session = cdp.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Page", "Runtime", "Log"):
-            cdp.send(f"{domain}.enable", session=self.session)
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
 
     def open(self, url: str) -> list[str]:
-        """Load ``url``; return the console errors, exceptions and failed loads it caused."""
-        self.cdp.events = [e for e in self.cdp.events if e.get("sessionId") != self.session]
-        self.cdp.send("Page.navigate", {"url": url}, session=self.session)
-        self.cdp.wait_event("Page.loadEventFired", self.session)
-        # Let scripts that run after load (search worker, highlighting) report their errors.
-        self.evaluate("new Promise(r => setTimeout(r, 300))", await_promise=True)
-        errors = []
-        for ev in self.cdp.events:
-            if ev.get("sessionId") != self.session:
-                continue
-            p = ev.get("params", {})
-            if ev.get("method") == "Runtime.exceptionThrown":
-                d = p["exceptionDetails"]
-                errors.append(f"exception: {d.get('exception', {}).get('description') or d.get('text')}")
-            elif ev.get("method") == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
-                errors.append("console.error: " + " ".join(str(a.get("value", a.get("description"))) for a in p["args"]))
-            elif ev.get("method") == "Log.entryAdded" and p["entry"]["level"] == "error":
-                errors.append(f"log: {p['entry']['text']} ({p['entry'].get('url', '')})")
-        return errors
+        """Load ``url``; return the console errors and failed loads it caused."""
+        self.driver.get_log("browser")  # drop what earlier pages logged
+        self.driver.get(url)
+        return self.settle()
 
-    def evaluate(self, expr: str, await_promise: bool = False) -> Any:
-        res = self.cdp.send(
-            "Runtime.evaluate", {"expression": expr, "returnByValue": True, "awaitPromise": await_promise},
-            session=self.session,
-        )
-        if "exceptionDetails" in res:
-            raise RuntimeError(f"{expr}: {res['exceptionDetails']}")
-        return res["result"].get("value")
+    def settle(self) -> list[str]:
+        """Let scripts that run after load (search worker, highlighting) report their errors."""
+        self.driver.execute_async_script("const done = arguments[0]; setTimeout(done, 300);")
+        return [f"{e['level']}: {e['message']}" for e in self.driver.get_log("browser") if e["level"] == "SEVERE"]
+
+    def evaluate(self, expr: str) -> Any:
+        return self.driver.execute_script(f"return ({expr});")
 
     def screenshot(self, path: Path) -> None:
-        data = self.cdp.send("Page.captureScreenshot", {"format": "png"}, session=self.session)["data"]
-        path.write_bytes(base64.b64decode(data))
+        self.driver.save_screenshot(str(path))
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -229,15 +101,24 @@ def server(site: Path):
 
 @pytest.fixture(scope="module")
 def tab():
-    exe = _chromium()
-    if exe is None:
-        pytest.skip("chromium is not installed (bash tests/setup_browser.sh installs it with apt)")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
+    exe, driver_exe = _which("chromium", "chromium-browser"), _which("chromedriver")
+    if exe is None or driver_exe is None:
+        pytest.skip("chromium or chromium-driver is not installed (bash tests/setup_browser.sh installs both with apt)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = exe
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     with tempfile.TemporaryDirectory(prefix="auctionc-chromium-") as profile:
-        cdp = CDP(exe, profile)
+        options.add_argument(f"--user-data-dir={profile}")
+        driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver_exe))
+        driver.set_page_load_timeout(PAGE_TIMEOUT_S)
+        driver.set_script_timeout(PAGE_TIMEOUT_S)
         try:
-            yield Tab(cdp)
+            yield Tab(driver)
         finally:
-            cdp.close()
+            driver.quit()
 
 
 def _screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -248,20 +129,76 @@ def _screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_gallery_index_shows_every_example(tab: Tab, server: str, tmp_path_factory) -> None:
-    expected = [ex.name for ex in build_gallery.read_examples()]
+    examples = build_gallery.read_examples()
     errors = tab.open(f"{server}/gallery/")
     assert errors == []
+    # the pictures load lazily, as a person scrolls: load them all, then wait for them
+    tab.driver.execute_async_script(
+        "const done = arguments[0];"
+        "document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager');"
+        "Promise.all([...document.images].map(i => i.complete ? 0 : new Promise(r => i.onload = i.onerror = r)))"
+        ".then(() => done());")
     cards = tab.evaluate(
         "[...document.querySelectorAll('a.gallery-card')].map(a => ({name: a.dataset.example,"
         " title: a.querySelector('.gallery-title').textContent,"
         " headline: a.querySelector('.gallery-headline').textContent,"
+        " image: (i => i ? i.complete && i.naturalWidth > 0 : null)(a.querySelector('img.gallery-thumb')),"
+        " cert: a.querySelector('.gallery-cert').dataset.cert,"
+        " status: a.querySelector('.gallery-cert').textContent,"
         " visible: a.getBoundingClientRect().height > 0}))"
     )
-    assert [c["name"] for c in cards] == expected
+    assert [c["name"] for c in cards] == [ex.name for ex in examples]
     assert all(c["visible"] and c["title"] and c["headline"] for c in cards)
+    # every card says what its certificate is, in words
+    for c in cards:
+        assert (c["cert"], c["status"].split(":")[0]) in {
+            ("pass", "certificate PASS"), ("fail", "certificate FAIL"), ("none", "no certificate (a simulation)"),
+            ("none", "not verified"), ("none", "certificate")}, c
+    # every card whose stored result has a figure shows it, loaded; the others are the results
+    # that store none (named here so that a new gap shows)
+    with_figure = {ex.name for ex in examples if build_gallery.main_figure(ex)}
+    assert {c["name"] for c in cards if c["image"]} == with_figure
+    assert {c["name"] for c in cards if c["image"] is None} == {ex.name for ex in examples} - with_figure
     shots = _screenshot_dir(tmp_path_factory)
     tab.screenshot(shots / "gallery.png")
     assert (shots / "gallery.png").stat().st_size > 10_000
+
+
+def test_click_through_the_gallery(tab: Tab, server: str) -> None:
+    """As a person would: open a card, see its figure and its certificate, follow the link to
+    the spec."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(tab.driver, PAGE_TIMEOUT_S)
+    for name, verdict in (("manelli_vincent", "PASS"), ("myerson_lp", "FAIL")):
+        tab.open(f"{server}/gallery/")
+        card = tab.driver.find_element(By.CSS_SELECTOR, f'a.gallery-card[data-example="{name}"]')
+        tab.driver.execute_script("arguments[0].scrollIntoView()", card)
+        card.click()
+        wait.until(expected_conditions.url_contains(f"/gallery/{name}/"))
+        assert tab.settle() == []
+        figure = tab.driver.find_element(By.CSS_SELECTOR, f'article img[src*="results/{name}-"]')
+        wait.until(lambda _, img=figure: img.get_property("complete"))
+        assert figure.get_property("naturalWidth") > 0 and figure.is_displayed()
+        admonition = tab.driver.find_element(By.CSS_SELECTOR, "article .admonition.success, article .admonition.failure")
+        assert "certificate" in admonition.text and verdict in admonition.text, admonition.text
+        link = tab.driver.find_element(By.LINK_TEXT, f"examples/{name}.auction")
+        link.click()
+        wait.until(expected_conditions.url_contains("#spec"))
+        spec = tab.driver.find_element(By.CSS_SELECTOR, "article .language-auction")
+        assert f"auction {name}" in spec.text and spec.is_displayed()
+        assert tab.evaluate("document.getElementById('spec').getBoundingClientRect().top < 300")
+
+
+def test_code_on_the_home_page_fits(tab: Tab, server: str) -> None:
+    """The pipeline diagram (and the spec above it) fit their boxes: nothing cut off or scrolled."""
+    tab.open(f"{server}/")
+    wide = tab.evaluate("[...document.querySelectorAll('article pre > code')]"
+                        ".filter(c => c.textContent.includes('Spec IR') && c.scrollWidth > c.clientWidth + 1)"
+                        ".map(c => c.textContent.slice(0, 40))")
+    assert wide == []
 
 
 def test_every_page_renders_without_console_errors(tab: Tab, server: str, site: Path, tmp_path_factory) -> None:

@@ -58,6 +58,14 @@ def test_two_bidders_grid_myerson(K, ic):
     assert r.stats["constraints_by_family"]["IC"] < r.stats["all_pairs_ic_constraints"]
 
 
+@pytest.mark.parametrize("K", [10, 20])
+def test_midpoint_grid_myerson(K):
+    """What `lp(grid = K)` makes of U[0,1] (examples/myerson_lp.auction): the cell midpoints, whose
+    optimum is 5/12 - 1/(6K^2) + 3/(8K) (docs/published-figures.md), 0.435 at K = 20."""
+    r = compile_(single_item(2, ir.Uniform(low=0.0, high=1.0), ic="bayesian", ir_mode="interim"), grid=K)
+    assert r.claim["revenue"] == pytest.approx(5 / 12 - 1 / (6 * K**2) + 3 / (8 * K), abs=1e-9)
+
+
 def test_one_bidder_posted_price():
     vals, probs = (1.0, 2.0, 3.0, 5.0), (0.4, 0.3, 0.2, 0.1)
     spec = single_item(1, ir.Discrete(values=vals, probs=probs))

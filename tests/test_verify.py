@@ -387,4 +387,5 @@ def test_search_budget_and_progress_lines():
     assert c.samples == 20_000 // (2 * (256 + 4 + 20)) and not c.ok
     assert any("search budget of 20,000 evaluations allows 35 of 2,000 profiles" in n for n in c.notes)
     text = stream.getvalue()
-    assert "verify: misreport search: done 2/2" in text and "verify: revenue and welfare: done" in text
+    # the bar counts steps: per bidder the grid and restarts, then each of the 10 coordinate rounds
+    assert "verify: misreport search: done 22/22" in text and "verify: revenue and welfare: done" in text

@@ -37,14 +37,36 @@ class ExactBackend(Backend):
 
     deterministic: ClassVar[bool] = False
     options: ClassVar[dict[str, OptionSpec]] = EXACT_OPTIONS
-    codes: ClassVar[dict[str, str]] = {
-        "E0610": "the exact backend needs finite priors or a grid, or has nothing to maximise",
-        "E0611": "the exact backend does not support this kind of spec",
-        "E0710": "the exact model is too big (types, variables, constraints named)",
-        "E0711": "the exact model is infeasible (the constraint families at fault named)",
-        "E0712": "the exact model is unbounded (the missing constraint family named)",
-        "E0713": "the solver stopped with a non-optimal status",
-        "E0714": "constraint generation did not converge",
+    codes: ClassVar[dict[str, str | tuple[str, str]]] = {
+        "E0610": ("the exact backend needs finite priors or a grid, or has nothing to maximise", (
+            "lp and milp enumerate types, so a continuous prior (Uniform, Normal, ...) needs a grid: "
+            "`solve with lp(grid = 20)` solves on the midpoints of 20 equal cells per prior. The "
+            "result is exact on that grid; on the continuum the verifier may then find a regret of "
+            "about a cell's width (a finer grid shrinks it). Or name a format, or use `menu` for a "
+            "learned design.")),
+        "E0611": ("the exact backend does not support this kind of spec", (
+            "The exact backends take auctions whose type spaces they can enumerate and data markets "
+            "of one buyer; xor bids mixed with other valuations, xor bids over many items, and "
+            "markets of several buyers are outside them. The message names what does not fit; "
+            "`auctionc plan FILE` shows which backend takes it.")),
+        "E0710": ("the exact model is too big (types, variables, constraints named)", (
+            "The LP or MILP would have more variables than the backend's `max_variables` allows "
+            "(types grow as grid^bidders). Use a smaller grid or fewer bidders, raise the limit on "
+            "the command line (-o max_variables=N) if the machine has the memory, or use `menu`.")),
+        "E0711": ("the exact model is infeasible (the constraint families at fault named)", (
+            "No mechanism satisfies every constraint; the message names the constraint families "
+            "that conflict (for example budget balance with IC and IR). Drop or relax one.")),
+        "E0712": ("the exact model is unbounded (the missing constraint family named)", (
+            "The objective can grow without limit: a constraint family is missing, usually IR "
+            "(without it payments are unbounded). Add `require IR`.")),
+        "E0713": ("the solver stopped with a non-optimal status", (
+            "HiGHS (or CBC) stopped before proving an optimum: the `time_limit` option, numerical "
+            "trouble or an interrupted solve. The message gives the status; a larger time limit, a "
+            "smaller grid or the other exact backend may help.")),
+        "E0714": ("constraint generation did not converge", (
+            "The exact backend adds violated IC constraints round by round; it hit its round limit "
+            "(`max_rounds`) with violations left. Raise it (-o max_rounds=N), start from every pair "
+            "(-o working_set=all) or use a smaller grid.")),
     }
     exports: ClassVar[tuple[str, ...]] = ("cvxpy",)
 

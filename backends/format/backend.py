@@ -32,7 +32,10 @@ class FormatBackend(Backend):
         runs_formats=True,
     )
     options: dict = {}
-    codes = {"E0607": "the format backend was asked to build a spec that names no format"}
+    codes = {"E0607": ("the format backend was asked to build a spec that names no format", (
+        "`--backend format` builds the artifact of the standard format a spec names with "
+        "`mechanism NAME`; this spec names none. Add a `mechanism` line, or let the planner "
+        "choose a design backend."))}
 
     def accepts(self, spec: Spec, options: dict[str, Any]) -> Verdict:
         if spec.mechanism is None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -472,20 +471,16 @@ def _budget_error() -> type[Exception]:
 
 
 class _Progress:
-    def __init__(self, on: bool, total: int, done: int):
-        self.p = None
-        if on and total > 0:
-            from rich.console import Console
-            from rich.progress import Progress
+    """The rounds played, through auctionc's one progress reporter (a bar on a terminal,
+    plain lines at a steady rate in a log)."""
 
-            self.p = Progress(console=Console(file=sys.stderr), transient=True)
-            self.p.start()
-            self.task = self.p.add_task("rounds", total=total, completed=done)
+    def __init__(self, on: bool, total: int, done: int):
+        from auctionc.progress import Progress
+
+        self.task = Progress.auto(on and total > 0).task("simulate: rounds", total, done)
 
     def advance(self, k: int) -> None:
-        if self.p is not None:
-            self.p.advance(self.task, k)
+        self.task.update(advance=k)
 
     def close(self) -> None:
-        if self.p is not None:
-            self.p.stop()
+        self.task.close()

@@ -72,13 +72,15 @@ def _coerce(name: str, value: Any, spec: OptionSpec) -> Any:
 
 def parse_options(
     backend: str, given: dict[str, Any], specs: dict[str, OptionSpec], spec_ir: Any = None,
-    section: str = "solve.options",
+    section: str = "solve.options", from_command_line: frozenset[str] | set[str] = frozenset(),
 ) -> dict[str, Any]:
-    """Defaults merged with ``given``; raises PlanError (E0602/E0603/E0604) on bad options."""
+    """Defaults merged with ``given``; raises PlanError (E0602/E0603/E0604) on bad options.
+    An option named in ``from_command_line`` (the caller's, ``-o`` on the command line) is
+    diagnosed without pointing at the spec's text, which did not give that value."""
     diags: list[Diagnostic] = []
     out = {k: s.default for k, s in specs.items()}
     for name, value in given.items():
-        where = f"{section}.{name}"
+        where = None if name in from_command_line else f"{section}.{name}"
         if name not in specs:
             diags.append(
                 Diagnostic(

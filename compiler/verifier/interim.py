@@ -35,6 +35,8 @@ def interim_regret(ev: Evaluator, draws: Draws, settings: Settings, names: list[
     others = reports[rng.choice(B, M, replace=False)]
     regrets, truthful = np.zeros((K, n)), np.zeros((K, n))
     worst, worst_gain = None, -np.inf
+    rounds = min(ROUNDS, max(1, settings.steps))
+    task = settings.reporter.task("verify: interim regret", total=n * (1 + rounds))
     for i in range(n):
         v = values[own, i]
         grid = grid_points(lo[i], hi[i], budget=GRID)
@@ -42,25 +44,29 @@ def interim_regret(ev: Evaluator, draws: Draws, settings: Settings, names: list[
             grid = lo[i] + (hi[i] - lo[i]) * rng.random((GRID, dim))
         cand = np.concatenate([reports[own, i][:, None, :], np.broadcast_to(grid, (K, *grid.shape))], axis=1)
         eu = _interim_utility(ev, i, v, cand, others)
+        task.update(advance=1)
         u_truth = eu[:, 0].copy()
         k = eu.argmax(axis=1)
         best_u, best_r = eu[np.arange(K), k], cand[np.arange(K), k]
         g = max(2, int(round(GRID ** (1.0 / dim)))) if dim <= 4 else 4
         step = np.broadcast_to(np.maximum((hi[i] - lo[i]) / (g - 1), 1e-12), (K, dim)).copy()
         dirs = np.concatenate([np.eye(dim), -np.eye(dim)])
-        for _ in range(min(ROUNDS, max(1, settings.steps))):
+        for _ in range(rounds):
             c = np.clip(best_r[:, None, :] + dirs[None] * step[:, None, :], lo[i], hi[i])
             u = _interim_utility(ev, i, v, c, others)
             best_u, best_r, better = keep_best(u, c, best_u, best_r, 1e-15)
             step = np.where(better[:, None], step, step * 0.5)
+            task.update(advance=1)
         gain = best_u - u_truth
         regrets[:, i] = np.maximum(gain, 0.0)
+        task.update(regret=float(regrets[:, : i + 1].max()))
         truthful[:, i] = u_truth
         j = int(gain.argmax())
         if gain[j] > worst_gain:
             worst_gain = float(gain[j])
             worst = {"bidder": names[i], "values": vec(v[j]), "misreport": vec(best_r[j]),
                      "regret": max(0.0, worst_gain), "against": "the others' prior"}
+    task.close()
     per_type = regrets.mean(axis=1)
     mean = float(per_type.mean())
     se = float(per_type.std(ddof=1)) / math.sqrt(K) if K > 1 else 0.0

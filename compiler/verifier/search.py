@@ -113,15 +113,24 @@ def search_regret(ev: Evaluator, mech: Any, draws: Draws, settings: Settings, na
     u_true = (values * a).sum(axis=2) - p
     regrets = np.zeros((B, n))
     worst, best_gain, steps_used = None, -np.inf, 0
-    task = settings.reporter.task(label, total=n)
+    # the bar counts the search's steps (the grid and restarts, then each coordinate round or
+    # each gradient step of each chunk of profiles), so it moves with the work, not per bidder
+    chunks = -(-B // max(1, _TORCH_ROWS // max(1, settings.restarts))) if differentiable else 0
+    local_units = chunks * settings.steps if differentiable else (min(settings.steps, MAX_LOCAL_ROUNDS) if local else 0)
+    task = settings.reporter.task(label, total=n * (1 + local_units))
+
+    def tick() -> None:
+        task.update(advance=1)
+
     for i in range(n):
         best_u, best_r = _grid_and_restarts(ev, settings, i, reports, values, u_true[:, i], lo[i], hi[i], rng,
                                             GRID_BUDGET if local else SANITY_GRID)
+        tick()
         if differentiable:
-            best_u, best_r = _gradient(ev, mech, settings, i, reports, values, best_u, best_r, lo[i], hi[i])
+            best_u, best_r = _gradient(ev, mech, settings, i, reports, values, best_u, best_r, lo[i], hi[i], tick)
             steps_used = settings.steps
         elif local:
-            best_u, best_r, rounds = _coordinate(ev, settings, i, reports, values, best_u, best_r, lo[i], hi[i])
+            best_u, best_r, rounds = _coordinate(ev, settings, i, reports, values, best_u, best_r, lo[i], hi[i], tick)
             steps_used = max(steps_used, rounds)
         gain = best_u - u_true[:, i]
         regrets[:, i] = np.maximum(gain, 0.0)
@@ -131,7 +140,7 @@ def search_regret(ev: Evaluator, mech: Any, draws: Draws, settings: Settings, na
             worst = {"bidder": names[i], "values": vec(values[k, i]), "report_truthful": vec(reports[k, i]),
                      "misreport": vec(best_r[k]), "regret": max(0.0, best_gain),
                      "others": {names[j]: vec(reports[k, j]) for j in range(n) if j != i}}
-        task.update(advance=1, regret=float(regrets[:, : i + 1].max()))
+        task.update(completed=(i + 1) * (1 + local_units), regret=float(regrets[:, : i + 1].max()))
     task.close()
     how = "grid + random restarts"
     if local:
@@ -156,7 +165,7 @@ def _grid_and_restarts(ev, settings, i, reports, values, u_true, lo, hi, rng, bu
     return best_u, best_r
 
 
-def _coordinate(ev, settings, i, reports, values, best_u, best_r, lo, hi):
+def _coordinate(ev, settings, i, reports, values, best_u, best_r, lo, hi, tick=lambda: None):
     """From the best report found, try +-step on each coordinate (random directions in high
     dimension) and halve the step where nothing improves."""
     B, n, dim = reports.shape
@@ -176,10 +185,11 @@ def _coordinate(ev, settings, i, reports, values, best_u, best_r, lo, hi):
         u = utility_with(ev, i, reports, values, cand)
         best_u, best_r, better = keep_best(u, cand, best_u, best_r, 1e-15)
         step = np.where(better[:, None], step, step * 0.5)
+        tick()
     return best_u, best_r, rounds
 
 
-def _gradient(ev, mech, settings, i, reports, values, best_u, best_r, lo, hi):
+def _gradient(ev, mech, settings, i, reports, values, best_u, best_r, lo, hi, tick=lambda: None):
     """Batched gradient ascent on bidder i's report: ``restarts`` starts per profile (the best
     report so far plus random ones), Adam on the report rescaled to the unit box; the final
     candidates are re-scored with ``allocate_and_pay`` so that a soft relaxation can neither
@@ -219,6 +229,7 @@ def _gradient(ev, mech, settings, i, reports, values, best_u, best_r, lo, hi):
             opt.step()
             with torch.no_grad():
                 z.clamp_(0.0, 1.0)
+            tick()
         with torch.no_grad():
             cands = torch.stack([track, z.detach()], dim=1).reshape(b, 2 * R, dim)
             cand = (lo + span * cands.cpu().double().numpy()).clip(lo, hi)

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import build_gallery  # noqa: E402
 
-_MARKER = re.compile(r"<!--\s*auctionc:(\w+)(?:\s+([\w.-]+))?\s*-->")
+_MARKER = re.compile(r"<!--\s*auctionc:(\w+)(?:\s+([\w.:-]+))?\s*-->")
 _examples: list[build_gallery.Example] = []
 
 
@@ -129,6 +129,11 @@ def render_diagnostics() -> str:
     out = ["| code | meaning | raised by |", "|---|---|---|"]
     for code, entry in all_codes().items():
         out.append(f'| <span id="{code}">`{code}`</span> | {_esc(entry.summary)} | {_esc(entry.layer)} |')
+    # the long explanations, as `auctionc explain CODE` prints them
+    out += ["", "## Explanations", "", "What `auctionc explain CODE` prints for each code that has one:", ""]
+    for code, entry in all_codes().items():
+        if entry.explanation:
+            out += [f"**`{code}`** {_esc(entry.summary)}.", "", entry.explanation, ""]
     return "\n".join(out) + "\n"
 
 
@@ -155,6 +160,25 @@ def render_benchmark(name: str) -> str:
     return f"*From `benchmarks/results/{name}.md`:*\n\n{body}\n"
 
 
+def render_benchmark_rows(arg: str) -> str:
+    """``FILE:PREFIX``: the rows of ``benchmarks/results/FILE.md``'s table whose setting starts
+    with PREFIX (dashes for spaces), under the table's header: one benchmark script measures
+    several sections' settings."""
+    name, _, prefix = arg.partition(":")
+    path = ROOT / "benchmarks" / "results" / f"{name}.md"
+    if not path.exists():
+        return render_benchmark(name)
+    prefix = prefix.replace("-", " ")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rule = next((i for i, ln in enumerate(lines) if ln.startswith("---")), None)
+    rows = [ln for ln in lines if ln.startswith(prefix)]
+    if rule is None or not rows:
+        return render_benchmark(name)
+    first = lines[0] if not lines[0].startswith("```") else ""
+    table = "\n".join([lines[rule - 1], lines[rule], *rows])
+    return f"*From `benchmarks/results/{name}.md`, its {prefix} rows:* {first.strip()}\n\n```text\n{table}\n```\n"
+
+
 def render_benchmark_others(shown: set[str]) -> str:
     results = ROOT / "benchmarks" / "results"
     rest = sorted(p.stem for p in results.glob("*.md") if p.stem not in shown) if results.is_dir() else []
@@ -169,6 +193,7 @@ _RENDER = {
     "diagnostics": lambda arg: render_diagnostics(),
     "keywords": lambda arg: render_keywords(),
     "benchmark": lambda arg: render_benchmark(arg or ""),
+    "benchmark_rows": lambda arg: render_benchmark_rows(arg or ""),
 }
 # ``benchmark_others`` needs to know which tables the page already shows.
 
