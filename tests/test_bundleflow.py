@@ -142,7 +142,7 @@ def test_compile_end_to_end_cache_and_resume(tmp_path) -> None:
     st = r.stats
     assert st["train_samples"] == 380 and st["test_samples"] == 20 and st["iterations"] == 60
     assert st["flow"]["cached"] is False and list((tmp_path / "flows").glob("*.pt"))
-    assert set(st["baselines"]) == {"grand_bundle", "item_pricing", "bundle_rochetnet"}
+    assert set(st["baselines"]) == {"grand_bundle", "item_pricing", "fixed_rochetnet"}
     assert st["revenue"] > 0
     # the revenue reported is the artifact's own argmax revenue on the test valuations
     test = cats.sample_valuations("regions", 10, 400, seed=3, bids=30)[380:]

@@ -35,8 +35,12 @@ class BundleFlowBackend(Backend):
         "batch": OptionSpec(int, 256, "valuations per training step", min=1),
         "lr": OptionSpec(float, 0.02, "Adam learning rate of prices and mixture weights", min=0.0),
         "lr_support": OptionSpec(float, 0.005, "Adam learning rate of the support points' initial positions", min=0.0),
-        "sharpness_start": OptionSpec(float, 50.0, "softmax sharpness at the first step (values scaled to mean 1)", min=0.0),
-        "sharpness_end": OptionSpec(float, 500.0, "softmax sharpness at the last step", min=0.0),
+        "schedule": OptionSpec(str, "geometric", "softmax sharpness schedule: geometric (sharpness_start to sharpness_end "
+                               "over the run) or paper (the BundleFlow authors': 0.001 per unit of value, x1.05 every 200 steps, "
+                               "capped at 0.2)", choices=("geometric", "paper")),
+        "sharpness_start": OptionSpec(float, 50.0, "geometric schedule: softmax sharpness at the first step (values scaled to mean 1)",
+                                      min=0.0),
+        "sharpness_end": OptionSpec(float, 500.0, "geometric schedule: softmax sharpness at the last step", min=0.0),
         "warmup": OptionSpec(int, 200, "price-only warm-up steps on the initial bundles (init = bids)", min=0),
         "init": OptionSpec(str, "bids", "menu start: bids (bid bundles, warm-up prices) or items (the bundles item pricing sells, at item prices)",
                            choices=("items", "bids")),
@@ -149,13 +153,14 @@ class BundleFlowBackend(Backend):
         import numpy as np
         import torch
         from auctionc.backends.bundleflow.baselines import (
-            bundle_rochetnet,
+            fixed_rochetnet,
             grand_bundle,
             item_pricing,
             lp_menu,
         )
         from auctionc.backends.bundleflow.bundle_menu import BundleMenuMechanism
         from auctionc.backends.bundleflow.flow import load_or_train
+        from auctionc.backends.bundleflow.relaxation import Schedule
         from auctionc.backends.bundleflow.train import TrainConfig, train_menu
         from auctionc.cats import CatsOptionError, check_options, sample_valuations
 
@@ -199,8 +204,8 @@ class BundleFlowBackend(Backend):
         timings["flow_s"] = time.perf_counter() - t0
 
         cfg = TrainConfig(menu=opts["menu"], support=opts["support"], steps=opts["steps"], batch=opts["batch"],
-                          lr=opts["lr"], lr_support=opts["lr_support"], sharpness_start=opts["sharpness_start"],
-                          sharpness_end=opts["sharpness_end"], euler_steps=opts["euler_steps"],
+                          lr=opts["lr"], lr_support=opts["lr_support"],
+                          schedule=Schedule(opts["schedule"], opts["sharpness_start"], opts["sharpness_end"]), euler_steps=opts["euler_steps"],
                           eval_every=opts["eval_every"], chunk=opts["chunk"], seed=seed, warmup_steps=opts["warmup"],
                           init=opts["init"])
         # item pricing is both a baseline and the menu's starting point (option init)
@@ -225,7 +230,7 @@ class BundleFlowBackend(Backend):
             with progress.task("baselines", 1) as task:
                 baselines["grand_bundle"] = gb
                 baselines["item_pricing"] = ip
-                baselines["bundle_rochetnet"] = bundle_rochetnet(train, test, opts["rochetnet_menu"], opts["rochetnet_steps"], seed=seed)
+                baselines["fixed_rochetnet"] = fixed_rochetnet(train, test, opts["rochetnet_menu"], opts["rochetnet_steps"], seed=seed)
                 if m <= opts["lp_max_items"]:
                     baselines["lp"] = lp_menu(train, test, opts["lp_samples"])
                 task.update(completed=1)
@@ -238,7 +243,7 @@ class BundleFlowBackend(Backend):
             "menu_seconds": res.seconds, "resumed_from": res.resumed_from,
             "selected_step": res.state.get("selected_step"),
             "seconds_to_2pct": within["seconds"] if within else None, "steps_to_2pct": within["step"] if within else None,
-            "baselines": {k: {kk: vv for kk, vv in v.items() if kk != "prices"} for k, v in baselines.items()},
+            "baselines": {k: {kk: vv for kk, vv in v.items() if kk not in ("prices", "bundles")} for k, v in baselines.items()},
             "flow": {**flow_info, "cached": cached}, "timings": timings,
             "train_samples": len(train), "test_samples": len(test), "items": m, "distribution": val.distribution,
             "cats": {"distribution": val.distribution, "goods": m, "bids": n_bids, "seed": cats_seed, **cats_opts},
@@ -289,7 +294,7 @@ def _menu_section(mech: Any, choices: Any) -> str:
 def _baseline_section(final: float, res: Any, baselines: dict[str, Any], n_test: int) -> str:
     lines = [f"Revenue on {n_test} test valuations.", "", "| mechanism | revenue | ratio to BundleFlow | seconds |",
              "|---|---|---|---|", f"| BundleFlow | {final:.2f} | 1.000 | {res.seconds:.1f} |"]
-    names = {"item_pricing": "item pricing (search)", "grand_bundle": "grand bundle", "bundle_rochetnet": "bundle RochetNet",
+    names = {"item_pricing": "item pricing (search)", "grand_bundle": "grand bundle", "fixed_rochetnet": "fixed-bundle RochetNet",
              "lp": "exact LP on the training sample"}
     for k, b in baselines.items():
         r = b.get("revenue")
