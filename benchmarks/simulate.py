@@ -13,7 +13,7 @@ from pathlib import Path
 
 from auctionc import ir
 from auctionc.backends.simulate import find_local_gguf, run_simulation, serve_local_model
-from auctionc.backends.simulate.local_llm import free_port
+from auctionc.llm.local_server import free_port
 
 FORMATS = ["first_price", "second_price", "third_price", "all_pay", "ascending_clock", "dutch"]
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from .diagnostics import Diagnostic
 from .errors import AuctionError, BackendError, UsageError
-from .plan import Plan, make_plan
+from .planner import Plan, make_plan
 from .progress import Progress
 
 
@@ -122,7 +122,8 @@ def compile(  # noqa: A001 - the API name users expect
     """Plan, compile with the chosen backend, verify, and save the artifact under ``out``.
 
     ``out`` is held for the run (``outputs.claim``): another run into it is refused, and so
-    is a directory holding another spec's output unless ``force``, which removes that first."""
+    is a directory holding another spec's output or a finished compile of this one (unless
+    ``resume``) unless ``force``, which removes what auctionc wrote there first."""
     t0 = time.perf_counter()
     the_plan = make_plan(spec, backend, options)  # no side effects: done before the directory is held
     if out is None:
@@ -131,7 +132,7 @@ def compile(  # noqa: A001 - the API name users expect
     from .outputs import claim
 
     run = {"backend": the_plan.chosen, "options": the_plan.options, "seed": seed}  # checkpoints carry it
-    with claim(out, spec, force=force, purpose="compile", run=run):
+    with claim(out, spec, force=force, purpose="compile", run=run, resume=resume):
         return _compile(spec, the_plan, seed, t0, out=out, device=device, resume=resume, progress=progress,
                         verify=verify, verify_options=verify_options)
 
@@ -315,7 +316,9 @@ def verify_path(
 ) -> VerifyOutput:
     """Verify what ``target`` names: an artifact directory (or its mechanism.json), under
     ``spec`` or the spec.json saved beside it; or a spec whose ``mechanism`` names a format.
-    Writes the verifier's report into ``report_dir`` (default: beside the artifact)."""
+    Writes the verifier's report, ``verify_report.md`` and ``.html`` (its figures prefixed
+    ``verify_report-``), into ``report_dir`` (default: beside the artifact), so the compile's
+    own ``report.md`` stays as it was."""
     from .report import write_report
 
     target = Path(target)
@@ -338,7 +341,8 @@ def verify_path(
         where = Path(report_dir) if report_dir is not None else (target if target.is_dir() else target.parent)
     cert = verify(mech, spec, progress=_progress(progress), **_verify_settings(spec, options))
     output = VerifyOutput(spec, mech, cert)
-    files = write_report(where, spec=spec, mechanism=mech, certificate=cert, result_json=output.to_json())
+    files = write_report(where, spec=spec, mechanism=mech, certificate=cert, result_json=output.to_json(),
+                         stem="verify_report")
     output.files = {k: str(v) for k, v in files.items()}
     return output
 

@@ -213,7 +213,7 @@ def plan(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Show which backend compile would use, why, and why the others refuse."""
-    from .plan import make_plan
+    from .planner import make_plan
 
     spec = _load(file, sets)
     try:
@@ -331,16 +331,22 @@ def verify(
 
 
 def _not_verified(res: Any) -> None:
-    """Name every failed check as a diagnostic on stderr and exit with the not-verified code."""
+    """Print the certificate's verdict on stderr (PASS, or FAIL with every failed check, its
+    figure and, for a grid solve of a continuous prior, why and the option that shrinks it)
+    and exit with the not-verified code when it fails."""
     cert = getattr(res, "certificate", None)
-    if cert is None or res.exit_code == 0:
+    if cert is None:
+        _err("not verified (--no-verify)")
         return
-    from .diagnostics import Diagnostic
+    from .report import verdict_lines
+    from .verifier import EXIT_NOT_VERIFIED
 
-    for c in cert.failed:
-        _err(Diagnostic(c.code, f"check {c.name} failed: {c.detail}",
-                        help="see the certificate in the report for every check").render())
-    raise typer.Exit(res.exit_code)
+    for line in verdict_lines(cert.to_json()):
+        _err(line)
+    if not res.ok:
+        _err(f"exit {EXIT_NOT_VERIFIED}: solved, but not verified at tolerance; "
+             f"`auctionc explain {cert.failed[0].code}` says what the check means")
+        raise typer.Exit(EXIT_NOT_VERIFIED)
 
 
 @app.command()
@@ -458,8 +464,7 @@ def export(
     _err(f"solved the {res.backend} program with cvxpy/{solve.upper()}")
     _summary(doc)
     _err(f"artifact: {res.artifact}")
-    if not res.ok:
-        raise typer.Exit(1)
+    _not_verified(res)
 
 
 @app.command()
@@ -564,12 +569,12 @@ def serve_model(
 
     Runs until interrupted.  `auctionc simulate --llm` with no --model and no --api-base
     uses this server when it runs on the default port, and otherwise starts one itself."""
-    from .plugins.registry import get_backend
+    from .llm.local_server import main as serve
 
     args = ["--host", host, "--port", str(port), "--threads", str(threads)]
     if model is not None:
         args += ["--model", str(model)]
-    raise typer.Exit(get_backend("simulate").serve_model(args))
+    raise typer.Exit(serve(args))
 
 
 def main() -> None:

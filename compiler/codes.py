@@ -82,6 +82,17 @@ register_codes(
         "E0701": "a backend ran out of memory",
         "E0702": "a checkpoint that belongs to another run (spec, backend, options or seed) or is not plain data",
         "E0703": "an exported program was not solved to optimality (or not solved at all)",
+        # E08xx model calls (auctionc.llm, shared by every backend with LLM agents; the
+        # simulation backend registers its own E08xx codes beside these)
+        "E0801": "an API key is missing or was rejected",
+        "E0802": "the model provider kept rate-limiting",
+        "E0803": "model calls timed out or failed repeatedly",
+        "E0804": "the model server cannot be reached",
+        "E0805": "the cost budget (--max-cost or --max-calls) was reached; the run stopped cleanly",
+        "E0806": "the provider refused the request",
+        "E0811": "the local model server cannot start, or no GGUF model was found",
+        "E0812": "the spec names a model endpoint the user has not trusted with their API keys",
+        "E0813": "--max-cost cannot bound a model without a price",
         # E09xx artifacts and verification
         "E0901": "the artifact cannot be read",
         "E0902": "unknown artifact kind",

@@ -59,7 +59,7 @@ def diagnose_text(
         return None, list(e.diagnostics)
     spec, diags = analyze(doc, overrides)
     if spec is not None:
-        from .plan import check_options
+        from .planner import check_options
 
         diags = check_options(spec)
         if diags:

@@ -8,6 +8,13 @@ passes ``--force``; then what auctionc wrote there is removed first, so the old 
 and checkpoints never lie beside the new artifact.  Files that were in the directory before
 auctionc first used it are never removed.
 
+A finished compile of the same spec (its ``mechanism.json`` is there) is refused the same way:
+a second ``auctionc compile`` never replaces a result silently.  ``--force`` replaces it
+(removing what the first run wrote, so no figure of the old run stays beside the new one) and
+``--resume`` continues its training.  A compile that stopped before saving its artifact is
+taken up again without a flag, and simulations, whose replies are cached and replayed, may
+always run again into their directory.
+
 The record also holds the run's identity (spec hash, backend, options, seed; given to ``claim``),
 which the trainers write into their checkpoints and compare on ``--resume``
 (``run_identity``).
@@ -29,7 +36,8 @@ from .errors import UsageError
 RECORD = ".auctionc-run.json"
 LOCK = ".auctionc.lock"
 KNOWN = (
-    "mechanism.json", "spec.json", "result.json", "report.md", "report.html", "checkpoints", "checkpoint.json",
+    "mechanism.json", "spec.json", "result.json", "report.md", "report.html", "verify_report.md",
+    "verify_report.html", "checkpoints", "checkpoint.json",
     "checkpoint.tmp", "transcript.jsonl", "llm_cache.sqlite", "llm_cache.sqlite-wal", "llm_cache.sqlite-shm",
     "bundleflow_ckpt.pt", "bundleflow_ckpt.tmp", "bundleflow_state.pt", "gemnet_weights.npz", "finite_types",
     "simulate", "verify",
@@ -81,9 +89,10 @@ def _refuse(out_dir: Path, message: str, hint: str) -> UsageError:
 
 @contextlib.contextmanager
 def claim(out_dir: str | os.PathLike[str], spec: Any, *, force: bool = False, purpose: str = "compile",
-          run: dict[str, Any] | None = None) -> Iterator[Path]:
+          run: dict[str, Any] | None = None, resume: bool = False) -> Iterator[Path]:
     """Hold ``out_dir`` for one run of ``spec`` (see the module's docstring); ``UsageError``
-    E0005 when another run holds it or it belongs to another spec and ``force`` is false.
+    E0005 when another run holds it, when it belongs to another spec, or (a compile that does
+    not ``resume``) when it holds a finished compile of this spec, and ``force`` is false.
     ``run`` is the run's identity (backend, resolved options, seed), recorded with the claim
     so the record is written once."""
     from filelock import FileLock, Timeout
@@ -97,13 +106,13 @@ def claim(out_dir: str | os.PathLike[str], spec: Any, *, force: bool = False, pu
         raise _refuse(out, f"another auctionc run is writing to {out}",
                       "wait for it to finish, or pass another --out") from None
     try:
-        _take(out, spec, force, purpose, run)
+        _take(out, spec, force, purpose, run, resume)
         yield out
     finally:
         lock.release()
 
 
-def _take(out: Path, spec: Any, force: bool, purpose: str, run: dict[str, Any] | None) -> None:
+def _take(out: Path, spec: Any, force: bool, purpose: str, run: dict[str, Any] | None, resume: bool) -> None:
     digest = spec.spec_hash()
     rec = _record(out)
     entries = [e for e in os.listdir(out) if e not in (LOCK, RECORD, RECORD + ".tmp")]
@@ -124,6 +133,16 @@ def _take(out: Path, spec: Any, force: bool, purpose: str, run: dict[str, Any] |
                 f"{out} holds the output of another spec ({old or 'unknown'}, hash {owner}), not of "
                 f"{spec.name} (hash {digest})",
                 "pass another --out, or --force to remove the old output first",
+            )
+        _clean(out, foreign)
+    elif purpose == "compile" and not resume and (out / "mechanism.json").exists():
+        if not force:
+            before = (rec or {}).get("run") or {}
+            how = ", ".join(f"{k} {before[k]}" for k in ("backend", "seed") if before.get(k) is not None)
+            raise _refuse(
+                out,
+                f"{out} already holds a finished compile of {spec.name}" + (f" ({how})" if how else ""),
+                "pass --force to replace it, --out DIR to keep both, or --resume to continue its training",
             )
         _clean(out, foreign)
     identity = None

@@ -16,7 +16,7 @@ from typing import Any
 
 from .diagnostics import Diagnostic
 from .errors import BackendError, PlanError
-from .plan import Plan, make_plan
+from .planner import Plan, make_plan
 from .plugins import registry
 
 

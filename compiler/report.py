@@ -165,6 +165,56 @@ def certificate_section(cert: Any) -> tuple[str, str]:
     return "Certificate", "\n".join(lines)
 
 
+INCENTIVE_CHECKS = frozenset({"IC", "IR", "obedience"})
+"""The checks a grid solve of a continuous prior can fail by construction (rounding a report
+to the nearest grid type), unlike the validity, structure and claim checks."""
+
+
+def grid_cause(cert: dict[str, Any]) -> list[str]:
+    """Why a certificate fails, when the failure is a known consequence of the method: the
+    backend solved the spec's continuous prior on a grid (``details.discretised``, written by
+    the verifier), the mechanism holds exactly on that grid, and only incentive checks fail on
+    the continuum.  Empty otherwise."""
+    disc = (cert.get("details") or {}).get("discretised")
+    failed = set(cert.get("failed_checks") or [])
+    if not isinstance(disc, dict) or not failed or not failed <= INCENTIVE_CHECKS:
+        return []
+    tol = cert.get("tolerance") or 0.0
+    worst = [disc.get(k) for k in ("max_regret", "max_ir_violation", "max_obedience_violation")]
+    if any(w is not None and w > tol for w in worst):
+        return []  # not exact on its own grid either: no excuse from the method
+    grid = disc.get("grid")
+    return [
+        f"why: a known consequence of the method: the backend solved the spec's continuous prior on a "
+        f"{grid}-cell grid, where the mechanism holds exactly (max regret {_fmt(disc.get('max_regret'))}, "
+        f"revenue {_fmt(disc.get('revenue'), 6)}); a report between grid points is rounded to a grid type, "
+        "which a bidder can exploit by about a cell's width",
+        f"to shrink it: compile with a finer grid, e.g. -o grid={2 * int(grid or 1)} (option `grid`; the program "
+        "grows with the grid)",
+    ]
+
+
+def verdict_lines(cert: dict[str, Any] | None) -> list[str]:
+    """The certificate's verdict in plain lines, from its JSON form (``Certificate.to_json()``,
+    or ``certificate`` of a stored result): ``PASS: ...``, or ``FAIL: ...`` followed by one line
+    per failed check (its name, code and what was found) and, when the failure is a known
+    consequence of the method, why and the option that shrinks it.  Empty without a
+    certificate.  The terminal, the reports and the gallery all show these lines."""
+    if not cert:
+        return []
+    kind, tol = cert.get("kind"), _fmt(cert.get("tolerance"))
+    scope = f", on {cert['scope']}" if cert.get("scope") else ""
+    if cert.get("ok"):
+        return [f"PASS: certificate {kind} holds at tolerance {tol}{scope}"]
+    lines = [f"FAIL: certificate {kind} does not hold at tolerance {tol}{scope}"]
+    by_name = {c.get("name"): c for c in cert.get("checks") or []}
+    for name in cert.get("failed_checks") or []:
+        c = by_name.get(name, {})
+        lines.append(f"  check {name} failed [{c.get('code', '?')}]: {c.get('detail', '')}".rstrip())
+    lines.extend(f"  {line}" for line in grid_cause(cert))
+    return lines
+
+
 def metrics_section(cert: Any) -> tuple[str, str]:
     rows = []
     for name, m in cert.metrics.items():
@@ -275,7 +325,7 @@ th { background: #f3f3f3; } pre { background: #f6f8fa; padding: .8em; overflow-x
 .ok { color: #176317; } .fail { color: #a11; } img { max-width: 100%; }
 </style></head><body>
 <h1>{{ title }}</h1>
-<p class="{{ 'ok' if ok else 'fail' }}">{{ verdict }}</p>
+<p class="{{ 'ok' if ok else 'fail' }}"><strong>{{ verdict }}</strong></p>
 {% for title, body in sections %}<h2>{{ title }}</h2>
 {{ body }}
 {% endfor %}
@@ -367,15 +417,17 @@ def write_report(
         sections.append(("Versions", _table(["package", "version"], [[k, v] for k, v in result_json["versions"].items()])))
 
     images: list[tuple[str, str]] = []
-    a = plot_allocation_regions(mechanism, spec, out / "allocation.png")
+    # the verifier's report lies beside the compile's: its figures must not replace the compile's
+    pre = "" if stem == "report" else f"{stem}-"
+    a = plot_allocation_regions(mechanism, spec, out / f"{pre}allocation.png")
     if a is not None:
         files["allocation_png"] = a
         images.append(("Allocation regions", a.name))
-    r = plot_regret_histogram(certificate, out / "regret.png")
+    r = plot_regret_histogram(certificate, out / f"{pre}regret.png")
     if r is not None:
         files["regret_png"] = r
         images.append(("Regret histogram", r.name))
-    t = plot_training_curves(history or {}, out / "training_curves.png", title=f"{spec.name}: training")
+    t = plot_training_curves(history or {}, out / f"{pre}training_curves.png", title=f"{spec.name}: training")
     if t is not None:
         files["training_curves_png"] = t
         images.append(("Training curves", t.name))
@@ -384,10 +436,10 @@ def write_report(
         if fp.suffix == ".png" and fp.parent.resolve() == out.resolve() and fp.exists():
             images.append((name.replace("_", " ").capitalize(), fp.name))
 
-    title = f"auctionc report: {spec.name}"
-    verdict = "; ".join(certificate.summary_lines()[:2]) if certificate is not None else "not verified"
+    title = f"auctionc {'verify ' if stem != 'report' else ''}report: {spec.name}"
+    verdict = verdict_lines(certificate.to_json()) if certificate is not None else ["not verified (--no-verify)"]
     ok = bool(certificate.ok) if certificate is not None else False
-    md = [f"# {title}\n", f"{verdict}\n"]
+    md = [f"# {title}\n", *(f"**{v}**\n" if v[:5] in ("PASS:", "FAIL:") else f"{v.strip()}\n" for v in verdict)]
     for t, body in sections:
         md.append(f"## {t}\n\n{body}\n")
     md.extend(f"## {name}\n\n![{name}]({f})\n" for name, f in images)
@@ -396,7 +448,7 @@ def write_report(
 
     env = jinja2.Environment(autoescape=False)  # section bodies are escaped by _md_to_html
     page = env.from_string(_HTML).render(
-        title=html.escape(title), verdict=html.escape(verdict), ok=ok,
+        title=html.escape(title), verdict="<br>".join(html.escape(v.strip()) for v in verdict), ok=ok,
         sections=[(html.escape(t), _md_to_html(b)) for t, b in sections],
         images=[(html.escape(n), html.escape(f)) for n, f in images],
     )
@@ -417,7 +469,8 @@ def summary_table(result: dict[str, Any]):
     cert = result.get("certificate") or {}
     if cert:
         style = "green" if cert.get("ok") else "red"
-        t.add_row("certificate", f"[{style}]{cert.get('kind')}[/{style}]")
+        word = "PASS" if cert.get("ok") else "FAIL"  # in words, not only in colour (logs, screen readers)
+        t.add_row("certificate", f"[{style}]{word}: {cert.get('kind')}[/{style}]")
         if cert.get("failed_checks"):
             t.add_row("failed checks", f"[red]{', '.join(cert['failed_checks'])}[/red]")
         for key, label in (("max_regret", "max regret"), ("mean_regret", "mean regret"),

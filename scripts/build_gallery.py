@@ -236,6 +236,65 @@ def headline(ex: Example) -> str:
     return ", ".join(parts) if parts else "see the result"
 
 
+MAIN_FIGURES = ("allocation_regions", "allocation", "bids", "training_curves", "regret")
+"""Which stored figure is a result's main one (its card's thumbnail), by the file's stem after
+``<example>-``: the mechanism itself before how it was found or checked."""
+
+
+def main_figure(ex: Example) -> str | None:
+    """The stored PNG that stands for the result (None without one)."""
+    if ex.result_status != "ok" or not ex.plots:
+        return None
+    by_stem = {p[len(ex.name) + 1:-4]: p for p in ex.plots if p.startswith(ex.name + "-") and p.endswith(".png")}
+    for stem in MAIN_FIGURES:
+        if stem in by_stem:
+            return by_stem[stem]
+    return ex.plots[0]
+
+
+def thumbnail(ex: Example, results: Path = RESULTS) -> str | None:
+    """The card's picture: ``<example>-thumb.png`` (written by ``--refresh``) when it exists,
+    else the main figure itself."""
+    thumb = f"{ex.name}-thumb.png"
+    if ex.result_status == "ok" and (results / thumb).exists():
+        return thumb
+    return main_figure(ex)
+
+
+def certificate_status(ex: Example) -> tuple[str, str]:
+    """(css class, words) of the certificate for the card: pass, fail (with the failed checks,
+    and "grid" when the failure is the known cost of a grid solve) or none."""
+    r = ex.result or {}
+    cert = r.get("certificate") if ex.result_status == "ok" else None
+    if not isinstance(cert, dict) or not cert:
+        if ex.result_status != "ok":
+            return "none", "certificate: not computed"
+        return "none", "no certificate (a simulation)" if ex.command == "simulate" else "not verified"
+    kind = str(cert.get("kind", "")).replace("_", " ")
+    if cert.get("ok"):
+        return "pass", f"certificate PASS: {kind}"
+    failed = ", ".join(cert.get("failed_checks") or []) or "a check"
+    cause = " (grid solve of a continuous prior)" if _grid_cause(cert) else ""
+    return "fail", f"certificate FAIL: {failed}{cause}"
+
+
+def _grid_cause(cert: dict[str, Any]) -> list[str]:
+    try:
+        from auctionc.report import grid_cause
+    except ImportError:
+        return []
+    return grid_cause(cert)
+
+
+def verdict(cert: dict[str, Any]) -> list[str]:
+    """The certificate's verdict lines, as ``auctionc compile`` prints them."""
+    try:
+        from auctionc.report import verdict_lines
+    except ImportError:
+        return [f"certificate {cert.get('kind')}: {'PASS' if cert.get('ok') else 'FAIL'}"]
+    return verdict_lines(cert)
+
+
 # --------------------------------------------------------------------------
 # Markdown
 # --------------------------------------------------------------------------
@@ -255,13 +314,19 @@ def render_index(examples: list[Example]) -> str:
         return "\n".join(out)
     out.append('<div class="gallery-grid">')
     for ex in examples:
+        thumb = thumbnail(ex)
+        picture = (f'<img class="gallery-thumb" src="results/{thumb}" alt="{html.escape(ex.name)}: main figure" '
+                   'loading="lazy">' if thumb else '<span class="gallery-thumb gallery-nothumb">no figure</span>')
+        cls, status = certificate_status(ex)
         out.append(
             f'<a class="gallery-card gallery-{ex.result_status}" href="{ex.name}/" data-example="{ex.name}">'
+            f"{picture}"
             f'<span class="gallery-title">{html.escape(ex.title)}</span>'
             f'<span class="gallery-file"><code>{ex.name}.auction</code></span>'
             f'<span class="gallery-field"><b>valuation</b> {html.escape(valuation_class(ex))}</span>'
             f'<span class="gallery-field"><b>backend</b> {html.escape(backend_label(ex))}</span>'
             f'<span class="gallery-headline">{html.escape(headline(ex))}</span>'
+            f'<span class="gallery-cert gallery-cert-{cls}" data-cert="{cls}">{html.escape(status)}</span>'
             "</a>"
         )
     out += ["</div>", ""]
@@ -301,7 +366,7 @@ def _plan_lines(ex: Example) -> list[str]:
     source = "stored run"
     if plan is None and ex.spec is not None:
         try:
-            from auctionc.plan import make_plan
+            from auctionc.planner import make_plan
 
             purpose = "simulate" if ex.command == "simulate" else "compile"
             plan = make_plan(ex.spec, purpose=purpose).to_json()
@@ -358,10 +423,19 @@ def render_page(ex: Example) -> str:
     g = r.get("gallery", {})
     run = "`" + " ".join(g.get("command", [cmd])) + "`"
     out += [f"Stored from {run}" + (f" in {g['seconds']:.1f} s" if g.get("seconds") is not None else "") + ".", ""]
+    cert = r.get("certificate")
+    if isinstance(cert, dict) and cert:
+        lines = verdict(cert)
+        kind = "success" if cert.get("ok") else "failure"
+        out += [f'!!! {kind} "{_cell(lines[0])}"']
+        out += [f"    - {html.escape(line.strip())}" for line in lines[1:]] or ["    Every check passed."]
+        out.append("")
+    main = main_figure(ex)
+    if main:
+        out += [f"![{ex.name}: {main[len(ex.name) + 1:-4].replace('_', ' ')}](results/{main})", ""]
     rows = _metrics_rows(r)
     if rows:
         out += _table(rows, ("metric", "value"))
-    cert = r.get("certificate")
     if isinstance(cert, dict) and cert:
         out += ["### Certificate", ""]
         out += _table([(f"`{k}`", _cell(_num(v) if isinstance(v, (int, float)) else v)) for k, v in cert.items()
@@ -370,9 +444,10 @@ def render_page(ex: Example) -> str:
     if isinstance(calls, dict) and calls:
         out += ["### Model calls", ""]
         out += _table([(f"`{k}`", _cell(v)) for k, v in calls.items()], ("field", "value"))
-    if ex.plots:
-        out += ["## Plots", ""]
-        for p in ex.plots:
+    others = [p for p in ex.plots if p != main_figure(ex)]
+    if others:
+        out += ["## More figures", ""]
+        for p in others:
             out += [f"![{Path(p).stem}](results/{p})", ""]
     out += _sweep_lines(ex)
     out += ["??? abstract \"Stored JSON\"", "", "    ```json"]
@@ -436,7 +511,12 @@ def refresh_one(ex: Example, timeout_s: float, results: Path = RESULTS) -> dict[
             data = json.loads(proc.stdout)
         except ValueError:
             data = None
-        if proc.returncode != 0 or not isinstance(data, dict) or data.get("ok") is False:
+        from auctionc.verifier.certificate import EXIT_NOT_VERIFIED
+
+        # exit 3 (solved, certificate fails) is a result to show, with its FAIL, not a failed run
+        not_verified = (proc.returncode == EXIT_NOT_VERIFIED and isinstance(data, dict)
+                        and isinstance(data.get("certificate"), dict))
+        if not not_verified and (proc.returncode != 0 or not isinstance(data, dict) or data.get("ok") is False):
             reason = ""
             if isinstance(data, dict) and data.get("diagnostics"):
                 reason = "; ".join(f"{d['code']}: {d['message']}" for d in data["diagnostics"])
@@ -453,7 +533,8 @@ def refresh_one(ex: Example, timeout_s: float, results: Path = RESULTS) -> dict[
             (results / f"{ex.name}.json").write_text(json.dumps(rec, indent=1) + "\n")
             return rec
         plots = []
-        for _key, path in sorted((data.get("files") or {}).items()):
+        figures = [*(data.get("files") or {}).values(), data.get("plot_path")]  # plot_path: a simulation's bids.png
+        for path in sorted({str(f) for f in figures if f}):
             src = Path(path)
             if src.suffix.lower() == ".png" and src.exists():
                 dest = f"{ex.name}-{src.stem}.png"
@@ -461,8 +542,16 @@ def refresh_one(ex: Example, timeout_s: float, results: Path = RESULTS) -> dict[
                     continue
                 shutil.copyfile(src, results / dest)
                 plots.append(dest)
+        for old_file in results.glob(f"{ex.name}-*.png"):  # figures of an earlier run
+            if old_file.name not in plots:
+                old_file.unlink()
+        data["gallery"] = {"plots": plots}
+        ex.result, ex.result_status, ex.plots = data, "ok", plots
+        main = main_figure(ex)
+        if main is not None:
+            _thumbnail(results / main, results / f"{ex.name}-thumb.png")
         # Temporary paths mean nothing on the docs site.
-        for key in ("artifact", "transcript", "transcript_path", "out_dir"):
+        for key in ("artifact", "transcript", "transcript_path", "report_path", "plot_path", "checkpoint_path", "out_dir"):
             if isinstance(data.get(key), str):
                 data[key] = data[key].replace(tmp, "OUT")
         if isinstance(data.get("files"), dict):
@@ -471,6 +560,19 @@ def refresh_one(ex: Example, timeout_s: float, results: Path = RESULTS) -> dict[
         data.setdefault("spec_hash", ex.spec_hash)
         (results / f"{ex.name}.json").write_text(json.dumps(data, indent=1, default=str) + "\n")
         return data
+
+
+THUMB_WIDTH = 480
+"""Pixels across a card's picture (twice the card's width on the page, for sharp screens)."""
+
+
+def _thumbnail(src: Path, dest: Path) -> None:
+    """A smaller copy of ``src`` for the card (Pillow, which matplotlib itself uses for PNG)."""
+    from PIL import Image
+
+    with Image.open(src) as im:
+        im.thumbnail((THUMB_WIDTH, THUMB_WIDTH))
+        im.save(dest, optimize=True)
 
 
 def main(argv: list[str] | None = None) -> int:

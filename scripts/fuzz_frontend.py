@@ -63,7 +63,7 @@ def _init(memory_bytes: int, trace: bool) -> None:
     # import, build the parser and plan one spec of each kind once, so that what is measured
     # per input is the input, not the first import of a backend
     from auctionc.frontend import load_file
-    from auctionc.plan import make_plan
+    from auctionc.planner import make_plan
 
     for name in ("manelli_vincent", "weather", "regions_50", "lab_first_price", "xor_bundle"):
         try:
@@ -81,7 +81,7 @@ def _run(text: str) -> tuple[str, str]:
     from auctionc.diagnostics import render_all, to_json
     from auctionc.errors import AuctionError
     from auctionc.frontend import diagnose_text
-    from auctionc.plan import make_plan
+    from auctionc.planner import make_plan
 
     spec, diags = diagnose_text(text, "fuzz.auction")
     if any(d.code == "E0999" for d in diags):

@@ -23,7 +23,7 @@ def run_backend(name: str, spec, options: dict | None = None, *, seed: int = 0, 
                 resume: bool = False):
     """Backend ``name`` on ``spec`` as the pipeline runs it (the planner parses the options,
     then ``compile`` with a run context), without verifying or saving: its ``CompileResult``."""
-    from auctionc.plan import make_plan
+    from auctionc.planner import make_plan
     from auctionc.plugins import RunContext
 
     plan = make_plan(spec, name, options)
@@ -32,7 +32,7 @@ def run_backend(name: str, spec, options: dict | None = None, *, seed: int = 0, 
 
 def accepts(name: str, spec, options: dict | None = None):
     """Backend ``name``'s verdict on ``spec`` with these options (parsed as the planner does)."""
-    from auctionc.plan import parse_backend_options
+    from auctionc.planner import parse_backend_options
     from auctionc.plugins import get_backend
 
     backend = get_backend(name)

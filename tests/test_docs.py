@@ -199,7 +199,7 @@ def test_adding_a_backend_example_runs() -> None:
                               requirements=(ir.IC(), ir.IR()),
                               objective=ir.Objective(terms=("revenue",), weights=(1.0,)))
 
-    from auctionc.plan import parse_backend_options
+    from auctionc.planner import parse_backend_options
     from auctionc.plugins import RunContext
 
     def accepts(s):

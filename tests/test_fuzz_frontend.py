@@ -24,7 +24,7 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(Heal
 
 def check_and_plan(text: str) -> list:
     """What ``auctionc check`` and ``auctionc plan`` do with ``text``; raises only on a bug."""
-    from auctionc.plan import make_plan
+    from auctionc.planner import make_plan
 
     spec, diags = diagnose_text(text, "fuzz.auction")
     for d in diags:

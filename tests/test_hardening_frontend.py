@@ -11,7 +11,7 @@ from auctionc.diagnostics import render_all
 from auctionc.dsl.limits import MAX_SOURCE_BYTES
 from auctionc.errors import PlanError, SpecError
 from auctionc.frontend import MAX_DIAGNOSTICS, check_file, diagnose_text, load_text
-from auctionc.plan import make_plan
+from auctionc.planner import make_plan
 
 
 def codes(text: str) -> list[str]:

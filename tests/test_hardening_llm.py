@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from auctionc import ir
-from auctionc.backends.simulate import llm as L
-from auctionc.backends.simulate import run_simulation
-from auctionc.backends.simulate.endpoints import TRUST_ENV, is_loopback
+from auctionc.backends.simulate import replies, run_simulation
 from auctionc.errors import BackendError, PlanError
+from auctionc.llm import call_budget, pricing
+from auctionc.llm.endpoints import TRUST_ENV, is_loopback
 from fake_openai import FakeServer
 
 SECRET = "sk-test-SECRET-0123456789"
@@ -186,20 +186,20 @@ def test_numbers_that_are_not_plain_are_refused_and_re_asked(bad, tmp_path):
 
 
 def test_plain_numbers_parse():
-    step = L.make_step("combined", cot=False, bid_max=198)
+    step = replies.make_step("combined", cot=False, bid_max=198)
     for text, bid in [('{"plan": "p", "bid": "$41.5"}', 41.5), ('{"plan": "p", "bid": " 42 "}', 42.0),
                       ('{"plan": "p", "bid": 7}', 7.0), ("<plan>p</plan><bid>€1,05</bid>", None),
                       ("<plan>p</plan><bid>1,050</bid>", None), ('{"plan": "p", "bid": "-3"}', None)]:
-        got = L.parse_reply(step, text)
+        got = replies.parse_reply(step, text)
         assert (got["bid"] if got else None) == bid, text
 
 
 def test_parsing_is_linear_in_a_huge_reply():
     """A 200,000-character reply of unclosed braces, fences and tags (the regular
     expressions took minutes on it) is read in bounded time and refused."""
-    step = L.make_step("combined", cot=False, bid_max=198)
+    step = replies.make_step("combined", cot=False, bid_max=198)
     for bomb in ("{" * 200_000, "```" * 70_000, "<bid>" * 40_000, '{"a":' * 40_000 + "1", "<plan>" + "{" * 199_990):
-        assert L.parse_reply(step, bomb) is None
+        assert replies.parse_reply(step, bomb) is None
 
 
 def test_no_valid_action_fails_the_run(tmp_path):
@@ -264,9 +264,9 @@ def test_the_cost_cap_is_hard_with_calls_in_flight(tmp_path, monkeypatch):
     """A call is dispatched only when its worst case, with every call in flight, fits: with a
     budget of 2.2 worst-case calls and four allowed at once, never more than two run, and
     what is spent stays within the budget."""
-    monkeypatch.setattr(L, "count_tokens", lambda model, msgs: 100)
+    monkeypatch.setattr(call_budget, "count_tokens", lambda model, msgs: 100)
     price = 1e-4
-    worst = (100 * L.PROMPT_MARGIN + 32 + 200) * price  # 200: max_tokens of a plain combined step
+    worst = (100 * call_budget.PROMPT_MARGIN + 32 + 200) * price  # 200: max_tokens of a plain combined step
     fake = FakeServer(lambda body, n: (200, bid_json()), delay=0.3)
     try:
         s = spec(api_base=fake.url(), rounds=4, input_cost_per_token=price, output_cost_per_token=price)
@@ -280,10 +280,10 @@ def test_the_cost_cap_is_hard_with_calls_in_flight(tmp_path, monkeypatch):
 
 
 def test_a_spec_price_cannot_make_a_priced_model_free():
-    table = L.price_per_token("openai/gpt-4o-mini")
+    table = pricing.price_per_token("openai/gpt-4o-mini")
     assert table is not None and table[0] > 0
-    assert L.price_per_token("openai/gpt-4o-mini", (0.0, 0.0)) == table
-    assert L.price_per_token(MODEL, (1e-6, 2e-6)) == (1e-6, 2e-6)
+    assert pricing.price_per_token("openai/gpt-4o-mini", (0.0, 0.0)) == table
+    assert pricing.price_per_token(MODEL, (1e-6, 2e-6)) == (1e-6, 2e-6)
 
 
 @pytest.mark.parametrize("setting,limit", [("parse_retries 50", "between 0 and 10"), ("api_retries 11", "between 0 and 10"),

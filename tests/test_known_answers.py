@@ -20,7 +20,7 @@ from pathlib import Path
 import auctionc
 import pytest
 from auctionc.errors import PlanError
-from auctionc.plan import make_plan
+from auctionc.planner import make_plan
 from auctionc.plugins import registry
 from known_answers import FIGURES, KNOWN_ANSWERS, KnownAnswer
 

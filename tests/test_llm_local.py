@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from auctionc import ir
-from auctionc.backends.simulate import find_local_gguf, run_simulation
-from auctionc.backends.simulate.local_llm import free_port, server_reachable
+from auctionc.backends.simulate import run_simulation
+from auctionc.llm.local_server import find_local_gguf, free_port, server_reachable
 
 pytestmark = pytest.mark.llm
 
@@ -29,7 +29,7 @@ def api_base():
         pytest.skip("the SmolLM2 GGUF is not installed: run tests/setup_local_llm.sh")
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "auctionc.backends.simulate.local_llm", "--port", str(port), "--threads", "1"],
+        [sys.executable, "-m", "auctionc.llm.local_server", "--port", str(port), "--threads", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ},
     )
     base = f"http://127.0.0.1:{port}/v1"

@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from auctionc import ir
-from auctionc.backends.simulate import llm as L
+from auctionc.backends.simulate import replies, run_simulation
 from auctionc.backends.simulate import rules as format_rules
-from auctionc.backends.simulate import run_simulation
 from auctionc.backends.simulate.theory import (
     all_pay_bid,
     bne_threshold,
@@ -24,6 +23,7 @@ from auctionc.backends.simulate.theory import (
     third_price_bid,
 )
 from auctionc.errors import BackendError, PlanError
+from auctionc.llm import reply_cache
 from conftest import accepts, run_backend
 
 
@@ -206,25 +206,25 @@ def test_clock_rules_ties_and_no_sale():
 
 
 def test_parse_reply_json_tags_and_bounds():
-    step = L.make_step("combined", cot=False, bid_max=198)
-    assert L.parse_reply(step, '{"plan": "bid low", "bid": 42}') == {"plan": "bid low", "bid": 42.0}
-    assert L.parse_reply(step, '```json\n{"plan": "x", "bid": "$41.5"}\n```')["bid"] == 41.5
-    assert L.parse_reply(step, "I think <plan>shade</plan> <bid>$30</bid>") == {"plan": "shade", "bid": 30.0}
-    assert L.parse_reply(step, '{"plan": "x", "bid": 5000}') is None  # over the schema's maximum
-    assert L.parse_reply(step, "no idea") is None
-    clock = L.make_step("clock", cot=False, bid_max=10)
-    assert L.parse_reply(clock, '{"decision": "Stay"}') == {"decision": "stay"}
-    assert L.parse_reply(clock, '{"decision": "maybe"}') is None
-    assert L.make_step("bid", cot=False, bid_max=198, integer=True).schema["properties"]["bid"]["type"] == "integer"
+    step = replies.make_step("combined", cot=False, bid_max=198)
+    assert replies.parse_reply(step, '{"plan": "bid low", "bid": 42}') == {"plan": "bid low", "bid": 42.0}
+    assert replies.parse_reply(step, '```json\n{"plan": "x", "bid": "$41.5"}\n```')["bid"] == 41.5
+    assert replies.parse_reply(step, "I think <plan>shade</plan> <bid>$30</bid>") == {"plan": "shade", "bid": 30.0}
+    assert replies.parse_reply(step, '{"plan": "x", "bid": 5000}') is None  # over the schema's maximum
+    assert replies.parse_reply(step, "no idea") is None
+    clock = replies.make_step("clock", cot=False, bid_max=10)
+    assert replies.parse_reply(clock, '{"decision": "Stay"}') == {"decision": "stay"}
+    assert replies.parse_reply(clock, '{"decision": "maybe"}') is None
+    assert replies.make_step("bid", cot=False, bid_max=198, integer=True).schema["properties"]["bid"]["type"] == "integer"
 
 
 def test_cache_keys_separate_replicates(tmp_path):
     msgs = [{"role": "user", "content": "same state"}]
     rep = {"experiment": "lab:seed1", "auction": 0, "round": 2, "bidder": 1, "tick": -1, "step": "bid", "attempt": 0}
-    k1 = L.cache_key("m", {"temperature": 0.5}, msgs, rep)
-    assert k1 != L.cache_key("m", {"temperature": 0.5}, msgs, {**rep, "round": 3})
-    assert k1 != L.cache_key("m", {"temperature": 0.7}, msgs, rep)
-    cache = L.ResponseCache(tmp_path / "c.sqlite")
+    k1 = reply_cache.cache_key("m", {"temperature": 0.5}, msgs, rep)
+    assert k1 != reply_cache.cache_key("m", {"temperature": 0.5}, msgs, {**rep, "round": 3})
+    assert k1 != reply_cache.cache_key("m", {"temperature": 0.7}, msgs, rep)
+    cache = reply_cache.ResponseCache(tmp_path / "c.sqlite")
     cache.put(k1, "m", '{"bid": 3}', 10, 2, 0.001, 0.5)
     assert cache.get(k1)["content"] == '{"bid": 3}' and cache.get("nope") is None
     cache.close()
@@ -250,7 +250,7 @@ def test_missing_api_key_is_E0801(tmp_path, monkeypatch):
 
 
 def test_unreachable_local_server_is_E0804(tmp_path):
-    from auctionc.backends.simulate.local_llm import free_port
+    from auctionc.llm.local_server import free_port
 
     spec = ipv_spec("first_price", ir.LLMAgent(), rounds=1)
     with pytest.raises(BackendError) as e:

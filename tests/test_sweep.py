@@ -466,14 +466,14 @@ LAB = """auction lab {
 def local_model():
     try:
         import xllamacpp  # noqa: F401
-        from auctionc.backends.simulate import find_local_gguf
-        from auctionc.backends.simulate.local_llm import free_port, server_reachable
+        from auctionc.llm.local_server import find_local_gguf
+        from auctionc.llm.local_server import free_port, server_reachable
     except ImportError:
         pytest.skip("xllamacpp is not installed: run tests/setup_local_llm.sh")
     if find_local_gguf() is None:
         pytest.skip("the SmolLM2 GGUF is not installed: run tests/setup_local_llm.sh")
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "auctionc.backends.simulate.local_llm", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "auctionc.llm.local_server", "--port", str(port),
                              "--threads", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/v1"
     deadline = time.time() + 120

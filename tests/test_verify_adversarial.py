@@ -259,7 +259,7 @@ def test_an_edited_artifact_is_refused(baselines, tmp_path, family, kind, edit, 
     shutil.copytree(baselines[family], d)
     edit(d)
     r, doc = verify_cli(d, *EXTRA.get(family, []))
-    assert r.exit_code == EXIT_NOT_VERIFIED == 1, r.output
+    assert r.exit_code == EXIT_NOT_VERIFIED == 3, r.output
     assert doc is not None and doc["ok"] is False and doc["certificate"]["ok"] is False
     assert check in doc["certificate"]["failed_checks"], doc["certificate"]["checks"]
     assert f"check {check} failed" in r.stderr
@@ -305,7 +305,7 @@ def test_a_menu_against_a_spec_it_cannot_evaluate_is_refused(baselines, tmp_path
     shutil.copytree(baselines["menu"], d)
     write_spec(cats_spec("menu_cats"), d)
     r, doc = verify_cli(d, "--allow-spec-mismatch")
-    assert r.exit_code == 1 and not doc["ok"] and doc["certificate"]["kind"] == "invalid"
+    assert r.exit_code == EXIT_NOT_VERIFIED and not doc["ok"] and doc["certificate"]["kind"] == "invalid"
     assert "shapes" in doc["certificate"]["failed_checks"]
 
 
@@ -314,7 +314,7 @@ def test_a_reformatted_spec_passes_only_with_the_override(baselines, tmp_path):
     shutil.copytree(baselines["table"], d)
     write_spec(table_spec().model_copy(update={"name": "renamed"}), d)
     r, doc = verify_cli(d)
-    assert r.exit_code == 1 and doc["certificate"]["failed_checks"] == ["spec_hash"]
+    assert r.exit_code == EXIT_NOT_VERIFIED and doc["certificate"]["failed_checks"] == ["spec_hash"]
     assert "made for spec 'table'" in doc["certificate"]["checks"][0]["detail"]
     r, doc = verify_cli(d, "--allow-spec-mismatch")
     assert r.exit_code == 0 and doc["ok"] and any("--allow-spec-mismatch" in n for n in doc["certificate"]["notes"])

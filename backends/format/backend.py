@@ -95,6 +95,7 @@ def vcg_verification_work(spec: Any) -> tuple[str, str] | None:
     import math
 
     from auctionc import verifier
+    from auctionc.verifier.search import reports_tried
 
     f = spec.mechanism
     kinds = spec.valuation_kinds
@@ -107,9 +108,7 @@ def vcg_verification_work(spec: Any) -> tuple[str, str] | None:
     restarts = (sec.restarts if sec is not None and sec.restarts else None) or defaults["restarts"]
     steps = (sec.steps if sec is not None and sec.steps else None) or defaults["steps"]
     dim = 2**m if "xor" in kinds else m
-    tried = restarts + min(steps, verifier.MAX_LOCAL_ROUNDS) * (2 * dim if dim <= 16 else 32)
-    if dim <= 4:
-        tried += verifier.GRID_BUDGET
+    tried = reports_tried(restarts, steps, dim)
     solves = samples * (1 + n * tried) * (n + 1)
     if solves <= VCG_SOLVE_LIMIT:
         return None

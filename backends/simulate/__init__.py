@@ -2,7 +2,8 @@
 a local llama.cpp server by default) and rule-based bidders.
 
 Public API (imported lazily: ``auctionc plan`` must not pay for numpy/litellm):
-``run_simulation``, ``SimulationResult``, ``serve_local_model``, ``find_local_gguf``.
+``run_simulation``, ``SimulationResult``.  The model server and the call engine are the
+compiler's (``auctionc.llm``).
 """
 
 from __future__ import annotations
@@ -13,10 +14,6 @@ _API = {
     "run_simulation": "engine",
     "SimulationResult": "engine",
     "RoundRecord": "engine",
-    "serve_local_model": "local_llm",
-    "find_local_gguf": "local_llm",
-    "LocalServer": "local_llm",
-    "DEFAULT_LOCAL_MODEL": "local_llm",
     "SimulateBackend": "backend",
 }
 

@@ -13,8 +13,11 @@ from typing import Any
 
 import numpy as np
 from auctionc import ir
-from auctionc.backends.simulate.llm import LLMConfig, LLMEngine, Step, make_step, money, render
+from auctionc.backends.simulate.llm import LLMConfig
+from auctionc.backends.simulate.replies import Step, format_instruction, make_step, parse_reply
+from auctionc.backends.simulate.templates import currency_name, money, render
 from auctionc.backends.simulate.theory import InfoModel, NoClosedForm, bne_threshold, crra_threshold
+from auctionc.llm.model_calls import LLMEngine
 
 
 @dataclass
@@ -252,6 +255,15 @@ class LLMAgent(Agent):
             lines.append("; ".join(parts) + ".")
         return "\n".join(lines) + "\n"
 
+    async def _ask(self, msgs: list[dict[str, str]], step: Step,
+                   rep: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
+        """One question to the model through the shared engine, in this bidder's words."""
+        assert self.engine is not None
+        how = format_instruction(step, self.cfg.structured)
+        return await self.engine.ask(self.cfg.call, msgs, schema=step.schema, name=step.name, replicate=rep,
+                                     parse=lambda raw: parse_reply(step, raw), instruction=how,
+                                     reminder=render("reminder", format=how))
+
     def _replicate(self, view: RoundView, tick: int) -> dict[str, Any]:
         return {"experiment": self.experiment_id, "auction": view.experiment, "round": view.round,
                 "bidder": view.bidder, "tick": tick}
@@ -270,7 +282,7 @@ class LLMAgent(Agent):
             head = (render("reflection", round_prev=view.round) + "\n") if view.round > 0 else ""
             user = hist + head + render("plan", round=view.round + 1, rounds=self.rounds, observation=obs)
             user += "\n" + render("bid", round=view.round + 1, currency_name=currency_name_of(self.cfg.currency), observation="")
-            parsed, _ = await self.engine.ask(self.cfg, [sys_msg, {"role": "user", "content": user}], step, rep)
+            parsed, _ = await self._ask([sys_msg, {"role": "user", "content": user}], step, rep)
             if parsed is None:
                 return Turn(None, texts, failed=True)
             texts = {k: v for k, v in parsed.items() if k != "bid"}
@@ -279,15 +291,15 @@ class LLMAgent(Agent):
         prefix = hist
         if view.round > 0:
             msgs.append({"role": "user", "content": prefix + render("reflection", round_prev=view.round)})
-            parsed, msgs = await self.engine.ask(self.cfg, msgs, self.step_reflection, rep)
+            parsed, msgs = await self._ask(msgs, self.step_reflection, rep)
             texts["reflection"] = parsed["reflection"] if parsed else ""
             prefix = ""
         msgs.append({"role": "user", "content": prefix + render("plan", round=view.round + 1, rounds=self.rounds, observation=obs)})
-        parsed, msgs = await self.engine.ask(self.cfg, msgs, self.step_plan, rep)
+        parsed, msgs = await self._ask(msgs, self.step_plan, rep)
         texts["plan"] = parsed["plan"] if parsed else ""
         msgs.append({"role": "user", "content": render("bid", round=view.round + 1,
                                                        currency_name=currency_name_of(self.cfg.currency), observation=obs)})
-        parsed, _ = await self.engine.ask(self.cfg, msgs, self.step_bid, rep)
+        parsed, _ = await self._ask(msgs, self.step_bid, rep)
         if parsed is None:
             return Turn(None, texts, failed=True)
         return Turn(float(parsed["bid"]), texts)
@@ -303,7 +315,7 @@ class LLMAgent(Agent):
         user = self.history_text(view) + render("clock", round=view.round + 1, tick=tick + 1, price=money(price, cur),
                                                 observation=self.observation(view), clock_news=news)
         msgs = [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
-        parsed, _ = await self.engine.ask(self.cfg, msgs, self.step_clock, self._replicate(view, tick))
+        parsed, _ = await self._ask(msgs, self.step_clock, self._replicate(view, tick))
         if parsed is None:
             return False, True  # an unreadable answer counts as dropping out: the clock must move on
         return parsed["decision"] == "stay", False
@@ -313,7 +325,7 @@ class LLMAgent(Agent):
         user = self.history_text(view) + render("dutch", round=view.round + 1, tick=tick + 1,
                                                 price=money(price, self.cfg.currency), observation=self.observation(view))
         msgs = [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
-        parsed, _ = await self.engine.ask(self.cfg, msgs, self.step_dutch, self._replicate(view, tick))
+        parsed, _ = await self._ask(msgs, self.step_dutch, self._replicate(view, tick))
         if parsed is None:
             return False, True
         return parsed["decision"] == "buy", False
@@ -325,6 +337,4 @@ class LLMAgent(Agent):
 
 
 def currency_name_of(cur: str) -> str:
-    from auctionc.backends.simulate.llm import currency_name
-
     return currency_name(cur)

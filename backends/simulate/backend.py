@@ -50,20 +50,13 @@ class SimulateBackend(Backend):
                                   "(ticks a round x rounds) than this", min=1, limit=True),
     }
     options_section = "simulate"
+    # the codes of model calls (E0801-E0806, E0811-E0813) are the compiler's: the LLM engine
+    # (auctionc.llm) raises them for every backend
     codes = {
-        "E0801": "an API key is missing or was rejected",
-        "E0802": "the model provider kept rate-limiting",
-        "E0803": "model calls timed out or failed repeatedly",
-        "E0804": "the model server cannot be reached",
-        "E0805": "the cost budget (--max-cost) was reached; the run stopped cleanly",
-        "E0806": "the provider refused the request",
         "E0807": "a bidder without an agent plays truthfully (warning)",
         "E0808": "the spec cannot be simulated",
         "E0809": "an agent has no strategy for this format",
         "E0810": "the checkpoint belongs to a different run",
-        "E0811": "the local model server cannot start, or no GGUF model was found",
-        "E0812": "the spec names a model endpoint the user has not trusted with their API keys",
-        "E0813": "--max-cost cannot bound a model without a price",
         "E0814": "no reply of the LLM agents gave a valid action",
         "E0815": "the simulation's work estimate is past its limit",
     }
@@ -124,20 +117,14 @@ class SimulateBackend(Backend):
         out = Path(ctx.out_dir) if ctx.out_dir is not None else Path("out") / spec.name / "simulate"
         kwargs = dict(out_dir=out, resume=ctx.resume, progress=ctx.progress.enabled, options=options, **run)
         wants_local = (llm or _has_llm_agents(spec)) and model is None and api_base is None
-        if wants_local and not run.get("dry_run") and not _local_server_listening():
-            from auctionc.backends.simulate.local_llm import free_port, serve_local_model
+        from auctionc.llm.local_server import default_server_listening
+
+        if wants_local and not run.get("dry_run") and not default_server_listening():
+            from auctionc.llm.local_server import free_port, serve_local_model
 
             with serve_local_model(port=free_port()) as server:
                 return run_simulation(spec, llm=llm, model=server.model, api_base=server.api_base, **kwargs)
         return run_simulation(spec, llm=llm, model=model, api_base=api_base, **kwargs)
-
-
-    def serve_model(self, args: list[str]) -> int:
-        """``auctionc serve-model``: serve a GGUF model on an OpenAI-compatible endpoint until
-        interrupted."""
-        from auctionc.backends.simulate.local_llm import main
-
-        return main(args)
 
 
 def _has_llm_agents(spec: Any) -> bool:
@@ -146,13 +133,3 @@ def _has_llm_agents(spec: Any) -> bool:
         getattr(b, "agent", None) is not None and b.agent.kind == "llm" and b.agent.model is None and b.agent.api_base is None
         for b in people
     )
-
-
-def _local_server_listening() -> bool:
-    import socket
-
-    from auctionc.backends.simulate.local_llm import DEFAULT_PORT
-
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", DEFAULT_PORT)) == 0

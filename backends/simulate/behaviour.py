@@ -188,7 +188,7 @@ def write_report(result: SimulationResult, spec: ir.AuctionSpec, model: InfoMode
         f"{result.experiments} experiment(s) x {result.rounds} rounds, {spec.n_bidders} bidders, seed {result.seed}; "
         f"agents: {', '.join(result.agents)}; information: {model.kind}.",
         "",
-        "| metric | this run | theory (RNNE) |" + "".join(f" {a['source']} |" for a in t["anchors"] if len(a) > 1),
+        "| metric | this run | theory (RNNE) |" + "".join(f" {_cell(a['source'])} |" for a in t["anchors"] if len(a) > 1),
         "|---|---|---|" + "".join("---|" for a in t["anchors"] if len(a) > 1),
     ]
     rows = [
@@ -205,7 +205,7 @@ def write_report(result: SimulationResult, spec: ir.AuctionSpec, model: InfoMode
         rows.append(("winner's profit", b["winner_profit"]["value"], t.get("naive_winner_profit"), None, False))
         rows.append(("P(winner loses)", b.get("p_winner_loses"), None, None, True))
     for label, ours, th, key, pct in rows:
-        cells = [f"| {label} | {_fmt(ours, pct)} | {_fmt(th, pct)} |"]
+        cells = [f"| {_cell(label)} | {_fmt(ours, pct)} | {_fmt(th, pct)} |"]
         for a in t["anchors"]:
             if len(a) > 1:
                 cells.append(f" {_fmt(a.get(key), pct) if key else '—'} |")
@@ -225,6 +225,11 @@ def write_report(result: SimulationResult, spec: ir.AuctionSpec, model: InfoMode
     path = out_dir / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path, plot
+
+
+def _cell(text: str) -> str:
+    """Text for one markdown table cell: a bare '|' (as in |bid - value|) would split it."""
+    return text.replace("|", "\\|")
 
 
 def _plot(result: SimulationResult, spec: ir.AuctionSpec, model: InfoModel, out_dir: Path) -> Path | None:

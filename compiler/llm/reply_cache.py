@@ -1,0 +1,52 @@
+"""The content-addressed reply cache: one sqlite row per model reply, keyed by everything that
+shapes the reply, committed at once so an interruption loses nothing that was paid for."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+
+def cache_key(model: str, params: dict[str, Any], messages: list[dict[str, str]], replicate: dict[str, Any]) -> str:
+    """The key of one call: the model, the parameters that shape the reply, the messages and
+    the caller's replicate id (which run, auction, round, bidder, step, attempt: two calls
+    with the same prompt in different replicates are different draws)."""
+    doc = {"model": model, "params": params, "messages": messages, "replicate": replicate}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+class ResponseCache:
+    """sqlite, one row per reply, committed at once so an interruption loses nothing paid."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(str(path))
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, model TEXT, content TEXT,"
+            " prompt_tokens INTEGER, completion_tokens INTEGER, cost REAL, latency REAL, created REAL)"
+        )
+        self.db.commit()
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT content, prompt_tokens, completion_tokens, cost, latency FROM replies WHERE key = ?", (key,)
+        ).fetchone()
+        if row is None:
+            return None
+        return {"content": row[0], "prompt_tokens": row[1], "completion_tokens": row[2], "cost": row[3], "latency": row[4]}
+
+    def put(self, key: str, model: str, content: str, pt: int, ct: int, cost: float, latency: float) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, model, content, pt, ct, cost, latency, time.time()),
+        )
+        self.db.commit()
+
+    def close(self) -> None:
+        self.db.close()
