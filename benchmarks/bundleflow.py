@@ -206,7 +206,7 @@ def summary_table(rows: list[dict]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--items", type=int, nargs="+", default=None)
-    ap.add_argument("--dists", nargs="+", default=["regions", "arbitrary"])
+    ap.add_argument("--dists", nargs="+", default=None, help="default: regions arbitrary (--quick: regions)")
     ap.add_argument("--seeds", type=int, nargs="+", default=None)
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     ap.add_argument("--quick", action="store_true", help="one seed of Regions 50 with 6,000 valuations and a small budget")
@@ -218,7 +218,7 @@ def main() -> None:
     name = "quick" if args.quick else "full"
     cfg = CONFIGS[name]
     items = args.items or ([50] if args.quick else [50, 100])
-    dists = ["regions"] if args.quick and args.dists == ["regions", "arbitrary"] else args.dists
+    dists = args.dists or (["regions"] if args.quick else ["regions", "arbitrary"])
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     path = args.results or HERE / "results" / f"bundleflow_{name}.jsonl"
     done = {cell_key(r) for r in read_results(path)}
