@@ -124,6 +124,7 @@ def compile(  # noqa: A001 - the API name users expect
     ``out`` is held for the run (``outputs.claim``): another run into it is refused, and so
     is a directory holding another spec's output or a finished compile of this one (unless
     ``resume``) unless ``force``, which removes what auctionc wrote there first."""
+    _only_simulated(spec, "compile")
     t0 = time.perf_counter()
     the_plan = make_plan(spec, backend, options)  # no side effects: done before the directory is held
     if out is None:
@@ -194,6 +195,16 @@ def _compile(
     if out_dir is not None:
         save_outputs(output, out_dir)
     return output
+
+
+def _only_simulated(spec: Any, command: str) -> None:
+    """Assignment specs have no mechanism artifact to compile or verify: they run as simulations."""
+    if getattr(spec, "kind", None) == "assignment":
+        raise UsageError(Diagnostic(
+            "E0620",
+            f"an assignment spec runs with `auctionc simulate`, not `auctionc {command}`",
+            help=f"run `auctionc simulate {spec.source or 'FILE'}`",
+        ).with_span(spec))
 
 
 def _verify_settings(spec: Any, given: dict[str, Any] | None) -> dict[str, Any]:
@@ -324,6 +335,7 @@ def verify_path(
     target = Path(target)
     if target.suffix == ".auction":
         spec = spec if spec is not None else load(target)
+        _only_simulated(spec, "verify")
         if spec.mechanism is None:
             raise UsageError(Diagnostic(
                 "E0903",
@@ -349,12 +361,14 @@ def verify_path(
 
 def simulate(spec: Any, llm: bool = False, model: str | None = None, options: dict[str, Any] | None = None,
              **kwargs: Any):
-    """Run the spec's format with simulated bidders (rule-based or LLM agents); ``options``
-    override the spec's ``simulate { }`` settings (``cache``: a reply cache shared across runs)."""
+    """Run the spec's format with simulated bidders (rule-based or LLM agents), or an
+    assignment spec's course allocation with its students' proxies; ``options`` override the
+    spec's ``simulate { }`` settings (``cache``: a reply cache shared across runs)."""
     from .outputs import claim
+    from .planner import simulation_backend
     from .plugins.interface import RunContext
 
-    the_plan = make_plan(spec, "simulate", options)
+    the_plan = make_plan(spec, simulation_backend(spec), options)
     out_dir = Path(kwargs.pop("out_dir", None) or Path("out") / spec.name / "simulate")
     ctx = RunContext(out_dir=out_dir, resume=bool(kwargs.pop("resume", False)),
                      progress=_progress(kwargs.pop("progress", False)))
@@ -362,3 +376,12 @@ def simulate(spec: Any, llm: bool = False, model: str | None = None, options: di
     with claim(out_dir, spec, force=force, purpose="simulate"):
         # the seed stays a run setting: None means the spec's simulate { seed }
         return the_plan.backend.simulate(spec, the_plan.options, ctx, llm=llm, model=model, **kwargs)
+
+
+def analyze_logs(path: str | Path) -> list[dict[str, Any]]:
+    """Our simulation metrics for another tool's transcripts: the released logs of Shah et al.
+    (2025) in the layout of their repository, one entry per treatment (the simulate backend's
+    ``analyze_logs``)."""
+    from .plugins.registry import get_backend
+
+    return get_backend("simulate").analyze_logs(Path(path))

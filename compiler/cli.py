@@ -4,6 +4,10 @@ Machine-readable output goes to stdout with ``--json``; human messages,
 tables and progress go to stderr.  Exit codes: 0 ok, 1 the spec or the run
 failed, 2 usage.  ``check``, ``fmt``, ``plan`` and ``--help`` import no torch,
 cvxpy or litellm.
+
+Size: one function per command, each a thin wrapper over ``auctionc.api``; what they print
+lives in ``report`` and ``simulation_views``.  Splitting the commands over modules would
+scatter the CLI's one idea (the verbs and their options) without making any of them simpler.
 """
 
 from __future__ import annotations
@@ -217,7 +221,7 @@ def plan(
 
     spec = _load(file, sets)
     try:
-        p = make_plan(spec, backend)
+        p = make_plan(spec, backend, purpose="simulate" if spec.kind == "assignment" else "compile")
     except AuctionError as e:
         _fail(e, as_json, spec)
     if as_json:
@@ -352,8 +356,8 @@ def _not_verified(res: Any) -> None:
 @app.command()
 @_guard
 def simulate(
-    file: Path = typer.Argument(..., help="Spec with a `mechanism` format (and optionally `simulate { }` and agents)."),
-    llm: bool = typer.Option(False, "--llm", help="Make every bidder an LLM agent of --model."),
+    file: Path = typer.Argument(..., help="Spec with a `mechanism` format (and optionally `simulate { }` and agents), or an assignment spec."),
+    llm: bool = typer.Option(False, "--llm", help="Play every bidder with a model: LLM agents keep their settings and take --model (default: the bundled local model); other bidders get a default LLM agent."),
     model: str | None = typer.Option(None, "--model", help="litellm model name (default: the local model served by `auctionc serve-model`)."),
     api_base: str | None = typer.Option(None, "--api-base", help="Base URL of an OpenAI-compatible server."),
     rounds: int | None = typer.Option(None, "--rounds", help="Rounds per experiment (default: the spec's)."),
@@ -371,7 +375,8 @@ def simulate(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Play the spec's format with simulated bidders and report behavioural metrics."""
+    """Play the spec's format with simulated bidders and report behavioural metrics; for an
+    assignment spec, run the course allocation with its students' proxies and report efficiency."""
     spec = _load(file, sets)
     from . import api
 
@@ -402,6 +407,10 @@ def simulate(
     if as_json:
         _emit_json(doc)
     _summary(doc)
+    if dry_run and doc.get("dry_run"):
+        from .simulation_views import print_dry_run
+
+        print_dry_run(doc["dry_run"])
     for w in doc.get("warnings") or []:
         _err(f"warning: {w.get('message', w) if isinstance(w, dict) else w}")
     for key in ("transcript_path", "report_path", "plot_path"):
@@ -413,6 +422,23 @@ def simulate(
         else:
             _err(f"the run did not complete ({doc.get('stop_reason')})")
         raise typer.Exit(1)
+
+
+@app.command()
+@_guard
+def analyze(path: Path = typer.Argument(..., help="Folder of released logs (the layout of KeHang-Zhu/llm-auction's "
+                                         "experiment_logs/V10)."), as_json: bool = JSON_OPT) -> None:
+    """Our behaviour metrics for another tool's transcripts (the LLM-bidder study's released logs)."""
+    from . import api
+    from .simulation_views import print_log_metrics
+
+    try:
+        rows = api.analyze_logs(path)
+    except AuctionError as e:
+        _fail(e, as_json)
+    if as_json:
+        _emit_json({"ok": True, "treatments": rows})
+    print_log_metrics(rows, str(path))
 
 
 @app.command()

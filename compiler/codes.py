@@ -59,6 +59,14 @@ register_codes(
         "E0412": "a signal without a value in a common-value auction",
         "E0414": "a belief type with more than two states",
         "E0415": "a value type without a prior over states",
+        "E0416": "a belief type that does not fit its distribution (Dirichlet needs every state; a named state takes a probability)",
+        "E0417": "a payoff scale or externality that can be negative",
+        # E044x assignment specs (course allocation)
+        "E0440": "an assignment without courses, students or a mechanism",
+        "E0441": "a course or student statement given twice",
+        "E0442": "unknown timetable, seat rule, preference generator, report model, proxy or assignment mechanism",
+        "E0443": "assignment settings that do not fit together (popular courses, favourites, demand, grid, queries without a proxy)",
+        "E0444": "a seat table or timetable entry that is not a course, or a slot that is not a whole number",
         # E05xx params and --set
         "E0501": "--set of an unknown param",
         "E0502": "--set value of the wrong type",
@@ -71,6 +79,7 @@ register_codes(
         "E0605": "the named backend cannot take this spec",
         "E0606": "no installed backend accepts this spec",
         "E0608": "the backend cannot export its program to this target",
+        "E0620": "a command that does not run this kind of spec (assignment specs run with `auctionc simulate`)",
         # E04xx formats (evaluating a named format on a spec)
         "E0420": "a format that does not fit the spec",
         "E0421": "too many items for a format over bundle bids",

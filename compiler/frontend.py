@@ -19,7 +19,7 @@ MAX_DIAGNOSTICS = 50
 """Diagnostics reported for one spec; a file of thousands of copies of one mistake gets the
 first ones and a count of the rest, not megabytes of messages."""
 
-Spec = ir.AuctionSpec | ir.MarketSpec
+Spec = ir.AuctionSpec | ir.MarketSpec | ir.AssignmentSpec
 
 
 def _empty(text: str) -> bool:

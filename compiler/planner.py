@@ -82,13 +82,24 @@ def parse_backend_options(backend: Any, spec: Any, options: dict[str, Any] | Non
     return backend.resolve_options(spec, opts)
 
 
+SIMULATION_BACKENDS = {"assignment": "assignment"}
+"""The backend that runs ``auctionc simulate`` for each kind of spec (default: simulate)."""
+
+
+def simulation_backend(spec: Any) -> str:
+    """The backend ``auctionc simulate`` runs this spec with."""
+    return SIMULATION_BACKENDS.get(getattr(spec, "kind", ""), "simulate")
+
+
 def check_options(spec: Any) -> list[Diagnostic]:
     """The diagnostics of the backend options the spec gives (``solve with NAME(...)``, the
     settings of ``simulate { }``) on their own: an unknown backend, unknown or bad options.
     For ``auctionc check``; whether a backend accepts the spec is the plan's."""
-    names = [spec.solve.backend] if spec.solve is not None else []
-    if getattr(spec, "simulate", None) is not None and "simulate" not in names and "simulate" in registry.available_backends():
-        names.append("simulate")
+    solve = getattr(spec, "solve", None)
+    names = [solve.backend] if solve is not None else []
+    runner = simulation_backend(spec)
+    if getattr(spec, "simulate", None) is not None and runner not in names and runner in registry.available_backends():
+        names.append(runner)
     out: list[Diagnostic] = []
     for name in names:
         try:
@@ -141,7 +152,7 @@ def _fits_role(backend: Any, spec: Any) -> bool:
     caps = backend.capabilities
     if spec.kind not in caps.spec_kinds:
         return False
-    return caps.designs if spec.objective is not None else caps.runs_formats
+    return caps.designs if getattr(spec, "objective", None) is not None else caps.runs_formats
 
 
 def make_plan(
@@ -153,7 +164,8 @@ def make_plan(
     ``purpose`` is "compile" (design a mechanism or build a format artifact) or
     "simulate"; simulated backends are chosen only for simulations or on request.
     """
-    requested = backend or (spec.solve.backend if spec.solve is not None else None)
+    solve = getattr(spec, "solve", None)
+    requested = backend or (solve.backend if solve is not None else None)
     if requested is not None:
         b = _load(requested, spec, from_spec=backend is None)
         opts = parse_backend_options(b, spec, options)

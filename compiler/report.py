@@ -207,7 +207,8 @@ def verdict_lines(cert: dict[str, Any] | None) -> list[str]:
     if cert.get("ok"):
         return [f"PASS: certificate {kind} holds at tolerance {tol}{scope}"]
     lines = [f"FAIL: certificate {kind} does not hold at tolerance {tol}{scope}"]
-    by_name = {c.get("name"): c for c in cert.get("checks") or []}
+    # Results stored before checks were records list them as sentences: nothing to name.
+    by_name = {c.get("name"): c for c in cert.get("checks") or [] if isinstance(c, dict)}
     for name in cert.get("failed_checks") or []:
         c = by_name.get(name, {})
         lines.append(f"  check {name} failed [{c.get('code', '?')}]: {c.get('detail', '')}".rstrip())
@@ -491,6 +492,12 @@ def summary_table(result: dict[str, Any]):
     for key in ("model_calls", "cache_hits", "failed_parses", "cost_usd"):
         if key in calls:
             t.add_row(key.replace("_", " "), _fmt(calls[key]))
+    dry = result.get("dry_run") or {}
+    # a dry run plans calls and makes none: what it plans (a simulation's, or an assignment's
+    # answers, schedules and the LLM proxy's calls under "llm")
+    for key, v in {**dry, **(dry.get("llm") or {})}.items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            t.add_row(f"dry run: {key.replace('_', ' ')}", _fmt(v))
     for k, v in (result.get("timings") or {}).items():
         t.add_row(k, _fmt(v))
     return t

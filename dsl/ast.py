@@ -238,8 +238,19 @@ class AgentStmt:
 
 
 @dataclass(frozen=True)
+class Clause:
+    """A keyword and its value inside ``courses N { }`` or ``students N { }``:
+    ``seats 25``, ``timetable { course_1: [0, 1] }``, ``preferences simulator(popular = 9)``."""
+
+    keyword: str
+    value: Expr | DictLit
+    span: Span
+
+
+@dataclass(frozen=True)
 class Block:
-    """``bidder NAME { }`` / ``bidders N { }`` / ``buyer NAME { }`` / ``buyers N { }``."""
+    """``bidder NAME { }`` / ``bidders N { }`` / ``buyer NAME { }`` / ``buyers N { }`` /
+    ``courses N { }`` / ``students N { }``."""
 
     keyword: str
     name: Name | None
@@ -271,10 +282,15 @@ class Payoff:
 
 @dataclass(frozen=True)
 class TypeBelief:
-    state: Name
+    """``type belief(state) ~ dist`` (two states) or ``type belief ~ Dirichlet({...})`` (``state``
+    None), optionally followed by ``, value ~ dist``: an independent private payoff scale."""
+
+    state: Name | None
     op: str
     expr: Expr
     span: Span
+    scale_op: str | None = None
+    scale: Expr | None = None
 
 
 @dataclass(frozen=True)
@@ -358,6 +374,7 @@ Stmt = Union[
     Values,
     Signal,
     AgentStmt,
+    Clause,
     States,
     Actions,
     Payoff,
@@ -383,7 +400,7 @@ class Comment:
 @dataclass(frozen=True)
 class SpecAst:
     kind: str
-    """'auction' or 'market'."""
+    """'auction', 'market' or 'assignment'."""
     name: Name
     body: tuple[Stmt, ...]
     span: Span

@@ -97,6 +97,9 @@ def one_line(s: A.Stmt) -> str:
         return f"signal {s.op} {expr(s.expr)}"
     if isinstance(s, A.AgentStmt):
         return f"agent {s.kind.text}{args(s.args)}"
+    if isinstance(s, A.Clause):
+        value = table(s.value) if isinstance(s.value, A.DictLit) else expr(s.value)
+        return f"{s.keyword} {value}"
     if isinstance(s, A.States):
         return "states " + ", ".join(n.text for n in s.names)
     if isinstance(s, A.Actions):
@@ -104,7 +107,9 @@ def one_line(s: A.Stmt) -> str:
     if isinstance(s, A.Payoff):
         return f"payoff {s.action.text} {table(s.table)}"
     if isinstance(s, A.TypeBelief):
-        return f"type belief({s.state.text}) {s.op} {expr(s.expr)}"
+        head = f"type belief({s.state.text})" if s.state is not None else "type belief"
+        tail = f", value {s.scale_op} {expr(s.scale)}" if s.scale is not None else ""
+        return f"{head} {s.op} {expr(s.expr)}{tail}"
     if isinstance(s, A.TypeValue):
         return f"type value {s.op} {expr(s.expr)}"
     if isinstance(s, A.Prior):
@@ -172,6 +177,12 @@ class _Printer:
     def stmt(self, s: A.Stmt, depth: int, first: bool) -> None:
         if isinstance(s, A.Block):
             head = s.keyword + " " + (s.name.text if s.name is not None else expr(s.count))  # type: ignore[arg-type]
+            if s.keyword in ("courses", "students") and not s.body and not self.has_comments(s.span.line, s.close_line):
+                # a block of defaults needs no braces: 'courses 25'
+                first = self.own_line_comments(s.span.line, depth, first)
+                self.emit(head, depth, s.span.line, first, s.close_line)
+                self.trailing(s.close_line)
+                return
             self.block(head, s.span.line, s.open_line, s.body, s.close_line, depth, first)
             return
         if isinstance(s, A.ValuationXor):

@@ -30,11 +30,13 @@ from .vocabulary import (
     BIDDER_KEYWORDS,
     BUYER_KEYWORDS,
     CONSTRAINTS,
+    COURSE_KEYWORDS,
     DISTRIBUTIONS,
     FORMATS,
     MODES,
     OBJECTIVE_TERMS,
     SPEC_KINDS,
+    STUDENT_KEYWORDS,
     TOP_KEYWORDS,
     VALUATION_KINDS,
 )
@@ -161,10 +163,12 @@ _GROUPS: list[tuple[set[str], str, set[str]]] = [
     (_EXPR_START, "a number, a name or a distribution such as Uniform(0, 1)", _EXPR_EXTRA),
     (set(VALUATION_KINDS), "a valuation kind (additive, unit_demand, single or xor)", {"NAME"}),
     (set(FORMATS), "a format such as first_price or second_price", {"NAME"}),
-    (set(AGENT_KINDS), "an agent (llm, truthful, bne, crra or random)", {"NAME"}),
+    (set(AGENT_KINDS), "an agent (llm, truthful, bne, crra, random or sniper)", {"NAME"}),
     (set(CONSTRAINTS), "a requirement (IC, IR, obedience, deterministic or budget_balance)", {"NAME"}),
     (set(MODES), "a mode (dominant, bayesian, ex_post or interim)", {"NAME"}),
-    (set(SPEC_KINDS), "'auction' or 'market'", set()),
+    (set(COURSE_KEYWORDS), "a course statement (seats or timetable)", set()),
+    (set(STUDENT_KEYWORDS), "a student statement (demand, preferences, reports or proxy)", set()),
+    (set(SPEC_KINDS), "'auction', 'market' or 'assignment'", set()),
 ]
 _TOKEN_WORDS = {
     "NAME": "a name",
@@ -313,10 +317,10 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, filename: str) -> Diagnost
             Span(filename, line, max(1, col), line, max(1, col) + 1),
         )
     span = _tok_span(tok, filename)
-    if tok.type in ("AUCTION", "MARKET") or (tok.value in ("auction", "market") and symbols == {"$END"}):
+    if tok.type in ("AUCTION", "MARKET", "ASSIGNMENT") or (tok.value in SPEC_KINDS and symbols == {"$END"}):
         return Diagnostic(
             "E0105",
-            f"a second '{tok.value}' block: one file holds one auction or market",
+            f"a second '{tok.value}' block: one file holds one auction, market or assignment",
             span,
             help="put each spec in its own .auction file",
         )
@@ -329,6 +333,10 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, filename: str) -> Diagnost
         help_ = f"'{tok.value}' goes inside a bidder {{ }} or bidders N {{ }} block"
     elif tok.value in BUYER_KEYWORDS and top and tok.value != "prior":
         help_ = f"'{tok.value}' goes inside a buyer {{ }} block"
+    elif tok.value in STUDENT_KEYWORDS and (top or set(COURSE_KEYWORDS) <= symbols):
+        help_ = f"'{tok.value}' goes inside a students N {{ }} block"
+    elif tok.value in COURSE_KEYWORDS and (top or set(STUDENT_KEYWORDS) <= symbols):
+        help_ = f"'{tok.value}' goes inside a courses N {{ }} block"
     elif tok.value in TOP_KEYWORDS and (in_bidder or in_buyer):
         help_ = f"'{tok.value}' goes at the top level of the spec: is a '}}' missing before it?"
     elif tok.type == "NAME":
@@ -455,7 +463,7 @@ class _Builder:
             return A.Items(tuple(entries), sp)
         if d == "common_stmt":
             return A.Common(self.name(ch[0]), str(ch[1].children[0]), self.expr(ch[2]), sp)
-        if d in ("bidder_block", "bidders_block", "buyer_block", "buyers_block"):
+        if d in ("bidder_block", "bidders_block", "buyer_block", "buyers_block", "courses_block", "students_block"):
             kw = d.removesuffix("_block")
             single = kw in ("bidder", "buyer")
             body = tuple(self.stmt(c) for c in ch[1:])
@@ -489,14 +497,21 @@ class _Builder:
             return A.Signal(str(ch[0].children[0]), self.expr(ch[1]), sp)
         if d == "agent_stmt":
             return A.AgentStmt(self.name(ch[0]), self.args(ch[1]), sp)
+        if d in ("course_clause", "student_clause"):
+            return A.Clause(str(ch[0].children[0]), self.value(ch[1]), sp)
         if d == "states_stmt":
             return A.States(self.names(ch), sp)
         if d == "actions_stmt":
             return A.Actions(self.names(ch), sp)
         if d == "payoff_stmt":
             return A.Payoff(self.name(ch[0]), self.dict(ch[1]), sp)
-        if d == "type_belief":
-            return A.TypeBelief(self.name(ch[0]), str(ch[1].children[0]), self.expr(ch[2]), sp)
+        if d in ("type_belief", "type_belief_vector"):
+            state = self.name(ch[0]) if d == "type_belief" else None
+            rest = ch[1:] if d == "type_belief" else ch
+            scale = rest[2]
+            return A.TypeBelief(state, str(rest[0].children[0]), self.expr(rest[1]), sp,
+                                str(scale.children[0].children[0]) if scale is not None else None,
+                                self.expr(scale.children[1]) if scale is not None else None)
         if d == "type_value":
             return A.TypeValue(str(ch[0].children[0]), self.expr(ch[1]), sp)
         if d == "prior_stmt":

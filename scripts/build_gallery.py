@@ -3,7 +3,8 @@
 Two jobs:
 
 * ``python scripts/build_gallery.py --refresh [NAME ...]`` runs ``auctionc compile --json``
-  (or ``auctionc simulate --json`` for specs that name a format and a ``simulate`` block)
+  (or ``auctionc simulate --json`` for specs that name a format and a ``simulate`` block, and
+  for assignment specs)
   on each example with small budgets and stores the JSON (plus the PNG plots the run
   wrote) under ``docs/gallery/results/``.  An example that does not finish within the
   time limit gets a ``not_computed`` record with the reason, and its page says so.
@@ -48,6 +49,9 @@ BUDGETS: dict[str, list[str]] = {
     # learning backends: a shorter run than the spec asks for (recorded in the result)
     "regions_50": ["--option", "steps=150", "--option", "warmup=100"],
     "arbitrary_g": ["--option", "steps=150", "--option", "warmup=100"],
+    # the market network: 300 of its 1,500 steps (about a minute); its estimated certificate
+    # shows the regret such a short run leaves
+    "externality_market": ["--option", "steps=300"],
 }
 DEFAULT_TIMEOUT_S = 180.0
 
@@ -154,8 +158,12 @@ def read_examples(examples: Path = EXAMPLES, results: Path = RESULTS) -> list[Ex
 
 def _wants_simulation(spec: Any, text: str) -> bool:
     if spec is not None:
+        if spec.kind == "assignment":  # an assignment spec always runs as a simulation
+            return True
         return spec.objective is None and spec.mechanism is not None and spec.simulate is not None
     # Without the front end, judge from the text: a format plus a simulate block.
+    if re.search(r"^\s*assignment\b", text, re.M):
+        return True
     return bool(re.search(r"^\s*mechanism\b", text, re.M) and re.search(r"^\s*simulate\b", text, re.M)
                 and not re.search(r"^\s*maximize\b", text, re.M))
 
@@ -168,6 +176,9 @@ def _wants_simulation(spec: Any, text: str) -> bool:
 def valuation_class(ex: Example) -> str:
     spec = ex.spec
     if spec is not None:
+        if spec.kind == "assignment":
+            proxy = spec.students.proxy
+            return f"course allocation ({proxy.kind + ' proxy' if proxy else 'interface reports'})"
         if spec.kind == "market":
             kinds = sorted({b.type.kind for b in spec.buyers})
             return "data market (" + ", ".join(f"{k} types" for k in kinds) + ")"
@@ -178,6 +189,8 @@ def valuation_class(ex: Example) -> str:
         return label
     if re.search(r"^\s*market\b", ex.text, re.M):
         return "data market"
+    if re.search(r"^\s*assignment\b", ex.text, re.M):
+        return "course allocation"
     found = sorted(set(re.findall(r"\bvaluation\s+(\w+)", ex.text)))
     return ", ".join(found) if found else "single"
 
@@ -187,6 +200,8 @@ def backend_label(ex: Example) -> str:
         return str(ex.result["backend"])
     spec = ex.spec
     if spec is not None:
+        if spec.kind == "assignment":
+            return "assignment"
         if spec.solve is not None:
             return spec.solve.backend
         if spec.objective is None and spec.mechanism is not None:
@@ -533,7 +548,8 @@ def refresh_one(ex: Example, timeout_s: float, results: Path = RESULTS) -> dict[
             (results / f"{ex.name}.json").write_text(json.dumps(rec, indent=1) + "\n")
             return rec
         plots = []
-        figures = [*(data.get("files") or {}).values(), data.get("plot_path")]  # plot_path: a simulation's bids.png
+        # a simulation's figures: bids.png (plot_path) and the per-round means, rounds.png
+        figures = [*(data.get("files") or {}).values(), data.get("plot_path"), data.get("rounds_plot_path")]
         for path in sorted({str(f) for f in figures if f}):
             src = Path(path)
             if src.suffix.lower() == ".png" and src.exists():
@@ -551,7 +567,8 @@ def refresh_one(ex: Example, timeout_s: float, results: Path = RESULTS) -> dict[
         if main is not None:
             _thumbnail(results / main, results / f"{ex.name}-thumb.png")
         # Temporary paths mean nothing on the docs site.
-        for key in ("artifact", "transcript", "transcript_path", "report_path", "plot_path", "checkpoint_path", "out_dir"):
+        for key in ("artifact", "transcript", "transcript_path", "report_path", "plot_path", "rounds_plot_path",
+                    "checkpoint_path", "out_dir"):
             if isinstance(data.get(key), str):
                 data[key] = data[key].replace(tmp, "OUT")
         if isinstance(data.get("files"), dict):
@@ -567,12 +584,11 @@ THUMB_WIDTH = 480
 
 
 def _thumbnail(src: Path, dest: Path) -> None:
-    """A smaller copy of ``src`` for the card (Pillow, which matplotlib itself uses for PNG)."""
-    from PIL import Image
+    """A smaller copy of ``src`` for the card (matplotlib's thumbnail, no upscaling)."""
+    from matplotlib import image
 
-    with Image.open(src) as im:
-        im.thumbnail((THUMB_WIDTH, THUMB_WIDTH))
-        im.save(dest, optimize=True)
+    width = image.imread(src).shape[1]
+    image.thumbnail(str(src), str(dest), scale=min(1.0, THUMB_WIDTH / width))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -154,11 +154,12 @@ def test_no_backend_accepts_lists_refusals(tmp_path):
     spec.write_text(
         "market m {\n    states rain, sun\n    buyer f {\n        actions plant, wait\n"
         "        payoff plant { rain: 0, sun: 1 }\n        payoff wait { rain: 1, sun: 0 }\n"
-        "        type belief(rain) ~ Uniform(0, 1)\n    }\n    require IC, IR, obedience\n    maximize revenue\n}\n"
+        "        type belief(rain) ~ Uniform(0, 1)\n    }\n    require IC, IR, obedience\n    maximize welfare\n}\n"
     )
+    # lp needs a grid for the continuous prior; menu learns markets for revenue only
     r = run("compile", spec, "--out", tmp_path / "o")
     assert r.exit_code == 1
-    assert "E0606" in r.stderr and "lp: " in r.stderr and "grid" in r.stderr
+    assert "E0606" in r.stderr and "lp: " in r.stderr and "grid" in r.stderr and "menu: " in r.stderr
     assert "Traceback" not in r.stderr
 
 

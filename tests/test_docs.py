@@ -37,9 +37,9 @@ def auction_blocks() -> list[tuple[str, int, str]]:
 
 
 def is_complete(code: str) -> bool:
-    """A whole spec (starts with an auction or market block), not a fragment."""
+    """A whole spec (starts with an auction, market or assignment block), not a fragment."""
     lines = [ln for ln in code.splitlines() if ln.strip() and not ln.strip().startswith("#")]
-    return bool(lines) and re.match(r"\s*(auction|market)\s+\w+\s*\{", lines[0]) is not None
+    return bool(lines) and re.match(r"\s*(auction|market|assignment)\s+\w+\s*\{", lines[0]) is not None
 
 
 def _strip_annotations(code: str) -> str:
@@ -156,7 +156,7 @@ def test_snippet_extraction_finds_the_reference_examples() -> None:
 def test_every_complete_snippet_passes_the_front_end(where: str, line: int, code: str) -> None:
     frontend = pytest.importorskip("auctionc.frontend", reason="the front end is not written yet")
     spec = frontend.load_text(_strip_annotations(code), filename=f"docs/{where}:{line}")
-    assert spec.name and spec.kind in ("auction", "market")
+    assert spec.name and spec.kind in ("auction", "market", "assignment")
 
 
 def test_language_reference_has_a_runnable_example_for_every_keyword() -> None:

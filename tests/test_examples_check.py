@@ -19,7 +19,7 @@ UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
 
 @pytest.fixture(scope="module")
-def specs() -> dict[str, ir.AuctionSpec | ir.MarketSpec]:
+def specs() -> dict[str, ir.AuctionSpec | ir.MarketSpec | ir.AssignmentSpec]:
     return {p.stem: load_file(p) for p in EXAMPLES}
 
 
@@ -57,10 +57,12 @@ def test_gallery_covers_the_vocabulary(specs: dict) -> None:
         for s in auctions
         for b in s.bidders
     )
-    formats = {s.mechanism.name for s in specs.values() if s.mechanism is not None}
+    formats = {s.mechanism.name for s in specs.values() if s.mechanism is not None and s.kind != "assignment"}
     assert formats == {"first_price", "second_price", "third_price", "vcg", "all_pay", "ascending_clock", "dutch", "posted_price"}
     agents = {b.agent.kind for s in auctions for b in s.bidders if b.agent is not None}
     assert {"llm", "truthful", "bne", "crra"} <= agents
+    assignments = [s for s in specs.values() if s.kind == "assignment"]
+    assert any(s.students.proxy is not None and s.students.proxy.kind == "oracle" for s in assignments)
 
 
 def test_one_spec_per_backend_family(specs: dict) -> None:

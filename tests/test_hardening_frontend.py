@@ -178,23 +178,23 @@ def test_grids_past_the_variable_limit_are_refused_before_building():
 # ---------------------------------------------------------------- long simulations stream their draws
 
 
-def test_draws_stream_in_chunks(monkeypatch, tmp_path):
+def test_draws_stream_in_blocks(monkeypatch, tmp_path):
     from auctionc import valuation as V
-    from auctionc.backends.simulate import engine
+    from auctionc.backends.simulate import engine, value_draws
 
     spec = load_text("auction a { items 1 bidders 3 { value ~ Uniform(0, 99) agent truthful }"
                      " mechanism second_price simulate { rounds 250 seed 4 } }")
+    monkeypatch.setattr(value_draws, "BLOCK", 100)
     whole = engine.draw_values(spec, 250, 4, 0, False)
-    chunks = list(engine.draw_chunks(spec, 250, 4, 0, False, chunk=250))
-    assert len(chunks) == 1 and np.array_equal(chunks[0][1], whole[0])  # one chunk: the same draws
+    # A longer run starts with the same values (its earlier rounds, and their model calls, are reused).
+    assert np.array_equal(engine.draw_values(spec, 120, 4, 0, False)[0], whole[0][:120])
     sizes = []
     real = V.sample_values
     monkeypatch.setattr(V, "sample_values", lambda s, size, rng: sizes.append(size) or real(s, size, rng))
-    monkeypatch.setattr(engine, "DRAW_CHUNK", 100)
-    monkeypatch.setattr(engine.draw_chunks, "__defaults__", (100,))
     res = engine.run_simulation(spec, out_dir=tmp_path, progress=False, options={"report": False})
-    assert sizes == [100, 100, 50]  # never all 250 rounds at once
+    assert sizes == [100, 100, 100]  # block by block, never all 250 rounds at once
     assert [r.round for r in res.records] == list(range(250))
+    assert np.array_equal(np.array([r.values for r in res.records]), whole[0])
     assert all(r.price == sorted(r.values)[-2] for r in res.records)  # truthful second price
 
 

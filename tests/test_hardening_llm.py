@@ -50,9 +50,10 @@ def server():
 
 
 @pytest.fixture(autouse=True)
-def secret_key(monkeypatch):
+def secret_key(monkeypatch, tmp_path):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     monkeypatch.delenv(TRUST_ENV, raising=False)
+    monkeypatch.setenv("AUCTIONC_LLM_RATES", str(tmp_path / "rates.json"))  # a fake server's speed is no measurement
 
 
 def _files_text(out: Path) -> str:
@@ -313,3 +314,16 @@ def test_prompt_file_from_the_spec_folder_reaches_the_model(server, tmp_path):
     with pytest.raises(BackendError) as e:
         run_simulation(again, out_dir=tmp_path / "out2", progress=False)
     assert e.value.diagnostics[0].code == "E0808"
+
+
+def test_more_rounds_reuse_the_earlier_rounds_calls(server, tmp_path):
+    """Values are drawn in fixed blocks and prompts do not name the number of rounds, so a
+    longer rerun of a finished experiment replays the earlier rounds from the cache."""
+    cache = tmp_path / "replies.sqlite"
+    short = run(spec(api_base=server.url(), rounds=2), tmp_path / "a", cache_path=cache)
+    asked = len(server.requests)
+    longer = run(spec(api_base=server.url(), rounds=3), tmp_path / "b", cache_path=cache)
+    assert short.calls["model_calls"] == asked == 4  # 2 bidders x 2 rounds, one combined call each
+    assert longer.calls["cache_hits"] == 4 and longer.calls["model_calls"] == 2 == len(server.requests) - asked
+    assert [r.values for r in longer.records[:2]] == [r.values for r in short.records]
+    assert [r.bids for r in longer.records[:2]] == [r.bids for r in short.records]

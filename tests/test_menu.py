@@ -228,8 +228,10 @@ def test_accepts_refuses_with_pointers():
         buyers=(ir.Buyer(name="f", actions=("a", "b"), payoffs=((1.0, 0.0), (0.0, 1.0)),
                          type=ir.BeliefType(state="r", dist=ir.Uniform(low=0, high=1))),),
     )
-    v = accepts("menu", market)
-    assert not v.ok and "data markets" in v.reasons[0] and "lp" in v.hints[0]
+    assert accepts("menu", market).ok  # a learned menu of experiments (tests/test_learned_markets.py)
+    welfare = market.model_copy(update={"objective": ir.Objective(terms=("welfare",), weights=(1.0,))})
+    v = accepts("menu", welfare)
+    assert not v.ok and "revenue only" in v.reasons[0] and "lp" in v.hints[0]
     cats = ir.AuctionSpec(name="c", items=tuple(f"i{k}" for k in range(20)), requirements=REQ, objective=OBJ,
                           bidders=(ir.Bidder(name="b", valuation=ir.Cats(distribution="regions")),))
     v = accepts("menu", cats)

@@ -81,7 +81,7 @@ def test_bne_first_price_revenue_is_49_5(tmp_path):
     rev = res.metrics["revenue"]
     lo, hi = rev["ci95"]
     assert lo - 0.2 < 49.5 < hi + 0.2, rev
-    assert res.metrics["efficiency"] == 1.0
+    assert res.metrics["efficiency"]["value"] == 1.0
     assert res.behaviour["bid_value_ratio"]["median"] == pytest.approx(2 / 3, abs=1e-3)
 
 
@@ -95,8 +95,8 @@ def test_revenue_equivalence(fmt, tmp_path):
 
 def test_truthful_second_price_always_efficient(tmp_path):
     res = sim(ipv_spec("second_price", ir.Truthful(), n=4, rounds=500, integer=True), tmp_path)
-    assert res.metrics["efficiency"] == 1.0
-    assert res.behaviour["share_at_value"] == 1.0
+    assert res.metrics["efficiency"]["value"] == 1.0
+    assert res.behaviour["share_at_value"]["value"] == 1.0
     for r in res.records:
         others = sorted(r.values, reverse=True)
         assert r.price == others[1]
@@ -279,7 +279,7 @@ def test_backend_import_is_light_and_accepts():
 def test_backend_compile_returns_format_mechanism(tmp_path):
     res = run_backend("simulate", ipv_spec("second_price", ir.Truthful(), rounds=20), {}, seed=4, out_dir=tmp_path)
     alloc, pay = res.mechanism.allocate_and_pay(np.array([[[1.0], [3.0], [2.0]]]))
-    assert pay[0, 1] == 2.0 and res.stats["metrics"]["efficiency"] == 1.0
+    assert pay[0, 1] == 2.0 and res.stats["metrics"]["efficiency"]["value"] == 1.0
     assert Path(res.files["report"]).exists() and Path(res.files["plot"]).exists()
 
 
@@ -290,6 +290,6 @@ def test_report_and_json_keys(tmp_path):
         assert key in doc
     assert doc["calls"]["model_calls"] == 0
     md = Path(doc["report_path"]).read_text()
-    assert "GPT-4o (Shah et al. 2025)" in md and "| efficiency | 100.0% |" in md
+    assert "GPT-4o (Shah et al. 2025)" in md and "| efficiency | 100.0% [" in md
     assert (tmp_path / "bids.png").stat().st_size > 1000
     assert json.loads((tmp_path / "result.json").read_text())["format"] == "second_price"

@@ -51,8 +51,7 @@ class ExactBackend(Backend):
     # ---------------------------------------------------------------- accepts
 
     def _grid_hint(self, spec: Any, what: str) -> str:
-        alt = "menu" if spec.kind == "auction" else "a learned market backend"
-        return f"add `solve with {self.name}(grid = 20)` or use `{alt}`"
+        return f"add `solve with {self.name}(grid = 20)` or use `menu`"
 
     def _size(self, spec: Any, grid: int | None) -> tuple[list[int], int, int]:
         """Types per bidder, variables and all-pairs IC constraints, without building."""
@@ -142,7 +141,7 @@ class ExactBackend(Backend):
 
         if spec.n_bidders != 1:
             return ("E0611", f"backend {self.name} sells experiments to one buyer, not {spec.n_bidders}",
-                    "markets with several buyers (externalities) need a learned backend")
+                    "use `solve with menu`: a learned network of experiments for several buyers")
         try:
             market_types(spec, grid)
         except UnsupportedPrior as e:

@@ -200,7 +200,9 @@ def compile_market(backend: ExactBackend, spec: ir.MarketSpec, opts: dict[str, A
     table = mech.experiments_table()
     lines = ["| price | types | probability | experiment (state x signal) |", "|---|---|---|---|"]
     for g in table:
-        lo, hi = g["type_range"]
-        lines.append(f"| {g['price']:.4f} | {lo:.4g}..{hi:.4g} | {g['probability']:.4f} | {g['state_by_signal']} |")
+        lo, hi = g["type_range"]  # numbers for one-number types, per-coordinate lists otherwise
+        span = (f"{lo:.4g}..{hi:.4g}" if not isinstance(lo, list) else
+                "(" + ", ".join(f"{a:.4g}..{b:.4g}" for a, b in zip(lo, hi, strict=True)) + ")")
+        lines.append(f"| {g['price']:.4f} | {span} | {g['probability']:.4f} | {g['state_by_signal']} |")
     return CompileResult(mechanism=mech, stats=stats, claim=cert,
                          report_sections=[("Exact solve", _section(stats, cert)), ("Menu of experiments", "\n".join(lines))])

@@ -48,6 +48,11 @@ class FormatBackend(Backend):
         v = self.check_capabilities(spec)
         if v is not None:
             return v
+        from auctionc.ir import SIMULATED_ONLY
+
+        if spec.mechanism.name in SIMULATED_ONLY:
+            return Verdict.no(f"{spec.mechanism.name} is played day by day and has no sealed-report artifact to verify",
+                              f"run it with `auctionc simulate` (add a simulate {{ }} section)")
         from auctionc.errors import SpecError
         from auctionc.mechanism.format_mechanism import format_mechanism
 

@@ -21,7 +21,8 @@ MAX_XOR_ITEMS = 6
 """XOR menus are distributions over all 2**m bundles; past 64 bundles BundleFlow is the tool."""
 MAX_GEMNET_ITEMS = 3
 CERTIFIABLE_BIDDERS = 3
-ARCHITECTURES = ("gemnet", "lottery_ama")
+ARCHITECTURES = ("gemnet", "lottery_ama", "experiments", "experiment_network")
+MARKET_ARCHITECTURES = ("experiments", "experiment_network")
 
 E_REFUSED = "E0730"
 E_DIVERGED = "E0731"
@@ -32,29 +33,35 @@ class MenuBackend(Backend):
     name = "menu"
     summary = (
         "menu networks: RochetNet (one bidder, exact IC/IR by construction), GemNet "
-        "(several bidders, exact SP by a certified menu-compatibility transform) and lottery "
-        "affine maximizers (architecture = \"lottery_ama\", exact SP by construction)"
+        "(several bidders, exact SP by a certified menu-compatibility transform), lottery "
+        "affine maximizers (architecture = \"lottery_ama\", exact SP by construction); for data "
+        "markets a menu of experiments (one buyer, IC/IR/obedience by construction) and a network "
+        "of experiments for several buyers with an externality (regret penalised, estimated)"
     )
     capabilities = Capabilities(
-        spec_kinds=frozenset({"auction"}),
+        spec_kinds=frozenset({"auction", "market"}),
         valuations=frozenset({"additive", "unit_demand", "single", "xor"}),
-        constraints=frozenset({"IC", "IR"}),
+        constraints=frozenset({"IC", "IR", "obedience"}),
         objectives=frozenset({"revenue"}),
         min_bidders=1,
         max_bidders=None,
         method="learned",
     )
     options = {
-        "architecture": OptionSpec(str, "gemnet", "'gemnet' (RochetNet for one bidder; for several, menu "
-                                   "networks of the others' bids, certified compatible by a transform after training) or "
-                                   "'lottery_ama' (a learned affine maximizer over lottery outcomes: "
-                                   "compatible, hence exactly strategy-proof, by construction)",
+        "architecture": OptionSpec(str, None, "auctions: 'gemnet' (the default: RochetNet for one bidder; for "
+                                   "several, menu networks of the others' bids, certified compatible by a transform "
+                                   "after training) or 'lottery_ama' (a learned affine maximizer over lottery outcomes: "
+                                   "compatible, hence exactly strategy-proof, by construction); data markets: "
+                                   "'experiments' (the default for one buyer: a menu of experiments, IC, IR and "
+                                   "obedience by construction) or 'experiment_network' (the default for several "
+                                   "buyers: experiments and payments from the reported profile, regret and "
+                                   "disobedience penalised by augmented Lagrangian multipliers)",
                                    choices=ARCHITECTURES),
         "size": OptionSpec(int, None, "menu elements per bidder (default 200 for one bidder, "
                            "4 for one item and 8 per item for GemNet; outcomes of a lottery AMA, "
                            "default 64, more for many items: 3x10 reaches 5.28 with 256, 5.17 with 64)", min=1, max=100_000),
         "steps": OptionSpec(int, None, "training steps (default 2000 for RochetNet, 3000 for GemNet, "
-                            "8000 for a lottery AMA)",
+                            "8000 for a lottery AMA, 2000 for a menu of experiments, 1500 for a market network)",
                             min=1),
         "batch": OptionSpec(int, 1024, "value profiles per training step", min=1),
         "lr": OptionSpec(float, 1e-2, "Adam learning rate (decays to a tenth over the run)", min=0.0),
@@ -70,10 +77,15 @@ class MenuBackend(Backend):
         "test_samples": OptionSpec(int, 200_000, "fresh profiles for the argmax test revenue", min=1000),
         "hidden": OptionSpec(int, 32, "GemNet: hidden units per layer", min=1),
         "layers": OptionSpec(int, 2, "GemNet: hidden layers", min=1, max=8),
-        "penalty": OptionSpec(float, 0.3, "GemNet: initial weight of the over-allocation penalty", min=1e-9),
-        "penalty_final": OptionSpec(float, 3.0, "GemNet: final weight of the over-allocation penalty", min=1e-9),
+        "penalty": OptionSpec(float, None, "GemNet: initial weight of the over-allocation penalty (default 0.3); "
+                              "experiment_network: initial weight rho of the augmented Lagrangian's quadratic term "
+                              "(default 10)", min=1e-9),
+        "penalty_final": OptionSpec(float, None, "GemNet: final weight of the over-allocation penalty (default 3); "
+                                    "experiment_network: final rho (default 1000, reached geometrically)", min=1e-9),
         "grid": OptionSpec(int, None, "GemNet: certification grid cells per value coordinate "
-                           "(default: about 200,000 profile cells; at most 160,000 for surcharge)", min=2),
+                           "(default: about 200,000 profile cells; at most 160,000 for surcharge); experiments: "
+                           "train and test on the type prior discretised on this many cells per coordinate (the "
+                           "lp backend's rule, for a like-for-like comparison; default: the continuous prior)", min=2),
         "certify": OptionSpec(bool, True, "GemNet: run the price transform and certify compatibility"),
         "milp_time_limit": OptionSpec(float, 120.0, "GemNet: seconds for the transform's LP or MILPs", min=1.0),
         "transform": OptionSpec(str, "cells", "GemNet: the compatibility transform: 'cells' (menus constant "
@@ -93,6 +105,10 @@ class MenuBackend(Backend):
                              "scale, that opens a gap between the bidders' choice boundaries", min=0.0),
         "slack": OptionSpec(float, 0.001, "GemNet (scale): every menu is scaled by at most 1/(1+slack), so "
                             "boxes over-allocating by at most slack need no refinement", min=0.0, max=1.0),
+        "misreports": OptionSpec(int, 32, "experiment_network: misreports tried per profile and buyer at each "
+                                 "training step (drawn from the prior; the best one is penalised)", min=1, max=4096),
+        "multiplier_every": OptionSpec(int, 50, "experiment_network: steps between updates of the Lagrange "
+                                       "multipliers (w += rho * violation)", min=1),
         "clipped_head": OptionSpec(bool, True, "GemNet: additive allocations clip((1.02 sigmoid - 0.01), "
                                    "0, 1), which reach exact 0 and 1 (a plain sigmoid cannot be certified)"),
     }
@@ -105,6 +121,10 @@ class MenuBackend(Backend):
     # ---------------------------------------------------------------- accepts
 
     def accepts(self, spec: Spec, options: dict[str, Any]) -> Verdict:
+        if spec.kind == "market":
+            from auctionc.backends.menu.markets.market_accepts import accepts_market
+
+            return accepts_market(spec, options["architecture"], E_REFUSED)
         return self._accepts(spec, options["architecture"])
 
     def resolve_options(self, spec: Spec, options: dict[str, Any]) -> dict[str, Any]:
@@ -123,10 +143,10 @@ class MenuBackend(Backend):
         return opts
 
     def _accepts(self, spec: Spec, architecture: str) -> Verdict:
-        if spec.kind == "market":
+        if architecture in MARKET_ARCHITECTURES:
             return Verdict.no(
-                "backend menu designs auctions, not data markets",
-                "data markets (experiments with prices) are solved exactly by `solve with lp`", code=E_REFUSED)
+                f"architecture = \"{architecture}\" of backend menu sells experiments in data markets, not auctions",
+                "use architecture = \"gemnet\" or \"lottery_ama\" for auctions", code=E_REFUSED)
         kinds = spec.valuation_kinds
         if "cats" in kinds:
             return Verdict.no(
@@ -188,7 +208,15 @@ class MenuBackend(Backend):
             )) from None
         if ctx.out_dir is not None:
             Path(ctx.out_dir).mkdir(parents=True, exist_ok=True)
-        if ama:
+        if opts["architecture"] == "experiments":
+            from auctionc.backends.menu.markets.experiment_menu import train_experiment_menu
+
+            result = train_experiment_menu(spec, opts, ctx)
+        elif opts["architecture"] == "experiment_network":
+            from auctionc.backends.menu.markets.externality_net import train_experiment_network
+
+            result = train_experiment_network(spec, opts, ctx)
+        elif ama:
             from auctionc.backends.menu.lottery_ama.ama_training import train_ama
 
             result = train_ama(spec, opts, ctx)
@@ -216,18 +244,32 @@ def _with_defaults(spec: Spec, opts: dict[str, Any]) -> dict[str, Any]:
     """Defaults that depend on the architecture and the number of bidders (a lottery AMA
     relaxes an argmax over outcomes whose affine welfares differ by little, so it anneals
     from a colder start; GemNet's menu size depends on the items and is set by its trainer)."""
-    if opts["architecture"] == "lottery_ama":
+    if opts["architecture"] is None:
+        market = spec.kind == "market"
+        opts = {**opts, "architecture": ("experiments" if spec.n_bidders == 1 else "experiment_network") if market
+                else "gemnet"}
+    if opts["architecture"] in MARKET_ARCHITECTURES:
+        from auctionc.backends.menu.markets.market_accepts import MARKET_DEFAULTS
+
+        defaults = MARKET_DEFAULTS[opts["architecture"]]
+    elif opts["architecture"] == "lottery_ama":
         defaults = {"temperature": 0.01, "temperature_final": 3e-4, "size": 64, "steps": 8000}
     elif spec.n_bidders == 1:
         defaults = {"temperature": 0.05, "temperature_final": 0.002, "size": 200, "steps": 2000}
     else:
         defaults = {"temperature": 0.05, "temperature_final": 0.002, "steps": 3000}
+    if opts["architecture"] not in MARKET_ARCHITECTURES:
+        defaults = {**defaults, "penalty": 0.3, "penalty_final": 3.0}
     return {**opts, **{k: v for k, v in defaults.items() if opts.get(k) is None}}
 
 
 def _write_figures(spec: Spec, result: CompileResult, out: Path) -> dict[str, str]:
     """The menu backend's own figure: two bidders' allocation regions for one item (the
     report draws the training curves and one bidder's allocation for two items)."""
+    if spec.kind == "market":
+        from auctionc.backends.menu.markets.market_figures import market_figures
+
+        return market_figures(spec, result, out)
     from auctionc.valuation import value_bounds
 
     if spec.n_bidders == 2 and spec.n_items == 1:

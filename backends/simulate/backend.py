@@ -7,12 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from auctionc.diagnostics import Diagnostic
 from auctionc.plugins import Backend, Capabilities, CompileResult, OptionSpec, RunContext, Verdict
 
 if TYPE_CHECKING:
     from auctionc.ir import AuctionSpec
 
-_FORMATS = ("first_price", "second_price", "third_price", "all_pay", "vcg", "ascending_clock", "dutch")
+_FORMATS = ("first_price", "second_price", "third_price", "all_pay", "vcg", "ascending_clock", "dutch", "ebay")
 
 
 class SimulateBackend(Backend):
@@ -30,8 +31,9 @@ class SimulateBackend(Backend):
         runs_formats=True,
     )
     options = {
-        "steps": OptionSpec(str, "separate", "LLM turn: separate reflection/plan/bid calls, or one combined call",
-                            choices=("separate", "combined")),
+        "steps": OptionSpec(str, "separate", "LLM turn: separate reflection/plan/bid calls, one combined call, or "
+                            "the bid alone with no plan (the out-of-the-box baseline)",
+                            choices=("separate", "combined", "no_plan")),
         "max_tokens": OptionSpec(int, None, "completion token limit per call", min=8, max=8192),
         "parse_retries": OptionSpec(int, 2, "re-asks with a format reminder after an unreadable reply", min=0, max=10),
         "api_retries": OptionSpec(int, 3, "retries after rate limits and timeouts", min=0, max=10),
@@ -43,7 +45,9 @@ class SimulateBackend(Backend):
         "response_format": OptionSpec(str, "auto", "replies as JSON under a schema the provider enforces, as free text "
                                       "(tags or JSON), or auto: a schema where litellm says the model supports one",
                                       choices=("auto", "json_schema", "text")),
-        "report": OptionSpec(bool, True, "write the markdown report and the bids plot"),
+        "report": OptionSpec(bool, True, "write the markdown report and its figures (bids, per-round means)"),
+        "risk_aversion": OptionSpec(float, 0.0, "the bidders' CRRA risk aversion r for the equilibrium bids the "
+                                    "behaviour is measured against (u = x^(1-r); 0: risk neutral)", min=0, max=0.99),
         "rounds_limit": OptionSpec(int, 200_000, "refuse, before any work, more rounds x repetitions than this "
                                    "(each round's record is kept for the metrics, about 7 KB)", min=1, limit=True),
         "ticks_limit": OptionSpec(int, 10_000_000, "refuse, before any work, clocks that would take more ticks "
@@ -59,6 +63,10 @@ class SimulateBackend(Backend):
         "E0810": "the checkpoint belongs to a different run",
         "E0814": "no reply of the LLM agents gave a valid action",
         "E0815": "the simulation's work estimate is past its limit",
+        "E0816": "a prompt folder or language the simulation cannot use (not read with the spec, an unknown "
+                 "template, no rules in the agent's language)",
+        "E0817": "a prompt intervention that is not sound for this format or value model",
+        "E0818": "another tool's logs cannot be read (no treatment found, a malformed file)",
     }
 
     def given_options(self, spec: Any) -> dict[str, Any]:
@@ -97,13 +105,20 @@ class SimulateBackend(Backend):
 
     def compile(self, spec: AuctionSpec, options: dict[str, Any], ctx: RunContext) -> CompileResult:
         """The format as an artifact, with the simulation's figures as its statistics."""
+        from auctionc.errors import BackendError
+        from auctionc.ir import SIMULATED_ONLY
         from auctionc.mechanism.format_mechanism import format_mechanism
 
+        if spec.mechanism is not None and spec.mechanism.name in SIMULATED_ONLY:
+            raise BackendError(Diagnostic(
+                "E0808", f"{spec.mechanism.name} is played day by day: it has no sealed-report artifact to compile",
+                help=f"run it with `auctionc simulate {spec.source or 'SPEC'}`", where="mechanism").with_span(spec))
         out = Path(ctx.out_dir) if ctx.out_dir is not None else Path("out") / spec.name
         res = self.simulate(spec, options, RunContext(ctx.seed, out, ctx.device, ctx.resume, ctx.progress),
                             seed=ctx.seed)
         mech = format_mechanism(spec.mechanism, spec)
         files = {k: str(p) for k, p in (("report", res.report_path), ("plot", res.plot_path),
+                                        ("rounds_plot", res.rounds_plot_path),
                                         ("transcript", res.transcript_path)) if p is not None}
         return CompileResult(mech, stats=res.to_json(), files=files)
 
@@ -125,6 +140,30 @@ class SimulateBackend(Backend):
             with serve_local_model(port=free_port()) as server:
                 return run_simulation(spec, llm=llm, model=server.model, api_base=server.api_base, **kwargs)
         return run_simulation(spec, llm=llm, model=model, api_base=api_base, **kwargs)
+
+
+    def analyze_logs(self, path: Path) -> list[dict[str, Any]]:
+        """Our metrics for the released logs of Shah et al. (2025) under ``path``
+        (``released_logs``): one entry per treatment."""
+        import json
+
+        from auctionc.backends.simulate.released_logs import analyze
+        from auctionc.errors import BackendError
+
+        def fail(message: str) -> BackendError:
+            return BackendError(Diagnostic("E0818", message, help="give the folder of the study's logs (a clone of "
+                                           "KeHang-Zhu/llm-auction, its experiment_logs/V10, or one treatment folder)"))
+
+        if not Path(path).is_dir():
+            raise fail(f"'{path}' is not a folder")
+        try:
+            out = analyze(Path(path))
+        except (ValueError, KeyError, TypeError, IndexError, SyntaxError, json.JSONDecodeError, OSError) as e:
+            raise fail(f"a log under '{path}' cannot be read: {str(e)[:200]}") from None
+        if not out:
+            raise fail(f"no treatment of the study's layout under '{path}' (result_*.json or result_*.csv in a folder "
+                       "named like private_first_price, common_spsb_3, affiliated_ac or ebay_proxy)")
+        return out
 
 
 def _has_llm_agents(spec: Any) -> bool:

@@ -1,26 +1,28 @@
-"""Behavioural metrics of a simulation, side by side with theory and with the
-human and LLM figures of docs/published-figures.md; a markdown report and a bids-against-values plot."""
+"""Behavioural metrics of a simulation (``metrics``), side by side with theory and with the
+human and LLM figures of docs/published-figures.md; a markdown report with the figures of
+``figures``."""
 
 from __future__ import annotations
 
 import asyncio
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from auctionc import ir
+from auctionc.backends.simulate import metrics as M
 from auctionc.backends.simulate import rules as format_rules
 from auctionc.backends.simulate.theory import (
     InfoModel,
     NoClosedForm,
     bne_threshold,
+    crra_threshold,
     naive_cv_profit,
     theory_lines,
 )
 
 if TYPE_CHECKING:
-    from auctionc.backends.simulate.engine import RoundRecord, SimulationResult
+    from auctionc.backends.simulate.records import RoundRecord, SimulationResult
 
 # docs/published-figures.md (LLM bidders and human experiments): figures recomputed from the seed
 # experiments' released logs (GPT-4 unless noted), and human experiments.
@@ -58,19 +60,26 @@ PUBLISHED: dict[tuple[str, str], list[dict[str, Any]]] = {
 }
 
 
-def _ci(x: np.ndarray) -> dict[str, Any]:
-    if len(x) == 0:
-        return {"value": None, "ci95": None, "samples": 0}
-    m = float(x.mean())
-    h = 1.96 * float(x.std(ddof=1)) / math.sqrt(len(x)) if len(x) > 1 else 0.0
-    return {"value": round(m, 6), "ci95": [round(m - h, 6), round(m + h, 6)], "samples": int(len(x))}
-
-
-def _tolerance(obs: np.ndarray) -> float:
+def tolerance_for(obs: np.ndarray) -> float:
     # The seed experiments count a bid within $1 of the value as "at value"; on small
     # value scales 1% of the range plays that role.
     span = float(obs.max() - obs.min()) if obs.size else 0.0
     return 1.0 if span >= 20 else max(span / 100, 1e-9)
+
+
+def equilibrium_bids(fmt: ir.Format, model: InfoModel, obs: np.ndarray, risk_aversion: float = 0.0) -> tuple[np.ndarray, str]:
+    """The equilibrium bid of each observation under the spec's risk model (CRRA
+    ``risk_aversion`` where its bids are known, else risk neutral), and its name; NaN where
+    none is known."""
+    if risk_aversion > 0:
+        try:
+            return crra_threshold(fmt, model, obs, risk_aversion), f"CRRA(r = {risk_aversion:g}) equilibrium"
+        except NoClosedForm:
+            pass
+    try:
+        return bne_threshold(fmt, model, obs), "risk-neutral equilibrium"
+    except NoClosedForm:
+        return np.full(len(obs), np.nan), "no closed-form equilibrium"
 
 
 def predicted_revenue(spec: ir.AuctionSpec, model: InfoModel, fmt: ir.Format, records: list[RoundRecord],
@@ -83,7 +92,6 @@ def predicted_revenue(spec: ir.AuctionSpec, model: InfoModel, fmt: ir.Format, re
         agents = [RuleAgent(ir.BNE(), fmt, model, seed) for _ in spec.bidders]
     except NoClosedForm:
         return None
-    revs = []
     if fmt.name in format_rules.SEALED_NAMES:
         obs = np.array([r.obs for r in records])
         bids = np.stack([bne_threshold(fmt, model, obs[:, i]) for i in range(obs.shape[1])], axis=1)
@@ -110,105 +118,165 @@ def predicted_revenue(spec: ir.AuctionSpec, model: InfoModel, fmt: ir.Format, re
     return float(np.mean(revs)) if revs else None
 
 
+def actions(fmt: ir.Format, records: list[RoundRecord]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(round index, observation, bid) of every action that is a bid: sealed bids, clock
+    drop-outs of the losers (the winner's 'bid' is only the price), Dutch calls, eBay final
+    maximum bids."""
+    rows, obs, bids = [], [], []
+    for r in records:
+        for i, b in enumerate(r.bids):
+            if b is None or (fmt.name == "ascending_clock" and r.winner == i):
+                continue
+            rows.append(r.round)
+            obs.append(r.obs[i])
+            bids.append(b)
+    return np.array(rows, int), np.array(obs, float), np.array(bids, float)
+
+
+def ebay_behaviour(records: list[RoundRecord]) -> dict[str, Any]:
+    """When bids come: the share of raises on the final day (Shah et al.'s sniping measure)
+    and on the last two days, and the days auctions ran."""
+    raises = [(ev["day"], r.ticks) for r in records for ev in r.events if ev["action"] == "bid"]
+    final = np.array([d == days - 1 for d, days in raises], bool)
+    last_two = np.array([d >= days - 2 for d, days in raises], bool)
+    return {"raises": len(raises), "share_on_final_day": M.share_ci(final), "share_on_last_two_days": M.share_ci(last_two),
+            "days": M.mean_ci(np.array([r.ticks for r in records], float))}
+
+
+def ebay_expected_revenue(spec: ir.AuctionSpec, fmt: ir.Format, model: InfoModel) -> float | None:
+    """Expected revenue of truthful proxies (``ebay``): exact over whole-number uniform values
+    (the study's draws), by quadrature over a continuous prior; None otherwise."""
+    from auctionc.backends.simulate.ebay import (
+        EbayRules,
+        expected_truthful_revenue,
+        expected_truthful_revenue_discrete,
+    )
+
+    if model.kind != "ipv" or not model.symmetric or model.value_dist is None:
+        return None
+    rules, d = EbayRules.of(fmt), model.value_dist
+    sim = spec.simulate
+    whole = sim is not None and (sim.integer_values or sim.draws == "python_random")
+    if whole and sim.draws == "python_random" and isinstance(d, ir.Uniform):
+        return expected_truthful_revenue_discrete(rules, int(d.low), int(d.high), model.n)
+    if whole:
+        return None  # numpy draws rounded: the end points are half as likely (no closed form here)
+    return expected_truthful_revenue(rules, d, model.n)
+
+
 def summarise(spec: ir.AuctionSpec, model: InfoModel, fmt: ir.Format, records: list[RoundRecord],
-              rules: format_rules.ClockRules | None, seed: int) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+              rules: format_rules.ClockRules | None, seed: int,
+              risk_aversion: float = 0.0) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     if not records:
         return {}, {}, {"lines": theory_lines(fmt, model)}
     values = np.array([r.values for r in records])
-    obs = np.array([r.obs for r in records])
+    obs_all = np.array([r.obs for r in records])
     revenue = np.array([sum(r.payments) for r in records])
     won = [r.winner for r in records]
     welfare = np.array([values[k, w] if w is not None else 0.0 for k, w in enumerate(won)])
     best = values.max(axis=1)
     efficient = np.array([w is not None and values[k, w] >= best[k] - 1e-9 for k, w in enumerate(won)])
+    sold = np.array([w is not None for w in won])
     metrics: dict[str, Any] = {
-        "revenue": _ci(revenue),
-        "welfare": _ci(welfare),
-        "efficiency": round(float(efficient.mean()), 6),
+        "revenue": M.mean_ci(revenue),
+        "welfare": M.mean_ci(welfare),
+        "efficiency": M.share_ci(efficient),
+        "efficiency_when_sold": M.share_ci(efficient[sold]) if sold.any() else None,
         "welfare_ratio": round(float(welfare.sum() / best.sum()), 6) if best.sum() > 0 else None,
         "rounds": len(records),
-        "sold_share": round(float(np.mean([w is not None for w in won])), 6),
+        "sold_share": M.share_ci(sold),
     }
-    tol = _tolerance(obs)
-    b_list, o_list = [], []
-    for k, r in enumerate(records):
-        for i, b in enumerate(r.bids):
-            if b is None:
-                continue
-            if fmt.name == "ascending_clock" and r.winner == i:
-                continue
-            b_list.append(b)
-            o_list.append(obs[k, i])
-    bids, ob = np.array(b_list, float), np.array(o_list, float)
-    beh: dict[str, Any] = {"at_value_tolerance": tol, "actions": int(len(bids)),
-                           "failed_actions": int(sum(sum(r.failed) for r in records))}
+    tol = tolerance_for(obs_all)
+    rounds_ix, ob, bids = actions(fmt, records)
+    span = float(obs_all.max() - obs_all.min()) if obs_all.size else 0.0
+    bench, bench_name = equilibrium_bids(fmt, model, ob, risk_aversion)
+    beh: dict[str, Any] = {**M.bid_metrics(ob, bids, tol, span, bench),
+                           "failed_actions": int(sum(sum(r.failed) for r in records)), "benchmark": bench_name}
     if len(bids):
-        pos = ob > 0
-        ratio = bids[pos] / ob[pos]
-        dev = bids - ob
-        beh["bid_value_ratio"] = {"mean": round(float(ratio.mean()), 6) if len(ratio) else None,
-                                  "median": round(float(np.median(ratio)), 6) if len(ratio) else None}
-        beh["share_at_value"] = round(float(np.mean(np.abs(dev) <= tol)), 6)
-        beh["share_over"] = round(float(np.mean(dev > tol)), 6)
-        beh["share_under"] = round(float(np.mean(dev < -tol)), 6)
-        beh["mean_abs_deviation"] = round(float(np.abs(dev).mean()), 6)
+        beh["share_exactly_at_value"] = M.share_ci(bids == ob)
+        beh["per_round"] = M.per_round(rounds_ix, ob, bids, bench)
         if fmt.name == "ascending_clock":
-            beh["dropout_distance"] = {"mean": beh["mean_abs_deviation"], "within_tolerance": beh["share_at_value"]}
-        if len(bids) > 2 and np.std(ob) > 0 and np.std(bids) > 0:
-            beh["r2_bid_on_value"] = round(float(np.corrcoef(ob, bids)[0, 1] ** 2), 6)
+            beh["dropout_distance"] = {"mean": M.headline(beh["mean_abs_deviation"]),
+                                       "within_tolerance": M.headline(beh["share_at_value"])}
+    if fmt.name == "ebay":
+        beh["timing"] = ebay_behaviour(records)
     if model.kind == "common":
         profits = np.array([r.profits[r.winner] for r in records if r.winner is not None])
-        beh["winner_profit"] = _ci(profits)
-        beh["p_winner_loses"] = round(float(np.mean(profits < 0)), 6) if len(profits) else None
-    theory: dict[str, Any] = {"lines": theory_lines(fmt, model)}
+        beh.update(M.winners_curse(profits))
+        beh["winners_curse_by_bidders"] = {str(spec.n_bidders): M.winners_curse(profits)}
+    theory: dict[str, Any] = {"lines": theory_lines(fmt, model), "benchmark": bench_name}
     theory["bne_revenue_same_draws"] = predicted_revenue(spec, model, fmt, records, rules, seed)
+    theory["bne_efficiency"] = 1.0 if model.symmetric and fmt.entry_fee == 0 and fmt.reserve == 0 else None
+    if fmt.name == "ebay":
+        theory["truthful_proxy_revenue"] = ebay_expected_revenue(spec, fmt, model)
     theory["naive_winner_profit"] = naive_cv_profit(fmt, model)
     theory["anchors"] = PUBLISHED.get((fmt.name if fmt.name != "vcg" else "second_price", model.kind), [])
     return metrics, beh, theory
 
 
 def _fmt(x: Any, pct: bool = False) -> str:
+    x = M.headline(x)
     if x is None:
         return "—"
-    if isinstance(x, dict):
-        x = x.get("mean", x.get("value"))
-        if x is None:
-            return "—"
     return f"{100 * x:.1f}%" if pct else f"{x:.3f}" if abs(x) < 10 else f"{x:.1f}"
 
 
+def _with_ci(m: Any, pct: bool = False) -> str:
+    head = _fmt(m, pct)
+    ci = m.get("ci95") if isinstance(m, dict) else None
+    if not ci or ci[0] is None:
+        return head
+    return f"{head} [{_fmt(ci[0], pct)}, {_fmt(ci[1], pct)}]"
+
+
 def write_report(result: SimulationResult, spec: ir.AuctionSpec, model: InfoModel, rules: format_rules.ClockRules | None,
-                 out_dir: Path) -> tuple[Path, Path | None]:
+                 out_dir: Path, risk_aversion: float = 0.0) -> tuple[Path, Path | None, Path | None]:
+    from auctionc.backends.simulate.figures import bids_figure, rounds_figure
+
     m, b, t = result.metrics, result.behaviour, result.theory
     fmt = spec.mechanism
     assert fmt is not None
+    anchors = [a for a in t["anchors"] if len(a) > 1]
     lines = [
         f"# Simulation: {spec.name} ({fmt.name})",
         "",
         f"{result.experiments} experiment(s) x {result.rounds} rounds, {spec.n_bidders} bidders, seed {result.seed}; "
-        f"agents: {', '.join(result.agents)}; information: {model.kind}.",
+        f"agents: {', '.join(result.agents)}; information: {model.kind}. Intervals are 95% (bids treated as "
+        "independent; a session-clustered interval is wider).",
         "",
-        "| metric | this run | theory (RNNE) |" + "".join(f" {_cell(a['source'])} |" for a in t["anchors"] if len(a) > 1),
-        "|---|---|---|" + "".join("---|" for a in t["anchors"] if len(a) > 1),
+        "| metric | this run [95% CI] | theory |" + "".join(f" {_cell(a['source'])} |" for a in anchors),
+        "|---|---|---|" + "".join("---|" for _ in anchors),
     ]
+    ratio = b.get("bid_value_ratio") or {}
+    reg = b.get("regression") or {}
+    dev = b.get("deviation_from_equilibrium") or {}
     rows = [
-        ("mean bid / value", b.get("bid_value_ratio"), None, "bid_value_ratio", False),
-        ("median bid / value", (b.get("bid_value_ratio") or {}).get("median"), None, None, False),
-        (f"at value (±{b['at_value_tolerance']:g})", b.get("share_at_value"), None, "share_at_value", True),
-        ("over value", b.get("share_over"), None, "share_over", True),
-        ("under value", b.get("share_under"), None, "share_under", True),
-        ("mean |bid − value|", b.get("mean_abs_deviation"), None, "mean_abs_deviation", False),
-        ("efficiency", m["efficiency"], None, "efficiency", True),
-        ("mean revenue", m["revenue"]["value"], t.get("bne_revenue_same_draws"), "revenue", False),
+        ("bid / value (sum of bids / sum of values)", _with_ci(ratio.get("ratio_of_sums")), "—", "bid_value_ratio", False),
+        ("mean bid / value (values > 0, unstable near 0)", _fmt(ratio.get("mean")), "—", "bid_value_ratio", False),
+        (f"at value (±{b.get('at_value_tolerance', 1):g})", _with_ci(b.get("share_at_value"), True), "—", "share_at_value", True),
+        ("over value", _with_ci(b.get("share_over"), True), "—", "share_over", True),
+        ("under value", _with_ci(b.get("share_under"), True), "—", "share_under", True),
+        ("mean |bid − value|", _with_ci(b.get("mean_abs_deviation")), "—", "mean_abs_deviation", False),
+        ("bid = a + b·value: slope", f"{_fmt(reg.get('slope'))} [{_fmt((reg.get('slope_ci95') or [None])[0])}, "
+         f"{_fmt((reg.get('slope_ci95') or [None, None])[1])}]" if reg else "—", "—", None, False),
+        ("intercept", f"{_fmt(reg.get('intercept'))}" if reg else "—", "—", None, False),
+        ("R² of bid on value", _fmt(reg.get("r2")) if reg else "—", "—", None, False),
+        (f"bid − equilibrium bid ({t.get('benchmark', '')})", _with_ci(dev.get("mean")), "0", None, False),
+        ("efficiency", _with_ci(m["efficiency"], True), _fmt(t.get("bne_efficiency"), True), "efficiency", True),
+        ("mean revenue", _with_ci(m["revenue"]), _fmt(t.get("bne_revenue_same_draws")), "revenue", False),
+        *([("expected revenue of truthful proxies", "—", _fmt(t.get("truthful_proxy_revenue")), None, False)]
+          if t.get("truthful_proxy_revenue") is not None else []),
     ]
     if "winner_profit" in b:
-        rows.append(("winner's profit", b["winner_profit"]["value"], t.get("naive_winner_profit"), None, False))
-        rows.append(("P(winner loses)", b.get("p_winner_loses"), None, None, True))
+        rows.append(("winner's profit", _with_ci(b["winner_profit"]), _fmt(t.get("naive_winner_profit")), None, False))
+        rows.append(("P(winner loses)", _with_ci(b.get("p_winner_loses"), True), "—", None, True))
+    if "timing" in b:
+        rows.append(("sold", _with_ci(m["sold_share"], True), "—", None, True))
+        rows.append(("raises on the final day", _with_ci(b["timing"]["share_on_final_day"], True), "—", None, True))
     for label, ours, th, key, pct in rows:
-        cells = [f"| {_cell(label)} | {_fmt(ours, pct)} | {_fmt(th, pct)} |"]
-        for a in t["anchors"]:
-            if len(a) > 1:
-                cells.append(f" {_fmt(a.get(key), pct) if key else '—'} |")
+        cells = [f"| {_cell(label)} | {ours} | {th} |"]
+        for a in anchors:
+            cells.append(f" {_fmt(a.get(key), pct) if key else '—'} |")
         lines.append("".join(cells))
     lines += ["", "Theory:", *[f"- {x}" for x in t["lines"]]]
     if t.get("naive_winner_profit") is not None:
@@ -219,50 +287,17 @@ def write_report(result: SimulationResult, spec: ir.AuctionSpec, model: InfoMode
     c = result.calls
     lines += ["", f"Model calls: {c.get('model_calls', 0)}, cache hits: {c.get('cache_hits', 0)}, "
                   f"failed parses: {c.get('failed_parses', 0)}, cost: ${c.get('cost_usd', 0.0):.4f}."]
-    plot = _plot(result, spec, model, out_dir)
+    plot = bids_figure(result, spec, model, out_dir, risk_aversion)
+    curve = rounds_figure(result, spec, out_dir)
     if plot is not None:
         lines += ["", f"![bids against values]({plot.name})"]
+    if curve is not None:
+        lines += ["", f"![per-round means]({curve.name})"]
     path = out_dir / "report.md"
     path.write_text("\n".join(lines) + "\n")
-    return path, plot
+    return path, plot, curve
 
 
 def _cell(text: str) -> str:
     """Text for one markdown table cell: a bare '|' (as in |bid - value|) would split it."""
     return text.replace("|", "\\|")
-
-
-def _plot(result: SimulationResult, spec: ir.AuctionSpec, model: InfoModel, out_dir: Path) -> Path | None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fmt = spec.mechanism
-    assert fmt is not None
-    xs, ys = [], []
-    for r in result.records:
-        for i, b in enumerate(r.bids):
-            if b is not None and not (fmt.name == "ascending_clock" and r.winner == i):
-                xs.append(r.obs[i])
-                ys.append(b)
-    if not xs:
-        return None
-    fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
-    ax.scatter(xs, ys, s=10, alpha=0.6, label="bids" if fmt.name != "ascending_clock" else "drop-outs")
-    grid = np.linspace(min(xs), max(xs), 200)
-    ax.plot(grid, grid, color="grey", lw=1, ls=":", label="bid = value")
-    try:
-        eq = bne_threshold(fmt, model, grid)
-        ax.plot(grid, eq, color="C3", lw=1.5, label="RNNE")
-    except NoClosedForm:
-        pass
-    ax.set_xlabel("signal" if model.kind == "common" else "value")
-    ax.set_ylabel("bid" if fmt.name in format_rules.SEALED_NAMES else "price")
-    ax.set_title(f"{spec.name}: {fmt.name}")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = out_dir / "bids.png"
-    fig.savefig(path)
-    plt.close(fig)
-    return path

@@ -3,9 +3,13 @@ agents, with values redrawn every round, checkpoints, resume, a budget and a
 dry-run estimate.  ``run_simulation`` is the public entry point.
 
 Randomness comes from independent seeded streams, so a rerun is identical and
-agents cannot shift the value draws: values ``[seed, 0, experiment]``, random
-agents ``[seed, 1, experiment, round, bidder]``, tie draws ``[seed, 2,
-experiment, round]``; model calls carry a seed derived from their replicate id.
+agents cannot shift the value draws: values ``[seed, 0, experiment, block]``
+(``value_draws``; or Python's ``random`` as Shah et al. drew them), random agents
+``[seed, 1, experiment, round, bidder]``, tie draws ``[seed, 2, experiment,
+round]``, eBay's daily orders ``[seed, 4, experiment, round]``; model calls carry a
+seed derived from their replicate id.  Prompts do not depend on the number of
+rounds, so a finished experiment extended with more rounds (``--rounds``, with or
+without ``--resume``) replays its earlier rounds' calls from the cache.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -23,91 +27,20 @@ import numpy as np
 from auctionc import ir
 from auctionc import valuation as V
 from auctionc.backends.simulate import rules as format_rules
-from auctionc.backends.simulate.agents import Agent, LLMAgent, RoundView, RuleAgent
-from auctionc.backends.simulate.theory import SUPPORTED_FORMATS, InfoModel, NoClosedForm, info_model
-from auctionc.backends.simulate.workload import DRAW_CHUNK, MAX_ROUNDS, MAX_TICKS, check_work
+from auctionc.backends.simulate import value_draws
+from auctionc.backends.simulate.agents import Agent, RoundView, RuleAgent
+from auctionc.backends.simulate.ebay import EbayRules, play_ebay
+from auctionc.backends.simulate.llm_agent import LLMAgent
+from auctionc.backends.simulate.population import make_agent
+from auctionc.backends.simulate.records import RoundRecord, SimulationResult
+from auctionc.backends.simulate.theory import SUPPORTED_FORMATS, InfoModel, info_model
+from auctionc.backends.simulate.workload import MAX_ROUNDS, MAX_TICKS, check_work
 from auctionc.diagnostics import Diagnostic
 from auctionc.errors import BackendError, PlanError
 from auctionc.llm.endpoints import check_endpoint
 from auctionc.mechanism.base import package_versions
 
 CHECKPOINT_VERSION = 1
-
-
-@dataclass
-class RoundRecord:
-    experiment: int
-    round: int
-    values: list[float]
-    obs: list[float]
-    common: float | None
-    bids: list[float | None]
-    """Sealed bids; ascending clock: drop-out prices; Dutch: the price each bidder called at."""
-    winner: int | None
-    price: float
-    payments: list[float]
-    profits: list[float]
-    ticks: int
-    failed: list[bool]
-    texts: list[dict[str, str]] = field(default_factory=list)
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> RoundRecord:
-        return cls(**d)
-
-
-@dataclass
-class SimulationResult:
-    spec_name: str
-    spec_hash: str
-    format: str
-    seed: int
-    rounds: int
-    experiments: int
-    agents: list[str]
-    records: list[RoundRecord]
-    metrics: dict[str, Any]
-    behaviour: dict[str, Any]
-    theory: dict[str, Any]
-    calls: dict[str, Any]
-    complete: bool = True
-    stop_reason: str | None = None
-    warnings: list[Diagnostic] = field(default_factory=list)
-    transcript_path: Path | None = None
-    report_path: Path | None = None
-    plot_path: Path | None = None
-    checkpoint_path: Path | None = None
-    dry_run: dict[str, Any] | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-    versions: dict[str, str] = field(default_factory=dict)
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "spec": self.spec_name,
-            "spec_hash": self.spec_hash,
-            "backend": "simulate",
-            "format": self.format,
-            "seed": self.seed,
-            "rounds": self.rounds,
-            "experiments": self.experiments,
-            "agents": self.agents,
-            "complete": self.complete,
-            "stop_reason": self.stop_reason,
-            "metrics": self.metrics,
-            "behaviour": self.behaviour,
-            "theory": self.theory,
-            "calls": self.calls,
-            "dry_run": self.dry_run,
-            "transcript_path": str(self.transcript_path) if self.transcript_path else None,
-            "report_path": str(self.report_path) if self.report_path else None,
-            "plot_path": str(self.plot_path) if self.plot_path else None,
-            "checkpoint_path": str(self.checkpoint_path) if self.checkpoint_path else None,
-            "warnings": [d.to_json() for d in self.warnings],
-            "timings": self.timings,
-            "options": self.options,
-            "versions": self.versions,
-        }
 
 
 def _err(code: str, message: str, help: str, where: str | None = None, spec: Any = None) -> Diagnostic:
@@ -129,62 +62,24 @@ def check_spec(spec: ir.AuctionSpec) -> InfoModel:
                              "use `items 1` and one value per bidder", "items", spec))
     if spec.n_bidders < 2:
         raise PlanError(_err("E0808", "an auction simulation needs at least 2 bidders", "add bidders", "bidders", spec))
+    value_draws.check_python_draws(spec)
     return info_model(spec)
 
 
-def _agent_for(
-    b: ir.Bidder, i: int, spec: ir.AuctionSpec, model: InfoModel, seed: int, ctx: dict[str, Any]
-) -> tuple[Agent, str | None]:
-    a = b.agent
-    note = None
-    if ctx["llm"]:
-        a = ir.LLMAgent(model=ctx["model"])
-    if a is None:
-        try:
-            return RuleAgent(ir.BNE(), spec.mechanism, model, seed), None  # type: ignore[arg-type]
-        except NoClosedForm as e:
-            note = f"{b.name} has no agent and bne has none here ({e}): it bids truthfully"
-            return RuleAgent(ir.Truthful(), spec.mechanism, model, seed), note  # type: ignore[arg-type]
-    if isinstance(a, ir.LLMAgent):
-        from auctionc.backends.simulate.llm import llm_config
-
-        cfg = llm_config(a, ctx["model"], ctx["api_base"], ctx["max_tokens"], ctx["response_format"],
-                         getattr(spec, "_prompt_texts", None))
-        return LLMAgent(
-            cfg, ctx["engine"], name=f"Bidder {i + 1}", n=spec.n_bidders, rounds=ctx["rounds"],
-            fmt=spec.mechanism, common_value=model.kind == "common",  # type: ignore[arg-type]
-            value_range=ctx["obs_range"], signal_note=ctx["signal_note"], experiment_id=ctx["experiment_id"],
-            steps=ctx["steps"], clock_start=ctx["clock"].start, clock_increment=ctx["clock"].increment,
-            integer_bids=ctx["integer"],
-        ), None
-    try:
-        return RuleAgent(a, spec.mechanism, model, seed), None  # type: ignore[arg-type]
-    except NoClosedForm as e:
-        raise PlanError(_err("E0809", f"agent {a.kind} of {b.name} has no strategy here: {e}",
-                             "use truthful, random or llm agents for this format", f"bidders.{b.name}.agent", spec)) from e
+STEPS = ("separate", "combined", "no_plan")
+"""A sealed-bid turn: reflection, plan and bid calls (Shah et al.'s loop), one combined call,
+or the bid alone (their out-of-the-box baseline, with no plan)."""
 
 
-def draw_values(spec: ir.AuctionSpec, rounds: int, seed: int, experiment: int, integer: bool):
-    """All of an experiment's draws at once (``draw_chunks`` streams them)."""
-    return next(draw_chunks(spec, rounds, seed, experiment, integer, chunk=max(rounds, 1)))[1:]
+def run_hash(spec: ir.AuctionSpec) -> str:
+    """The spec's hash with its number of rounds left out: a checkpoint of an experiment may
+    be extended with more rounds."""
+    sim = spec.simulate or ir.Simulate()
+    return spec.model_copy(update={"simulate": sim.model_copy(update={"rounds": 0})}).spec_hash()
 
 
-def draw_chunks(spec: ir.AuctionSpec, rounds: int, seed: int, experiment: int, integer: bool,
-                chunk: int = DRAW_CHUNK):
-    """An experiment's values, chunk by chunk: ``(first round, values, observations,
-    common value)`` for ``chunk`` rounds at a time, from the experiment's one stream, so a
-    long simulation never holds every draw at once.  A run of at most ``chunk`` rounds draws
-    exactly what a single draw of all its rounds would."""
-    rng = np.random.default_rng([seed, 0, experiment])
-    for first in range(0, rounds, chunk):
-        s = V.sample_values(spec, min(chunk, rounds - first), rng)
-        values = s.values[:, :, 0]
-        obs = s.signals if s.signals is not None else values
-        common = next(iter(s.common.values())) if s.common else None
-        if integer:
-            values, obs = np.rint(values), np.rint(obs)
-            common = np.rint(common) if common is not None else None
-        yield first, values, obs, common
+draw_values = value_draws.draw_values
+draw_chunks = value_draws.draw_chunks
 
 
 def history_for(records: list[RoundRecord], i: int, fmt: ir.Format) -> list[dict[str, Any]]:
@@ -228,6 +123,7 @@ async def _all(coros: list, concurrent: bool) -> list:
 async def _play_round(
     spec: ir.AuctionSpec, agents: list[Agent], e: int, r: int, values: np.ndarray, obs: np.ndarray,
     common: float | None, records: list[RoundRecord], seed: int, rules: format_rules.ClockRules | None,
+    rounds: int = 1,
 ) -> RoundRecord:
     fmt = spec.mechanism
     assert fmt is not None
@@ -237,6 +133,25 @@ async def _play_round(
     tie_rng = np.random.default_rng([seed, 2, e, r])
     failed = [False] * n
     texts: list[dict[str, str]] = [{} for _ in range(n)]
+    if fmt.name == "ebay":
+        names = [f"Bidder {i + 1}" for i in range(n)]
+
+        async def act(i: int, day: Any) -> tuple[str, float | None, bool]:
+            action, amount, bad, said = await agents[i].ebay_turn(views[i], day, names)
+            if said:
+                texts[i][f"day {day.day + 1}"] = said.get("plan", "")
+            return action, amount, bad
+
+        order = value_draws.ebay_orders(spec, rounds, seed, e, r, n)
+        state = await play_ebay(EbayRules.of(fmt), n, act, order)
+        winner, price = state.outcome()
+        pay = [0.0] * n
+        if winner is not None:
+            pay[winner] = price
+        maxes: list[float | None] = [m if m > 0 else None for m in state.maxes]
+        return RoundRecord(e, r, values.tolist(), obs.tolist(), common, maxes, winner, price, pay,
+                           _finish(values, winner, pay), state.days, state.failed, texts,  # type: ignore[attr-defined]
+                           events=state.events)
     if fmt.name in format_rules.SEALED_NAMES:
         turns = await _settled(a.sealed(v) for a, v in zip(agents, views))
         bids = np.array([t.bid if t.bid is not None else math.nan for t in turns], float)
@@ -301,12 +216,14 @@ class _Checkpoint:
 
     def load(self) -> dict[int, list[RoundRecord]]:
         doc = json.loads(self.path.read_text())
-        for k in ("spec_hash", "seed", "rounds", "experiments", "agents"):
+        for k in ("run_hash", "seed", "experiments", "agents"):
             if doc.get(k) != self.header.get(k):
                 raise BackendError(Diagnostic(
                     "E0810", f"the checkpoint in {self.path.parent} was made by a different run ({k} differs)",
                     help="rerun without --resume to start over (cached replies are still reused), or use another --out"))
-        self.records = {int(k): v for k, v in doc["records"].items()}
+        # an experiment extended with more rounds continues; one cut to fewer keeps its first rounds
+        rounds = int(self.header["rounds"])
+        self.records = {int(k): [x for x in v if x["round"] < rounds] for k, v in doc["records"].items()}
         return {k: [RoundRecord.from_json(x) for x in v] for k, v in self.records.items()}
 
     def save(self, e: int, rec: RoundRecord) -> None:
@@ -360,19 +277,18 @@ def run_simulation(
     R = int(rounds if rounds is not None else sim.rounds)
     S = int(seed if seed is not None else sim.seed)
     E = int(sim.repetitions)
-    integer = bool(sim.integer_values)
+    integer = bool(sim.integer_values) or value_draws.uses_python_random(spec)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     bounds = V.value_bounds(spec)[:, 0, :]
     lo, hi = float(bounds[:, 0].min()), float(bounds[:, 1].max())
     obs_lo, obs_hi = lo, hi
-    signal_note = ""
+    signal = None
     if model_info.kind == "common":
         sig_b = [V.expr_support(b.signal, spec) for b in spec.bidders if b.signal is not None]
         obs_lo, obs_hi = min(s[0] for s in sig_b), max(s[1] for s in sig_b)
         if model_info.noise is not None:
-            signal_note = (f"The true value is drawn from {lo:g} to {hi:g}; the error is uniform between "
-                           f"-{model_info.noise:g} and +{model_info.noise:g}.")
+            signal = (lo, hi, model_info.noise)
     rules = format_rules.clock_rules(fmt, obs_hi if model_info.kind == "common" else hi, lo) if fmt.name in format_rules.DYNAMIC_NAMES else None
     limits = {"rounds_limit": int(opts.get("rounds_limit", MAX_ROUNDS)), "ticks_limit": int(opts.get("ticks_limit", MAX_TICKS))}
     too_much = check_work(spec, limits, R)
@@ -382,27 +298,28 @@ def run_simulation(
     transcript = out_dir / "transcript.jsonl"
     ckpt_path = out_dir / "checkpoint.json"
     steps = str(opts.get("steps", "separate"))
-    if steps not in ("separate", "combined"):
-        raise PlanError(_err("E0604", f"option 'steps' must be separate or combined, not {steps!r}",
-                             "steps: separate (reflection, plan, bid) or combined (one call)", "simulate.options.steps", spec))
+    if steps not in STEPS:
+        raise PlanError(_err("E0604", f"option 'steps' must be one of {', '.join(STEPS)}, not {steps!r}",
+                             "steps: separate (reflection, plan, bid), combined (one call) or no_plan (the bid alone)",
+                             "simulate.options.steps", spec))
     custom_price = None
     if "input_cost_per_token" in opts or "output_cost_per_token" in opts:
         custom_price = (float(opts.get("input_cost_per_token", 0.0)), float(opts.get("output_cost_per_token", 0.0)))
     ctx: dict[str, Any] = {
         "llm": llm, "model": model, "api_base": api_base, "max_tokens": opts.get("max_tokens"), "rounds": R,
         "response_format": str(opts.get("response_format", "auto")),
-        "obs_range": (obs_lo, obs_hi), "signal_note": signal_note, "experiment_id": experiment_id,
+        "obs_range": (obs_lo, obs_hi), "signal": signal, "experiment_id": experiment_id,
         "steps": steps, "integer": integer, "clock": rules or format_rules.ClockRules(0.0, 1.0, 1, False), "engine": None,
     }
     agents: list[Agent] = []
     notes: list[str] = []
     for i, b in enumerate(spec.bidders):
-        a, note = _agent_for(b, i, spec, model_info, S, ctx)
+        a, note = make_agent(b, i, spec, model_info, S, ctx)
         agents.append(a)
         if note:
             notes.append(note)
     any_llm = any(a.is_llm for a in agents)
-    header = {"spec_hash": spec.spec_hash(), "seed": S, "rounds": R, "experiments": E,
+    header = {"spec_hash": spec.spec_hash(), "run_hash": run_hash(spec), "seed": S, "rounds": R, "experiments": E,
               "agents": [a.describe() for a in agents]}
     run_opts = {"rounds": R, "seed": S, "experiments": E, "integer_values": integer, "steps": steps,
                 "concurrency": concurrency, "max_cost": max_cost, "max_calls": max_calls, "llm": llm, "model": model,
@@ -410,7 +327,8 @@ def run_simulation(
     if dry_run:
         from auctionc.backends.simulate.dry_run import estimate_calls
 
-        est = estimate_calls(spec, agents, [draw_values(spec, R, S, e, integer) for e in range(E)], rules, R, S)
+        est = estimate_calls(spec, agents, [draw_values(spec, R, S, e, integer) for e in range(E)], rules, R, S,
+                             custom_price)
         res = SimulationResult(spec.name, spec.spec_hash(), fmt.name, S, R, E, header["agents"], [], {}, {}, {},
                                {"model_calls": 0, "cache_hits": 0, "failed_parses": 0, "cost_usd": 0.0},
                                dry_run=est, options=run_opts, versions=package_versions("litellm"))
@@ -455,6 +373,8 @@ def run_simulation(
         # the draws stream in chunks of rounds: memory holds the records, not every draw
         for first, values, obs, common in draw_chunks(spec, R, S, e, integer):
             n_here = len(values)
+            if first + n_here <= len(recs):
+                continue  # rounds a resumed run has already played
             if not any_llm and fmt.name in format_rules.SEALED_NAMES:
                 recs += _rule_sealed_batch(spec, agents, e, values, obs, common, S, first)
                 bar.advance(n_here)
@@ -466,7 +386,7 @@ def run_simulation(
                 k = r - first
                 try:
                     rec = await _play_round(spec, agents, e, r, values[k], obs[k],
-                                            None if common is None else float(common[k]), recs, S, rules)
+                                            None if common is None else float(common[k]), recs, S, rules, R)
                 except _budget_error() as exc:
                     stop_reason = exc.reason
                     return recs
@@ -491,7 +411,8 @@ def run_simulation(
 
     from auctionc.backends.simulate.behaviour import summarise, write_report
 
-    metrics, behaviour, theory = summarise(spec, model_info, fmt, records, rules, S)
+    risk = float(opts.get("risk_aversion", 0.0))
+    metrics, behaviour, theory = summarise(spec, model_info, fmt, records, rules, S, risk)
     warnings = [Diagnostic("E0807", n, severity="warning") for n in notes]
     calls = engine.stats.to_json() if engine is not None else {
         "model_calls": 0, "cache_hits": 0, "failed_parses": 0, "cost_usd": 0.0}
@@ -519,7 +440,8 @@ def run_simulation(
         options=run_opts, versions=package_versions("litellm", "xllamacpp") if any_llm else package_versions(),
     )
     if opts.get("report", True) and records:
-        result.report_path, result.plot_path = write_report(result, spec, model_info, rules, out_dir)
+        result.report_path, result.plot_path, result.rounds_plot_path = write_report(
+            result, spec, model_info, rules, out_dir, risk)
     (out_dir / "result.json").write_text(json.dumps(result.to_json(), indent=1, default=str))
     result.timings = {"setup_s": round(t_play - t_start, 4), "play_s": round(t_done - t_play, 4),
                       "total_s": round(time.perf_counter() - t_start, 4)}

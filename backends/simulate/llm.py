@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auctionc import ir
+from auctionc.backends.simulate.prompt_set import INTERVENTIONS, language_code
 from auctionc.diagnostics import Diagnostic
 from auctionc.errors import BackendError
 from auctionc.llm.endpoints import is_loopback
@@ -46,7 +47,7 @@ class LLMConfig:
         return self.call.max_tokens
 
 
-BUNDLED_PROMPTS = ("default", "nash_deviation", "dominant_strategy")
+BUNDLED_PROMPTS = ("default", *INTERVENTIONS)
 
 
 def llm_config(agent: ir.LLMAgent, model: str | None, api_base: str | None, max_tokens: int | None,
@@ -71,7 +72,7 @@ def llm_config(agent: ir.LLMAgent, model: str | None, api_base: str | None, max_
                      "a spec from JSON (an artifact's spec.json) can use only the bundled prompts: "
                      + ", ".join(BUNDLED_PROMPTS)))
     call = ModelConfig(m, base, agent.temperature, mt, structured)
-    return LLMConfig(call, agent.reasoning, agent.prompt, agent.language, agent.currency, text)
+    return LLMConfig(call, agent.reasoning, agent.prompt, language_code(agent.language), agent.currency, text)
 
 
 def call_params(cfg: LLMConfig, step: Any, seed: int) -> dict[str, Any]:

@@ -1,25 +1,35 @@
-"""The prompt templates of LLM bidders (``prompts/*.txt``, shipped with the package) and
-how money is written in them."""
+"""How money is written in prompts: amounts in the conventions of the agent's language
+(``12.5`` in English, ``12,5`` in Spanish or Russian, through Babel), the currency's sign or
+name, and the currency's name in words."""
 
 from __future__ import annotations
 
-from importlib import resources
-from string import Template
-from typing import Any
+from functools import lru_cache
+
+_NAMES = {"$": "dollars", "€": "euros", "£": "pounds", "¥": "yen", "₽": "rubles", "₹": "rupees"}
 
 
-def prompt_text(name: str) -> str:
-    return resources.files("auctionc.backends.simulate").joinpath("prompts", f"{name}.txt").read_text().strip()
+@lru_cache(maxsize=32)
+def _locale(language: str):
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return Locale.parse(language.replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return Locale.parse("en")
 
 
-def render(template: str, **kw: Any) -> str:
-    return Template(prompt_text(template)).safe_substitute(**kw)
+def number(x: float, language: str = "en") -> str:
+    """``x`` with at most two decimals, in ``language``'s digits grouping and decimal sign."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(round(float(x), 2), format="#,##0.##", locale=_locale(language))
 
 
-def money(x: float, currency: str) -> str:
-    s = f"{x:.2f}".rstrip("0").rstrip(".") if not float(x).is_integer() else f"{int(x)}"
+def money(x: float, currency: str, language: str = "en") -> str:
+    s = number(x, language)
     return f"{currency}{s}" if len(currency) == 1 else f"{s} {currency}"
 
 
 def currency_name(currency: str) -> str:
-    return {"$": "dollars", "€": "euros", "£": "pounds"}.get(currency, currency)
+    return _NAMES.get(currency, currency)

@@ -19,7 +19,7 @@ from auctionc import ir
 
 SEALED = ("first_price", "second_price", "third_price", "all_pay", "vcg")
 DYNAMIC = ("ascending_clock", "dutch")
-SUPPORTED_FORMATS = SEALED + DYNAMIC
+SUPPORTED_FORMATS = SEALED + DYNAMIC + ("ebay",)
 
 
 class NoClosedForm(ValueError):
@@ -168,6 +168,10 @@ def bne_threshold(fmt: ir.Format, model: InfoModel, obs: np.ndarray, *, dropped:
     obs = np.asarray(obs, float)
     if fmt.entry_fee > 0:
         raise NoClosedForm("the equilibrium with an entry fee has no closed form here")
+    if name == "ebay":
+        if model.kind == "common":
+            raise NoClosedForm("the proxy auction's equilibrium with a common value has no closed form here")
+        return obs.copy()  # a truthful proxy: the maximum bid is the value
     if model.kind == "common":
         if model.noise is None:
             raise NoClosedForm("common-value equilibria need signals V + Uniform(-eps, eps)")
@@ -205,6 +209,8 @@ def crra_threshold(fmt: ir.Format, model: InfoModel, obs: np.ndarray, r: float) 
     price and the clock, bidding the value stays dominant."""
     if not r < 1:
         raise NoClosedForm("crra(r) needs r < 1")
+    if fmt.name == "ebay" and model.kind != "common":
+        return np.asarray(obs, float).copy()
     if fmt.name in ("second_price", "vcg", "ascending_clock") and model.kind != "common":
         return np.where(obs >= fmt.reserve, obs, np.nan)
     if fmt.name in ("first_price", "dutch") and model.kind == "ipv" and model.symmetric and fmt.entry_fee == 0:
@@ -216,6 +222,11 @@ def theory_lines(fmt: ir.Format, model: InfoModel) -> list[str]:
     """Textbook predictions for the report (docs/published-figures.md)."""
     n, out = model.n, []
     name = fmt.name
+    if name == "ebay":
+        from auctionc.backends.simulate.ebay import EbayRules
+        from auctionc.backends.simulate.ebay import theory_lines as ebay_lines
+
+        return ebay_lines(EbayRules.of(fmt), model.kind, n)
     if model.kind == "ipv" and model.symmetric and model.value_dist is not None:
         d = model.value_dist
         lo, hi = D.support(d)

@@ -129,7 +129,7 @@ def serve_local_model(
         )
     p = xllamacpp.CommonParams()
     p.model.path = str(path)
-    p.model_alias = LOCAL_MODEL_NAME
+    p.model_alias = {LOCAL_MODEL_NAME}  # a set of names: a string would be read as its letters
     p.cpuparams.n_threads = threads
     p.cpuparams_batch.n_threads = threads
     p.n_parallel = parallel

@@ -20,8 +20,10 @@ from typing import Any
 from auctionc.diagnostics import Diagnostic
 from auctionc.errors import BackendError
 
+from . import call_rates
 from .call_budget import BudgetExhausted, CallBudget
 from .endpoints import is_loopback, server_reachable
+from .model_identity import model_identity
 from .local_server import DEFAULT_LOCAL_MODEL
 from .pricing import litellm_module
 from .reply_cache import ResponseCache, cache_key
@@ -57,6 +59,7 @@ class ModelConfig:
 class CallStats:
     model_calls: int = 0
     cache_hits: int = 0
+    stale_version_hits: int = 0
     failed_parses: int = 0
     failed_calls: int = 0
     retries: int = 0
@@ -64,19 +67,30 @@ class CallStats:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     latency_s: float = 0.0
+    """Seconds the model worked on the calls (a llama.cpp server's own timings; else the time
+    from sending a call to its reply), without any wait in a queue."""
+    queue_s: float = 0.0
+    """Seconds calls waited: for a free slot here (``concurrency``) and, on a local server
+    that reports its timings, for the server."""
     unpriced_models: set[str] = field(default_factory=set)
+    served: dict[str, set[str]] = field(default_factory=dict)
+    """The versions each provider said served each model."""
 
     def to_json(self) -> dict[str, Any]:
+        n = self.model_calls
         return {
-            "model_calls": self.model_calls,
+            "model_calls": n,
             "cache_hits": self.cache_hits,
+            "stale_version_hits": self.stale_version_hits,
             "failed_parses": self.failed_parses,
             "failed_calls": self.failed_calls,
             "retries": self.retries,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "cost_usd": round(self.cost_usd, 8),
-            "seconds_per_model_call": round(self.latency_s / self.model_calls, 4) if self.model_calls else None,
+            "seconds_per_model_call": round(self.latency_s / n, 4) if n else None,
+            "queue_seconds_per_model_call": round(self.queue_s / n, 4) if n else None,
+            "served_models": {k: sorted(v) for k, v in self.served.items()},
             "unpriced_models": sorted(self.unpriced_models),
         }
 
@@ -124,6 +138,12 @@ class LLMEngine:
         self.backoff = backoff
         self.stats = CallStats()
         self._checked_env: set[str] = set()
+        self._identity: dict[tuple[str, str | None], str] = {}
+        self._served: dict[str, str] = {}
+        """The version each requested model is served as in this run (from its first call)."""
+        self._timings: dict[str, list[tuple[int, int, float]]] = {}
+        self.record_rates = True
+        """Whether this run's compute times are kept for dry-run time estimates (``call_rates``)."""
 
     @classmethod
     def open(cls, cache_path: Path, transcript_path: Path, *, resume: bool = False, **kw: Any) -> LLMEngine:
@@ -131,8 +151,18 @@ class LLMEngine:
         return cls(ResponseCache(cache_path), TranscriptWriter.open(transcript_path, resume), **kw)
 
     def close(self) -> None:
+        if self.record_rates:
+            call_rates.record(self._timings)
+        self._timings = {}
         self.transcript.close()
         self.cache.close()
+
+    def identity(self, cfg: ModelConfig) -> str:
+        """The model's identity in cache keys (``model_identity``), looked up once per run."""
+        key = (cfg.model, cfg.api_base)
+        if key not in self._identity:
+            self._identity[key] = model_identity(cfg.model, cfg.api_base)
+        return self._identity[key]
 
     def __enter__(self) -> LLMEngine:
         return self
@@ -168,18 +198,19 @@ class LLMEngine:
         parse: Parse | None = None,
         instruction: str | None = None,
         reminder: str | None = None,
+        language: str = "en",
     ) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
         """Ask until the reply parses (at most ``parse_retries`` re-asks).
 
         ``schema``: the reply's flat JSON object schema; ``name``: what is asked (transcripts,
         ``response_format``); ``replicate``: the caller's id of this draw (part of the cache
         key: which run, round, agent...); ``parse``: reads a reply (default: ``read_reply``
-        against the schema); ``instruction``: appended to the last message (default: an
+        against the schema, amounts in ``language``'s conventions); ``instruction``: appended to the last message (default: an
         English format instruction); ``reminder``: sent after an unreadable reply.  Returns
         (what was read or None, the messages extended with the exchange, for a follow-up
         question in the same conversation).  Raises ``BudgetExhausted`` when the next call
         would pass the budget, ``BackendError`` (E0801-E0806) when the provider fails."""
-        read = parse or (lambda raw: read_reply(schema, raw))
+        read = parse or (lambda raw: read_reply(schema, raw, language))
         how = instruction if instruction is not None else default_instruction(schema, cfg.structured)
         again = reminder if reminder is not None else f"Your reply could not be read. {how}"
         msgs = list(messages)
@@ -198,9 +229,16 @@ class LLMEngine:
                     rep: dict[str, Any], read: Parse) -> str | None:
         seed = int(hashlib.sha256(json.dumps(rep, sort_keys=True).encode()).hexdigest()[:8], 16) % (2**31)
         params = cfg.params(name, schema, seed)
-        key = cache_key(cfg.model, params, msgs, rep)
+        identity = self.identity(cfg)
+        key = cache_key(identity, params, msgs, rep)
         hit = self.cache.get(key)
         line = {"key": key, **rep, "model": cfg.model, "messages": msgs, "retry": rep["attempt"] > 0}
+        if identity != cfg.model:
+            line["model_identity"] = identity
+        served_now = self._served.get(cfg.model)
+        if hit is not None and served_now is not None and hit.get("served_model") not in (None, served_now):
+            self.stats.stale_version_hits += 1  # another version answered this prompt: ask again
+            hit = None
         if hit is not None:
             self.stats.cache_hits += 1
             if key not in self.transcript.logged:
@@ -211,12 +249,19 @@ class LLMEngine:
                                        "cache_hit": True})
             return hit["content"]
         self._check_env(cfg)
+        waited = time.perf_counter()
         async with self.sem:
+            waited = time.perf_counter() - waited
             reserved = self.budget.admit(cfg.model, msgs, cfg.max_tokens)
             try:
-                content, pt, ct, latency = await self._complete(cfg, msgs, params, line)
+                content, pt, ct, latency, server_wait, served = await self._complete(cfg, msgs, params, line)
             finally:
                 self.budget.release(reserved)
+        if served:
+            self._served.setdefault(cfg.model, served)
+            self.stats.served.setdefault(cfg.model, set()).add(served)
+        self.stats.queue_s += waited + server_wait
+        self._timings.setdefault(identity, []).append((pt, ct, round(latency, 4)))
         price = self.budget.price(cfg.model)
         if price is None:
             self.stats.unpriced_models.add(cfg.model)
@@ -230,16 +275,18 @@ class LLMEngine:
         self.stats.completion_tokens += ct
         self.stats.cost_usd += cost
         self.stats.latency_s += latency
-        self.cache.put(key, cfg.model, content, pt, ct, cost, latency)
+        self.cache.put(key, cfg.model, content, pt, ct, cost, latency, served)
         self.transcript.logged.add(key)
         self.transcript.write({**line, "raw": content, "parsed": read(content), "prompt_tokens": pt,
                                "completion_tokens": ct, "cost_usd": cost, "latency_s": round(latency, 4),
-                               "cache_hit": False})
+                               "queue_s": round(waited + server_wait, 4), "served_model": served, "cache_hit": False})
         return content
 
     async def _complete(
         self, cfg: ModelConfig, msgs: list[dict[str, str]], params: dict[str, Any], line: dict[str, Any]
-    ) -> tuple[str, int, int, float]:
+    ) -> tuple[str, int, int, float, float, str | None]:
+        """(reply, prompt tokens, completion tokens, seconds of work, seconds the server kept the
+        call waiting, the version the provider says served it)."""
         litellm = litellm_module()
         kwargs: dict[str, Any] = {"model": cfg.model, "messages": msgs, "timeout": self.timeout, **params}
         if cfg.api_base:
@@ -276,17 +323,34 @@ class LLMEngine:
             except (litellm.NotFoundError, litellm.BadRequestError) as e:
                 raise _diag("E0806", f"the provider refused the request for model {cfg.model}: {str(e)[:200]}",
                             "check the model name (e.g. openai/gpt-4o-mini) and --api-base") from e
-            latency = time.perf_counter() - t0
+            wall = time.perf_counter() - t0
             content = resp.choices[0].message.content or ""
             usage = getattr(resp, "usage", None)
             pt = int(getattr(usage, "prompt_tokens", 0) or 0)
             ct = int(getattr(usage, "completion_tokens", 0) or 0)
-            return content, pt, ct, latency
+            work = _server_work_seconds(resp)
+            latency = min(work, wall) if work is not None else wall
+            served = getattr(resp, "model", None)
+            return content, pt, ct, latency, wall - latency, served if isinstance(served, str) else None
         if last is not None and isinstance(last, litellm.RateLimitError):
             raise _diag("E0802", f"the provider kept rate-limiting model {cfg.model} after {self.api_retries + 1} tries",
                         "wait and rerun with --resume (finished calls are cached), or lower --concurrency") from last
         raise _diag("E0803", f"model {cfg.model} timed out or failed {self.api_retries + 1} times in a row",
                     "rerun with --resume (finished calls are cached); a local server may need fewer concurrent calls") from last
+
+
+def _server_work_seconds(resp: Any) -> float | None:
+    """The seconds a llama.cpp server says it spent on the prompt and the reply (its
+    ``timings``), which leave out the time the call waited for a free slot; None for
+    providers that do not say."""
+    extra = getattr(resp, "model_extra", None) or {}
+    t = extra.get("timings") if isinstance(extra, dict) else None
+    if not isinstance(t, dict):
+        return None
+    try:
+        return (float(t.get("prompt_ms", 0.0)) + float(t.get("predicted_ms", 0.0))) / 1000.0
+    except (TypeError, ValueError):
+        return None
 
 
 __all__ = ["LLMEngine", "ModelConfig", "CallStats", "BudgetExhausted", "CallBudget", "LOCAL_KEY"]

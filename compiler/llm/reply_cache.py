@@ -12,9 +12,10 @@ from typing import Any
 
 
 def cache_key(model: str, params: dict[str, Any], messages: list[dict[str, str]], replicate: dict[str, Any]) -> str:
-    """The key of one call: the model, the parameters that shape the reply, the messages and
-    the caller's replicate id (which run, auction, round, bidder, step, attempt: two calls
-    with the same prompt in different replicates are different draws)."""
+    """The key of one call: the model's identity (``model_identity``: the name, and for a
+    local server the hash of its model file), the parameters that shape the reply, the
+    messages and the caller's replicate id (which run, auction, round, bidder, step,
+    attempt: two calls with the same prompt in different replicates are different draws)."""
     doc = {"model": model, "params": params, "messages": messages, "replicate": replicate}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
@@ -29,22 +30,31 @@ class ResponseCache:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, model TEXT, content TEXT,"
-            " prompt_tokens INTEGER, completion_tokens INTEGER, cost REAL, latency REAL, created REAL)"
+            " prompt_tokens INTEGER, completion_tokens INTEGER, cost REAL, latency REAL, created REAL,"
+            " served_model TEXT)"
         )
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(replies)")}
+        if "served_model" not in columns:  # a cache written before served versions were kept
+            self.db.execute("ALTER TABLE replies ADD COLUMN served_model TEXT")
         self.db.commit()
 
     def get(self, key: str) -> dict[str, Any] | None:
         row = self.db.execute(
-            "SELECT content, prompt_tokens, completion_tokens, cost, latency FROM replies WHERE key = ?", (key,)
+            "SELECT content, prompt_tokens, completion_tokens, cost, latency, served_model FROM replies WHERE key = ?",
+            (key,),
         ).fetchone()
         if row is None:
             return None
-        return {"content": row[0], "prompt_tokens": row[1], "completion_tokens": row[2], "cost": row[3], "latency": row[4]}
+        return {"content": row[0], "prompt_tokens": row[1], "completion_tokens": row[2], "cost": row[3],
+                "latency": row[4], "served_model": row[5]}
 
-    def put(self, key: str, model: str, content: str, pt: int, ct: int, cost: float, latency: float) -> None:
+    def put(self, key: str, model: str, content: str, pt: int, ct: int, cost: float, latency: float,
+            served_model: str | None = None) -> None:
+        """One reply; ``served_model``: the version the provider said answered."""
         self.db.execute(
-            "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (key, model, content, pt, ct, cost, latency, time.time()),
+            "INSERT OR REPLACE INTO replies (key, model, content, prompt_tokens, completion_tokens, cost, latency,"
+            " created, served_model) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, model, content, pt, ct, cost, latency, time.time(), served_model),
         )
         self.db.commit()
 

@@ -9,7 +9,6 @@ A schema here is a flat JSON object schema: each property a string, a number or 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from .amounts import read_amount
@@ -23,7 +22,6 @@ _JSON_STARTS = 8
 MAX_TEXT_CHARS = 2000
 """The longest string value kept from a reply."""
 
-AmountReader = Callable[[Any], float | None]
 
 
 def object_schema(properties: dict[str, Any]) -> dict[str, Any]:
@@ -57,16 +55,16 @@ def default_instruction(schema: dict[str, Any], structured: bool) -> str:
     return f"Reply with {tag_hints(schema)}, and nothing else."
 
 
-def check_object(schema: dict[str, Any], d: dict[str, Any], amount: AmountReader = read_amount) -> dict[str, Any] | None:
-    """``d`` restricted to the schema's properties with their values read, or None when one
-    is missing or does not fit."""
+def check_object(schema: dict[str, Any], d: dict[str, Any], language: str = "en") -> dict[str, Any] | None:
+    """``d`` restricted to the schema's properties with their values read (amounts in
+    ``language``'s conventions), or None when one is missing or does not fit."""
     out: dict[str, Any] = {}
     for k, p in schema["properties"].items():
         if k not in d:
             return None
         v = d[k]
         if p.get("type") in ("number", "integer"):
-            x = amount(v)
+            x = read_amount(v, language)
             lo, hi = p.get("minimum"), p.get("maximum")
             if x is None or (lo is not None and x < lo) or (hi is not None and x > hi):
                 return None
@@ -113,9 +111,10 @@ def _tag(text: str, lower: str, key: str) -> str | None:
     return text[a:b].strip() if b >= 0 else None
 
 
-def read_reply(schema: dict[str, Any], content: str | None, amount: AmountReader = read_amount) -> dict[str, Any] | None:
-    """The reply as a dict of the schema's keys, from JSON or from tags; None if unreadable.
-    Linear in the reply, which is read up to ``MAX_REPLY_CHARS``."""
+def read_reply(schema: dict[str, Any], content: str | None, language: str = "en") -> dict[str, Any] | None:
+    """The reply as a dict of the schema's keys, from JSON or from tags, amounts read in
+    ``language``'s conventions (``amounts``); None if unreadable.  Linear in the reply,
+    which is read up to ``MAX_REPLY_CHARS``."""
     if not content:
         return None
     text = content[:MAX_REPLY_CHARS].strip()
@@ -126,9 +125,9 @@ def read_reply(schema: dict[str, Any], content: str | None, amount: AmountReader
             except (ValueError, RecursionError):
                 continue
         if isinstance(c, dict):
-            got = check_object(schema, c, amount)
+            got = check_object(schema, c, language)
             if got is not None:
                 return got
     lower = text.lower()
     tags = {k: v for k in keys_of(schema) if (v := _tag(text, lower, k)) is not None}
-    return check_object(schema, tags, amount) if tags else None
+    return check_object(schema, tags, language) if tags else None

@@ -11,7 +11,7 @@ from .base import (
     register_artifact,
 )
 
-_CORE_MODULES = ("menu", "table", "formats", "datamarket")
+_CORE_MODULES = ("menu", "table", "formats", "datamarket", "datamarket_menu", "datamarket_network")
 _loaded = False
 
 

@@ -1,15 +1,16 @@
 """Data markets: a menu of experiments with prices (kind ``"datamarket"``).
 
-One buyer with finitely many private types.  A type is a belief over the states
-(``belief`` types, binary states: ``theta = P(state)``) or a scale of the payoffs
-under a common prior (``scale`` types).  Type ``t`` buys experiment ``t`` at price
+One buyer with finitely many private types (``market_space``: a belief over two states,
+a Dirichlet belief, a payoff scale under a common prior, or a belief and a scale).  Type
+``t`` buys experiment ``t`` at price
 ``p_t``; experiments are in *recommendation form*: the signals are the buyer's
 actions and ``experiments[t, a, s] = P(recommend a | state s)`` (signal-by-state;
 each column sums to one).  The literature prints the transpose, a state-by-signal
 stochastic matrix (``[[q, 1-q], [0, 1]]``); ``experiments_table`` gives both.
 
-Reports are ``(B, n_buyers)`` type parameters (beliefs or scales); an off-grid
-report takes the nearest type (ties to the lower one).  ``allocate_and_pay``
+Reports are ``(B, n_buyers)`` type parameters for one-number types, ``(B, n_buyers, d)``
+otherwise; an off-grid report takes the nearest type in Euclidean distance (ties to the
+lower one on one-number types, to the first listed otherwise).  ``allocate_and_pay``
 returns experiments ``(B, n_buyers, n_signals, n_states)`` and prices ``(B, n_buyers)``.
 
 Welfare here is the value the information creates: the buyer's expected payoff
@@ -20,81 +21,19 @@ when following the recommendation minus its payoff acting on the prior alone
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from .. import distributions as D
-from .. import ir
 from .base import ArtifactMeta, Mechanism, register_artifact, validated
+from .market_space import MarketTypes, market_types
+from .market_space import point as _point
 from .structures import OfferedOutcomes, WorldFacts
 from .table import UnsupportedPrior
 
-
-@dataclass
-class MarketTypes:
-    """The buyer's finite types: parameter ``points (T,)`` (belief or scale), beliefs
-    ``(T, S)``, payoff scales ``(T,)``, probabilities ``(T,)``."""
-
-    kind: str
-    points: np.ndarray
-    beliefs: np.ndarray
-    scales: np.ndarray
-    probs: np.ndarray
-    discretised: bool
-
-    @property
-    def size(self) -> int:
-        return len(self.probs)
-
-
-def market_types(spec: ir.MarketSpec, grid: int | None, buyer: int = 0) -> MarketTypes:
-    """The finite type space of a market buyer (raises ``UnsupportedPrior``)."""
-    b = spec.buyers[buyer]
-    t = b.type
-    where = f"buyers.{b.name}.type"
-    a = D.atoms(t.dist)
-    disc = False
-    if a is None:
-        if not grid:
-            raise UnsupportedPrior(
-                f"buyer {b.name} has a continuous type prior {D.describe(t.dist)}",
-                bidder=b.name,
-                where=where,
-                needs_grid=True,
-            )
-        a = D.discretize(t.dist, grid)
-        disc = True
-    pts, probs = a
-    S = len(spec.states)
-    if isinstance(t, ir.BeliefType):
-        if S != 2:
-            raise UnsupportedPrior(
-                f"buyer {b.name} has a belief type over {S} states; belief types need exactly 2 states",
-                bidder=b.name,
-                where=where,
-            )
-        if pts.min() < 0 or pts.max() > 1:
-            raise UnsupportedPrior(
-                f"buyer {b.name}'s belief type takes values outside [0, 1]", bidder=b.name, where=where
-            )
-        k = spec.states.index(t.state)
-        beliefs = np.zeros((len(pts), 2))
-        beliefs[:, k] = pts
-        beliefs[:, 1 - k] = 1 - pts
-        scales = np.ones(len(pts))
-    else:
-        prior = np.asarray(t.prior, float)
-        if prior.shape != (S,):
-            raise UnsupportedPrior(
-                f"buyer {b.name}'s common prior has {len(prior)} entries for {S} states", bidder=b.name, where=where
-            )
-        beliefs = np.tile(prior / prior.sum(), (len(pts), 1))
-        scales = pts.astype(float)
-    return MarketTypes(t.kind, pts.astype(float), beliefs, scales, probs / probs.sum(), disc)
+__all__ = ["DataMarketMechanism", "MarketTypes", "deviation_maps", "joint_values", "market_types"]
 
 
 def deviation_maps(n_actions: int) -> np.ndarray:
@@ -120,7 +59,7 @@ class _MarketData(BaseModel):
     actions: list[str]
     payoffs: list[list[float]]
     type_kind: str
-    points: list[float]
+    points: list[float] | list[list[float]]
     beliefs: list[list[float]]
     scales: list[float]
     type_probs: list[float]
@@ -166,12 +105,14 @@ class DataMarketMechanism(Mechanism):
             raise ValueError("experiments must be (T, A, S)")
         T, A, S = self.experiments.shape
         if (self.payoffs.shape != (A, S) or self.beliefs.shape != (T, S) or self.prices.shape != (T,)
-                or self.points.shape != (T,) or self.scales.shape != (T,) or self.type_probs.shape != (T,)
+                or self.points.shape[:1] != (T,) or self.points.ndim > 2 or self.scales.shape != (T,) or self.type_probs.shape != (T,)
                 or len(self.states) != S or len(self.actions) != A):
             raise ValueError("experiments (T, A, S), payoffs (A, S), beliefs (T, S), points, scales, "
                              "probabilities and prices (T,) and the state and action names do not agree")
 
     def report_to_types(self, bids: np.ndarray) -> np.ndarray:
+        if self.points.ndim == 2:
+            return self._nearest(np.asarray(bids, float).reshape(len(bids), -1))
         x = np.asarray(bids, float).reshape(len(bids), -1)[:, 0]
         order = np.argsort(self.points, kind="stable")
         pts = self.points[order]
@@ -179,6 +120,13 @@ class DataMarketMechanism(Mechanism):
             return np.zeros(len(x), dtype=np.int64)
         k = np.searchsorted(0.5 * (pts[1:] + pts[:-1]), x, side="left")
         return order[k]
+
+    def _nearest(self, x: np.ndarray, chunk: int = 2048) -> np.ndarray:
+        out = np.empty(len(x), dtype=np.int64)
+        for s in range(0, len(x), chunk):
+            d = ((x[s : s + chunk, None, :] - self.points[None, :, :]) ** 2).sum(axis=2)
+            out[s : s + chunk] = d.argmin(axis=1)
+        return out
 
     def allocate_and_pay(self, bids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         k = self.report_to_types(bids)
@@ -230,8 +178,8 @@ class DataMarketMechanism(Mechanism):
             "max_ic_violation": max(0.0, max_ic),
             "worst": {
                 "bidder": self.buyer,
-                "type": float(self.points[k[0]]),
-                "misreport": float(self.points[k[1]]),
+                "type": _point(self.points[k[0]]),
+                "misreport": _point(self.points[k[1]]),
             }
             if T > 1
             else None,
@@ -260,7 +208,8 @@ class DataMarketMechanism(Mechanism):
         ``signal_by_state[a][s] = P(signal a | state s)``; ``state_by_signal`` is its
         transpose, the row-stochastic form the literature prints."""
         groups: dict[tuple, dict[str, Any]] = {}
-        for t in np.argsort(self.points, kind="stable"):
+        order = np.argsort(self.points, kind="stable") if self.points.ndim == 1 else np.lexsort(self.points.T[::-1])
+        for t in order:
             E = np.round(self.experiments[t], decimals) + 0.0
             p = round(float(self.prices[t]), decimals) + 0.0
             key = (tuple(E.ravel()), p)
@@ -276,11 +225,15 @@ class DataMarketMechanism(Mechanism):
                     "types": [],
                     "probability": 0.0,
                 }
-            g["types"].append(float(self.points[t]))
+            g["types"].append(_point(self.points[t]))
             g["probability"] += float(self.type_probs[t])
         out = sorted(groups.values(), key=lambda g: g["price"])
         for g in out:
-            g["type_range"] = [min(g["types"]), max(g["types"])]
+            if self.points.ndim == 1:
+                g["type_range"] = [min(g["types"]), max(g["types"])]
+            else:
+                pts = np.asarray(g["types"], float)
+                g["type_range"] = [pts.min(axis=0).tolist(), pts.max(axis=0).tolist()]
             g["probability"] = round(g["probability"], 12)
         return out
 
@@ -315,3 +268,4 @@ class DataMarketMechanism(Mechanism):
             f"data market: {n} distinct experiments with prices for {len(self.points)} {self.type_kind} types "
             f"({len(self.states)} states, {len(self.actions)} actions)"
         )
+

@@ -54,7 +54,23 @@ class MenusOfOthers:
     tie_tol: float = 1e-9
 
 
-Structure = OneBidderMenu | AffineMaximizer | MenusOfOthers
+@dataclass(frozen=True)
+class ExperimentMenu:
+    """One data buyer picks, by argmax, the entry of highest value net of price from a fixed
+    list of experiments ``experiments (K, G, S)`` (``P(signal g | state s)``) with ``prices
+    (K,)``; its value for an entry is its expected payoff when it takes, on each signal, the
+    action best under its posterior.  Ties within ``tie_tol`` go to the higher price, then to
+    the lower index.  The outcome is written in recommendation form: the chosen experiment
+    with each signal relabelled as the reporting type's best action on it (ties: the lowest
+    action index), which keeps the type's value and makes obeying optimal.  A null entry
+    (the same distribution of signals in every state, price 0) gives IR."""
+
+    experiments: np.ndarray
+    prices: np.ndarray
+    tie_tol: float = 1e-9
+
+
+Structure = OneBidderMenu | AffineMaximizer | MenusOfOthers | ExperimentMenu
 
 
 @dataclass(frozen=True)
@@ -103,3 +119,9 @@ class WorldFacts:
     type_points: np.ndarray | None = None
     beliefs: np.ndarray | None = None
     scales: np.ndarray | None = None
+    type_models: list[dict] | None = None
+    """Data markets priced on the continuum: each buyer's type as the IR writes it (JSON)."""
+    buyer_actions: list[list[str]] | None = None
+    buyer_payoffs: list[np.ndarray] | None = None
+    """Data markets with several buyers: each buyer's actions and payoffs ``(A, S)``."""
+    externality: float | None = None

@@ -6,8 +6,8 @@ analysis goes on after an error wherever the rest does not depend on the broken 
 so one run reports every independent mistake.  One module per part of a spec:
 ``values`` (numbers, distributions, value expressions), ``params``, ``auctions``
 (items, bidders, valuations), ``agents``, ``markets`` (states, buyers, types) and
-``sections`` (requirements, objective, format, solve, settings); ``context`` holds the
-state they share.
+``sections`` (requirements, objective, format, solve, settings) and ``assignments``
+(course-allocation specs); ``context`` holds the state they share.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from .. import ir
 from ..diagnostics import Diagnostic
 from ..dsl import ast
 from ..dsl.vocabulary import SIMULATE_SETTINGS, VERIFY_SETTINGS
+from .assignments import assignment_spec, check_no_assignment_blocks
 from .auctions import bidders, collect_common, collect_items
 from .context import MAX_VALUES, Context
-from .markets import buyers, collect_states
+from .markets import buyers, collect_states, externality_value
 from .params import collect_params
 from .sections import (
     check_once,
@@ -38,13 +39,19 @@ from .sections import (
 from .values import number
 
 
-def _spec(cx: Context) -> ir.AuctionSpec | ir.MarketSpec | None:
+def _spec(cx: Context) -> ir.AuctionSpec | ir.MarketSpec | ir.AssignmentSpec | None:
     spec_ast = cx.doc.spec
     cx.spans["spec"] = spec_ast.name.span
     body = spec_ast.body
     collect_params(cx, body)
+    if spec_ast.kind == "assignment":
+        spec = assignment_spec(cx, body)
+        if spec is not None:
+            spec._spans = dict(cx.spans)
+        return spec
     market = spec_ast.kind == "market"
     check_placement(cx, body, market)
+    check_no_assignment_blocks(cx, body, spec_ast.kind)
 
     once: dict[type, ast.Stmt] = {}
     for s in body:
@@ -78,7 +85,7 @@ def _spec(cx: Context) -> ir.AuctionSpec | ir.MarketSpec | None:
     if market:
         buyer_list = buyers(cx, body)
         ext = next((s for s in body if isinstance(s, ast.Externality)), None)
-        externality = cx.guard(lambda: float(number(cx, ext.expr, "the externality"))) if ext else 0.0
+        externality = cx.guard(lambda: externality_value(cx, ext)) if ext else 0.0
         if not buyer_list and not any(isinstance(s, ast.Block) and s.keyword in ("buyer", "buyers") for s in body):
             cx.error(
                 "E0405",

@@ -40,7 +40,7 @@ def analyze_agent(cx: Context, s: ast.AgentStmt) -> Any:
     if k != "llm":
         if args:
             raise cx.fail("E0304", f"agent {k} takes no options", s.span, help=f"write 'agent {k}'")
-        return {"truthful": ir.Truthful, "bne": ir.BNE, "random": ir.RandomAgent}[k]()
+        return {"truthful": ir.Truthful, "bne": ir.BNE, "random": ir.RandomAgent, "sniper": ir.Sniper}[k]()
     # llm: the model may come first, unnamed
     named = list(args)
     vals: dict[str, Any] = {}
@@ -74,6 +74,8 @@ def analyze_agent(cx: Context, s: ast.AgentStmt) -> Any:
             raise cx.fail("E0310", f"temperature must lie in [0, 2], not {fmt(v)}", a.value.span)
         if key == "prompt" and v not in PROMPTS:
             read_prompt(cx, v, a.value.span)
+        if key == "prompts":
+            read_prompt_folder(cx, v, a.value.span)
         if key == "api_base":
             check_api_base(cx, v, a.value.span)
         vals[key] = v
@@ -106,6 +108,62 @@ def read_prompt(cx: Context, name: str, span: Any) -> None:
         raise cx.fail("E0312", f"prompt file '{name}' is not UTF-8 text", span, help=hint) from None
     except OSError as e:
         raise cx.fail("E0312", f"cannot read prompt file '{name}': {e.strerror or e}", span, help=hint) from None
+
+
+MAX_PROMPT_FILES = 400
+"""The most files a prompt folder may hold (the bundled set has about 80)."""
+MAX_PROMPT_FOLDER_BYTES = 2 * 1024 * 1024
+
+
+def read_prompt_folder(cx: Context, name: str, span: Any) -> None:
+    """Read the ``.txt`` files of the prompt folder ``name`` (beside the spec, never outside
+    it) and of its subfolders (languages, ``interventions``), two levels deep, into
+    ``cx.prompt_texts`` under ``name/relative/path.txt``; a diagnostic when the folder is
+    outside, missing, or too large, or a file is not text."""
+    import os
+
+    from ..confine import OutsideFolder, confined, read_confined
+
+    hint = ('a prompt folder lies beside the spec and holds .txt templates named like the bundled ones, '
+            'as in prompts "my_prompts" (see the simulation docs)')
+    if cx.file.startswith("<"):
+        raise cx.fail("E0312", f"prompts '{name}' names a folder, but this spec was not read from a file", span, help=hint)
+    base = Path(cx.file).parent
+    try:
+        root = confined(base, name, what="prompt folder")
+    except OutsideFolder as e:
+        raise cx.fail("E0312", f"{e}: a prompt folder must lie in the spec's folder", span, help=hint) from None
+    if not root.is_dir():
+        raise cx.fail("E0312", f"prompt folder '{name}' does not exist or is not a folder", span, help=hint)
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = Path(dirpath).relative_to(root)
+        if len(rel_dir.parts) >= 2:
+            dirnames[:] = []
+        for f in sorted(filenames):
+            if f.endswith(".txt"):
+                found.append((rel_dir / f).as_posix())
+    if len(found) > MAX_PROMPT_FILES:
+        raise cx.fail("E0312", f"prompt folder '{name}' holds {len(found):,} .txt files, more than {MAX_PROMPT_FILES}",
+                      span, help=hint)
+    total = 0
+    for rel in found:
+        key = f"{name.rstrip('/')}/{rel}"
+        try:
+            text = read_confined(base, key, what="prompt file", max_bytes=MAX_PROMPT_BYTES)
+        except OutsideFolder as e:
+            raise cx.fail("E0312", f"{e}: a prompt file must lie in the spec's folder", span, help=hint) from None
+        except UnicodeDecodeError:
+            raise cx.fail("E0312", f"prompt file '{key}' is not UTF-8 text", span, help=hint) from None
+        except OSError as e:
+            raise cx.fail("E0312", f"cannot read prompt file '{key}': {e.strerror or e}", span, help=hint) from None
+        total += len(text.encode("utf-8"))
+        if total > MAX_PROMPT_FOLDER_BYTES:
+            raise cx.fail("E0312", f"prompt folder '{name}' holds more than {MAX_PROMPT_FOLDER_BYTES:,} bytes of text",
+                          span, help=hint)
+        cx.prompt_texts[key] = text
+    if not found:
+        raise cx.fail("E0312", f"prompt folder '{name}' holds no .txt files", span, help=hint)
 
 
 def check_api_base(cx: Context, url: str, span: Any) -> None:

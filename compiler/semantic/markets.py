@@ -9,6 +9,7 @@ from ..diagnostics import Span, did_you_mean
 from ..dsl import ast
 from .agents import analyze_agent
 from .context import MAX_BIDDERS, Context, Fail, fmt, head_span, keyword
+from ..dsl.vocabulary import BELIEF_DISTRIBUTIONS
 from .values import check_sum, count, number, plain_dist, support_bounds
 
 
@@ -217,32 +218,19 @@ def buyer_body(cx: Context, block: ast.Block, top_prior: ast.Prior | None) -> tu
 
 def buyer_type(cx: Context, t: ast.TypeBelief | ast.TypeValue, prior: ast.Prior | None) -> Any:
     if isinstance(t, ast.TypeBelief):
-        st = t.state.text
-        if st not in cx.states:
+        belief = belief_part(cx, t)
+        if t.scale is None:
+            return belief
+        d = plain_dist(cx, t.scale, "the value part of a type")
+        lo, _ = support_bounds(d)
+        if lo < 0:
             raise cx.fail(
-                "E0211",
-                f"unknown state '{st}'",
-                t.state.span,
-                help=f"states: {', '.join(cx.states)}",
-                suggestion=did_you_mean(st, cx.states),
+                "E0417",
+                f"a payoff scale must not be negative, but this distribution reaches {fmt(lo)}",
+                t.scale.span,
+                help="the value scales the buyer's payoffs; use a distribution on [0, inf), such as Uniform(0, 1)",
             )
-        if len(cx.states) != 2:
-            raise cx.fail(
-                "E0414",
-                f"a belief type needs two states, not {len(cx.states)}",
-                t.span,
-                help="with more states, use 'type value ~ ...' and a common 'prior { ... }'",
-            )
-        d = plain_dist(cx, t.expr, "a belief type")
-        lo, hi = support_bounds(d)
-        if lo < 0 or hi > 1:
-            raise cx.fail(
-                "E0301",
-                f"a belief is a probability, but this distribution reaches {fmt(lo if lo < 0 else hi)}",
-                t.expr.span,
-                help="use a distribution on [0, 1], such as Uniform(0, 1) or Beta(2, 2)",
-            )
-        return ir.BeliefType(state=st, dist=d)
+        return ir.BeliefScaleType(belief=belief, scale=d)
     d = plain_dist(cx, t.expr, "a value type")
     if prior is None:
         raise cx.fail(
@@ -252,3 +240,100 @@ def buyer_type(cx: Context, t: ast.TypeBelief | ast.TypeValue, prior: ast.Prior 
             help="add 'prior { " + ", ".join(f"{s}: {fmt(1 / len(cx.states))}" for s in cx.states) + " }'",
         )
     return ir.ScaleType(dist=d, prior=prior_probs(cx, prior))
+
+
+def _dirichlet_example(cx: Context) -> str:
+    return "type belief ~ Dirichlet({" + ", ".join(f"{s}: 1" for s in cx.states) + "})"
+
+
+def _is_dirichlet(e: ast.Expr) -> bool:
+    while isinstance(e, ast.Paren):
+        e = e.expr
+    return isinstance(e, ast.Call) and e.callee.text in BELIEF_DISTRIBUTIONS
+
+
+def belief_part(cx: Context, t: ast.TypeBelief) -> ir.BeliefType | ir.DirichletBelief:
+    """``belief(state) ~ dist`` (two states) or ``belief ~ Dirichlet({state: alpha, ...})``."""
+    if t.state is None:
+        return dirichlet(cx, t.expr)
+    st = t.state.text
+    if st not in cx.states:
+        raise cx.fail(
+            "E0211",
+            f"unknown state '{st}'",
+            t.state.span,
+            help=f"states: {', '.join(cx.states)}",
+            suggestion=did_you_mean(st, cx.states),
+        )
+    if len(cx.states) != 2:
+        raise cx.fail(
+            "E0414",
+            f"a belief type needs two states, not {len(cx.states)}",
+            t.span,
+            help=f"with more states, draw the whole belief: '{_dirichlet_example(cx)}'",
+        )
+    if _is_dirichlet(t.expr):
+        raise cx.fail(
+            "E0416",
+            f"belief({st}) is one probability, but Dirichlet draws a belief over every state",
+            t.expr.span,
+            help=f"name no state: '{_dirichlet_example(cx)}'",
+        )
+    d = plain_dist(cx, t.expr, "a belief type")
+    lo, hi = support_bounds(d)
+    if lo < 0 or hi > 1:
+        raise cx.fail(
+            "E0301",
+            f"a belief is a probability, but this distribution reaches {fmt(lo if lo < 0 else hi)}",
+            t.expr.span,
+            help="use a distribution on [0, 1], such as Uniform(0, 1) or Beta(2, 2)",
+        )
+    return ir.BeliefType(state=st, dist=d)
+
+
+def dirichlet(cx: Context, e: ast.Expr) -> ir.DirichletBelief:
+    """``Dirichlet({state: alpha, ...})``: a positive parameter for every state."""
+    while isinstance(e, ast.Paren):
+        e = e.expr
+    if not _is_dirichlet(e):
+        raise cx.fail(
+            "E0416",
+            "a belief type without a state draws the whole belief, which needs a Dirichlet distribution",
+            e.span,
+            help=f"write '{_dirichlet_example(cx)}', or name the state: 'type belief({cx.states[0]}) ~ Uniform(0, 1)'",
+        )
+    assert isinstance(e, ast.Call)
+    if len(e.args) != 1 or e.args[0].name is not None or not isinstance(e.args[0].value, ast.DictLit):
+        raise cx.fail(
+            "E0304",
+            "Dirichlet takes one table of the states' parameters",
+            e.span,
+            help=f"write '{_dirichlet_example(cx)}'",
+        )
+    table = state_table(cx, e.args[0].value, "the Dirichlet parameters")
+    missing = [st for st in cx.states if st not in table]
+    if missing:
+        raise cx.fail(
+            "E0416",
+            f"the Dirichlet parameters have no entry for state{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
+            e.args[0].value.span,
+            help="give every state a parameter (1 for every state is the uniform distribution on beliefs)",
+        )
+    for st, (a, sp) in table.items():
+        if not (a > 0 and a < float("inf")):
+            raise cx.fail("E0301", f"invalid Dirichlet: the parameter of state '{st}' must be positive, not {fmt(a)}",
+                          sp, help="Dirichlet parameters are positive numbers, such as 1")
+    return ir.DirichletBelief(alpha=tuple(table[st][0] for st in cx.states))
+
+
+def externality_value(cx: Context, s: ast.Externality) -> float:
+    """``externality alpha``: the weight of the others' correct actions in a buyer's payoff."""
+    a = float(number(cx, s.expr, "the externality"))
+    if a < 0:
+        raise cx.fail(
+            "E0417",
+            f"the externality must not be negative, not {fmt(a)}",
+            s.expr.span,
+            help="alpha >= 0 is how much a buyer loses when another acts right; 0 means no externality",
+        )
+    return a

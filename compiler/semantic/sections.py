@@ -12,6 +12,9 @@ from ..dsl import ast
 from ..dsl.vocabulary import (
     CONSTRAINT_MODES,
     CONSTRAINTS,
+    DRAWS,
+    EBAY_CLOSING,
+    EBAY_INCREMENTS,
     FORMAT_OPTION_TYPES,
     FORMAT_OPTIONS,
     FORMATS,
@@ -256,6 +259,19 @@ def mechanism_format(cx: Context, s: ast.MechanismStmt) -> ir.Format:
             cx.error("E0310", f"increment of {n} must be positive, not {fmt(v)}", a.value.span)
             failed = True
             continue
+        if k == "days":
+            if not (float(v).is_integer() and 1 <= v <= MAX_EBAY_DAYS):
+                cx.error("E0310", f"days of {n} must be a whole number from 1 to {MAX_EBAY_DAYS}, not {fmt(v)}",
+                         a.value.span, help="the study ran 10 days; a soft close adds days up to 20")
+                failed = True
+                continue
+            v = int(v)
+        choices = {"closing": EBAY_CLOSING, "increments": EBAY_INCREMENTS}.get(k)
+        if choices is not None and v not in choices:
+            cx.error("E0310", f"{k} of {n} must be one of {', '.join(choices)}, not \"{v}\"", a.value.span,
+                     suggestion=did_you_mean(v, choices))
+            failed = True
+            continue
         if k == "prices" and cx.items and len(v) != len(cx.items):
             cx.error(
                 "E0310",
@@ -276,6 +292,10 @@ def mechanism_format(cx: Context, s: ast.MechanismStmt) -> ir.Format:
             help="write posted_price(price = 50) or posted_price(prices = [..]) with one price per item",
         )
     return ir.Format(name=n, **vals)  # type: ignore[arg-type]
+
+
+MAX_EBAY_DAYS = 20
+"""The most days an eBay auction may be planned for (the study's soft close stops at 20)."""
 
 
 def solve(cx: Context, s: ast.SolveStmt) -> ir.Solve:
@@ -350,6 +370,38 @@ def settings(cx: Context, s: ast.SettingsBlock, model: type, known: dict[str, st
                 extra[n] = got
             continue
         want = known[n]
+        if want == "positive":
+            got = cx.guard(lambda st=st, n=n: number(cx, st.value, f"setting '{n}'"))
+            if got is None:
+                failed = True
+            elif not 0 < got < float("inf"):
+                cx.error("E0310", f"setting '{n}' of {kw} must be a positive number, not {fmt(got)}", st.value.span)
+                failed = True
+            else:
+                vals[n] = float(got)
+        elif want in ("folder", "choice"):
+            got = cx.guard(lambda st=st: scalar(cx, st.value))
+            if got is None:
+                failed = True
+            elif not isinstance(got, str):
+                cx.error("E0305", f"setting '{n}' of {kw} must be a string", st.value.span,
+                         help=f'write {n} "{DRAWS[1] if n == "draws" else "my_prompts"}"')
+                failed = True
+            elif want == "choice" and got not in DRAWS:
+                cx.error("E0310", f"setting '{n}' of {kw} must be one of {', '.join(DRAWS)}, not \"{got}\"",
+                         st.value.span, suggestion=did_you_mean(got, DRAWS))
+                failed = True
+            elif want == "folder":
+                from .agents import read_prompt_folder
+
+                try:
+                    read_prompt_folder(cx, got, st.value.span)
+                    vals[n] = got
+                except Fail:
+                    failed = True
+            else:
+                vals[n] = got
+            continue
         if want == "bool":
             got = cx.guard(lambda st=st: scalar(cx, st.value))
             if got is None:

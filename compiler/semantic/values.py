@@ -10,7 +10,7 @@ from typing import Any
 from .. import ir
 from ..diagnostics import Span, did_you_mean, did_you_mean_cased
 from ..dsl import ast
-from ..dsl.vocabulary import DIST_EXAMPLES, DIST_SIGNATURES, DISTRIBUTIONS
+from ..dsl.vocabulary import BELIEF_DISTRIBUTIONS, DIST_EXAMPLES, DIST_SIGNATURES, DISTRIBUTIONS
 from .context import MAX_COUNT, MAX_INT, PROB_TOL, Context, Fail, Scalar, fmt
 
 
@@ -174,6 +174,13 @@ def bind(cx: Context, call: ast.Call, names: tuple[str, ...], required: int, wha
 
 def dist(cx: Context, call: ast.Call) -> ir.Distribution:
     name = call.callee.text
+    if name in BELIEF_DISTRIBUTIONS:
+        raise cx.fail(
+            "E0204",
+            f"{name} is a distribution over beliefs, written only in a market's 'type belief ~ {name}({{...}})'",
+            call.callee.span,
+            help="distributions of values: " + ", ".join(DISTRIBUTIONS),
+        )
     if name not in DIST_SIGNATURES:
         raise cx.fail(
             "E0204",

@@ -297,7 +297,7 @@ def simulation_fields(doc: dict[str, Any]) -> dict[str, Any]:
         "format": doc.get("format"),
         "revenue": rev, "revenue_ci_low": rlo, "revenue_ci_high": rhi,
         "welfare": wel, "welfare_ci_low": wlo, "welfare_ci_high": whi,
-        "efficiency": metrics.get("efficiency"),
+        "efficiency": _metric(metrics, "efficiency")[0],  # a share with its interval: the table keeps the share
         "model_calls": calls.get("model_calls"),
         "cache_hits": calls.get("cache_hits"),
         "cost_usd": calls.get("cost_usd"),

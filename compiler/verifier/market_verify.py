@@ -1,19 +1,23 @@
-"""Verifying a data market: a menu of experiments with prices, sold to one buyer.
+"""Verifying a data market: experiments with prices, sold to one buyer or several.
 
-The world is the spec's: its states, the buyer's actions and payoffs, and the buyer's
-types (beliefs or payoff scales with their probabilities).  The artifact is only asked, via
-``allocate_and_pay``, which experiment and price a report buys; its own copy of the world is
-compared with the spec's by the validity checks and never used.
+The world is the spec's: its states, the buyers' actions and payoffs, their types (beliefs,
+payoff scales or both, with their probabilities) and the externality.  The artifact is only
+asked, via ``allocate_and_pay``, which experiment and price a report buys; its own copy of
+the world is compared with the spec's by the validity checks and never used.
 
 * IC: a type that reports another type and then takes the best action on each signal must
   not gain (every map from signals to actions is covered by acting optimally per signal).
 * IR: the truthful buyer's payoff, obeying, minus the price is at least its payoff acting on
   its prior alone.  Obedience: given each recommendation, the recommended action is a best
   response.
-* Finite types: every type against every other type's entry (exact).  Continuous types: the
-  entries the buyer can buy are those at the backend's recorded grid points (or, without a
-  grid, at 1,024 quantiles of the type prior), each sampled type against all of them; with a
-  grid the discretised prior is also enumerated exactly.
+* A learned menu (``ExperimentMenu`` structure): ``market_menu`` confirms the structure, which
+  gives IC for every report, and measures IR and obedience.
+* Several buyers: ``market_network`` estimates regret, IR and obedience by sampling.
+* Otherwise (a type-indexed table, the LP's): finite types, every type against every other
+  type's entry (exact); continuous types, the entries the buyer can buy are those at the
+  backend's recorded grid points (or, without a grid, at 1,024 quantiles or draws of the type
+  prior), each sampled type against all of them; with a grid the discretised prior is also
+  enumerated exactly.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ import numpy as np
 from .. import distributions as D
 from .. import ir
 from ..mechanism.datamarket import MarketTypes, joint_values
+from ..mechanism.market_space import point as vec
+from ..mechanism.market_space import sample_types, type_weights
+from ..mechanism.structures import ExperimentMenu
 from .auctions import invalid
 from .certificate import Certificate, Check, exact_metric
 from .claims import claim_check
@@ -44,22 +51,17 @@ from .validity import (
 QUANTILES = 1024
 
 
-def _beliefs(spec: ir.MarketSpec, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The spec's beliefs ``(B, S)`` and payoff scales ``(B,)`` of type parameters ``x``."""
-    t = spec.buyers[0].type
-    S = len(spec.states)
-    if isinstance(t, ir.BeliefType):
-        k = spec.states.index(t.state)
-        beliefs = np.zeros((len(x), S))
-        beliefs[:, k] = x
-        beliefs[:, 1 - k] = 1 - x
-        return beliefs, np.ones(len(x))
-    prior = np.asarray(t.prior, float)
-    return np.tile(prior / prior.sum(), (len(x), 1)), np.asarray(x, float)
+def reports_of(x: np.ndarray) -> np.ndarray:
+    """One buyer's types ``(B,)`` or ``(B, d)`` as reports: ``(B, 1)`` for one-number types (the
+    layout every market artifact takes), ``(B, 1, d)`` otherwise."""
+    x = np.asarray(x, float)
+    if x.ndim == 1 or x.shape[1] == 1:
+        return x.reshape(len(x), 1)
+    return x[:, None, :]
 
 
 def _buy(ev: Evaluator, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    E, p = ev(np.asarray(x, float)[:, None])
+    E, p = ev(reports_of(x))
     return E[:, 0], p[:, 0]
 
 
@@ -90,28 +92,44 @@ def _exact_on(ev: Evaluator, spec: Any, t: MarketTypes) -> dict[str, Any]:
             "max_ir_violation": float(max(0.0, f["ir"].max())), "max_obedience_violation": float(max(0.0, f["obey"].max())),
             "revenue": float(t.probs @ f["revenue"]), "welfare": float(t.probs @ f["welfare"]),
             "buyer_surplus": float(t.probs @ f["surplus"]), "profiles": t.size, "regrets": gain[:, None],
-            "worst": {"type": float(t.points[k]), "values": float(t.points[k]),
-                      "misreport": float(t.points[int(f["best_entry"][k])]), "regret": float(gain[k])}}
+            "worst": {"type": vec(t.points[k]), "values": vec(t.points[k]),
+                      "misreport": vec(t.points[int(f["best_entry"][k])]), "regret": float(gain[k])}}
+
+
+def market_tolerance(spec: Any, settings: Settings) -> float:
+    """The tolerance of the incentive checks: the setting, else 1e-6 times the largest payoff
+    times the largest payoff scale."""
+    if settings.tolerance is not None:
+        return settings.tolerance
+    from ..mechanism.market_space import report_box, scale_of
+
+    big = 1.0
+    for i, b in enumerate(spec.buyers):
+        top = float(np.abs(np.asarray(b.payoffs, float)).max(initial=1.0))
+        if scale_of(b.type) is not None:
+            top *= float(np.abs(report_box(spec, i)[-1]).max())
+        big = max(big, top)
+    return 1e-6 * big
 
 
 def verify_market(mech: Any, spec: Any, settings: Settings) -> Certificate:
+    if spec.n_bidders > 1:
+        from .market_network import verify_several
+
+        return verify_several(mech, spec, settings)
     notes: list[str] = []
     details: dict[str, Any] = {}
-    b = spec.buyers[0]
-    U = np.asarray(b.payoffs, float)
-    tol = settings.tolerance if settings.tolerance is not None else 1e-6 * max(1.0, float(np.abs(U).max(initial=1.0)))
+    U = np.asarray(spec.buyers[0].payoffs, float)
+    tol = market_tolerance(spec, settings)
     ev = Evaluator(mech, spec)
     grid = recorded_grid(mech)
     checks = [spec_hash_check(mech, spec, settings.allow_spec_mismatch, notes), shape_check(mech, spec)]
-    if spec.n_bidders != 1:
-        checks.append(Check("shapes", False, f"data markets are verified for one buyer, not {spec.n_bidders}"))
     figures: dict[str, float] = {}
     if all(c.ok for c in checks):
         checks.append(world_check(mech, spec, grid))
         figures = offered_figures(mech, spec, ev)
         try:
-            x = D.sample(b.type.dist, 64, np.random.default_rng([settings.seed, 3]))
-            _buy(ev, x)
+            _buy(ev, sample_types(spec, 0, 64, np.random.default_rng([settings.seed, 3])))
             checks.append(Check("evaluation", True, "the artifact evaluates type reports"))
         except EvaluationError as e:
             checks.append(Check("evaluation", False, str(e)))
@@ -119,7 +137,12 @@ def verify_market(mech: Any, spec: Any, settings: Settings) -> Certificate:
     if not all(c.ok for c in checks):
         return invalid(checks, notes, tol)
     try:
-        cert = _certify(mech, spec, settings, ev, U, tol, grid, checks, notes, details)
+        if isinstance(mech.structure(), ExperimentMenu):
+            from .market_menu import certify_menu
+
+            cert = certify_menu(mech, spec, settings, ev, U, tol, grid, checks, notes, details)
+        else:
+            cert = _certify(mech, spec, settings, ev, U, tol, grid, checks, notes, details)
     except EvaluationError as e:
         return invalid([*checks, Check("evaluation", False, str(e))], notes, tol)
     cert.checks = with_final_outcome_checks(cert.checks, ev, spec, figures, tol)
@@ -163,12 +186,17 @@ def _certify(mech, spec, settings, ev, U, tol, grid, checks, notes, details) -> 
         how = f"the entries at the {grid} grid points"
     else:
         exd = None
-        menu_points = D.ppf(spec.buyers[0].type.dist, (np.arange(QUANTILES) + 0.5) / QUANTILES)
-        how = f"the entries at {QUANTILES} quantiles of the type prior"
+        t = spec.buyers[0].type
+        if isinstance(t, (ir.BeliefType, ir.ScaleType)):
+            menu_points = D.ppf(t.dist, (np.arange(QUANTILES) + 0.5) / QUANTILES)
+            how = f"the entries at {QUANTILES} quantiles of the type prior"
+        else:
+            menu_points = sample_types(spec, 0, QUANTILES, np.random.default_rng([settings.seed, 7]))
+            how = f"the entries at {QUANTILES} draws of the type prior"
     E_menu, p_menu = _buy(ev, menu_points)
     rng = np.random.default_rng([settings.seed, 0])
-    x = D.sample(spec.buyers[0].type.dist, settings.samples, rng)
-    beliefs, scales = _beliefs(spec, x)
+    x = sample_types(spec, 0, settings.samples, rng)
+    beliefs, scales = type_weights(spec, 0, x)
     E, p = _buy(ev, x)
     f = _figures(U, beliefs * scales[:, None], E, p, E_menu, p_menu, None)
     gain = np.maximum(f["gain"], 0.0)
@@ -177,8 +205,8 @@ def _certify(mech, spec, settings, ev, U, tol, grid, checks, notes, details) -> 
           "max_obedience_violation": float(max(0.0, f["obey"].max()))}
 
     def batch(size: int, r: np.random.Generator) -> dict[str, np.ndarray]:
-        xs = D.sample(spec.buyers[0].type.dist, size, r)
-        bl, sc = _beliefs(spec, xs)
+        xs = sample_types(spec, 0, size, r)
+        bl, sc = type_weights(spec, 0, xs)
         Eb, pb = _buy(ev, xs)
         w = bl * sc[:, None]
         M = np.einsum("bs,bas,cs->bac", w, Eb, U)
@@ -197,8 +225,8 @@ def _certify(mech, spec, settings, ev, U, tol, grid, checks, notes, details) -> 
         scope="the spec's continuous type prior", metrics=est["metrics"],
         per_bidder=[{"bidder": name, "mean_regret": float(gain.mean()), "max_regret": ex["max_regret"],
                      "max_ir_violation": ir_v}],
-        worst={"bidder": name, "values": float(x[k]), "type": float(x[k]),
-               "misreport": float(menu_points[int(f["best_entry"][k])]), "regret": float(gain[k])}
+        worst={"bidder": name, "values": vec(x[k]), "type": vec(x[k]),
+               "misreport": vec(menu_points[int(f["best_entry"][k])]), "regret": float(gain[k])}
         if ex["max_regret"] > tol else None,
         samples=len(x), search=f"every buyable entry ({how}), then the best action per signal",
         notes=notes, details=details, tolerance=tol, regrets=gain[:, None])

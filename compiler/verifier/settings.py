@@ -54,7 +54,7 @@ def settings_from_spec(spec: Any, **overrides: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     sec = getattr(spec, "verify", None)
     if sec is not None:
-        for key in ("samples", "steps", "restarts", "seed"):
+        for key in ("samples", "steps", "restarts", "seed", "tolerance"):
             if getattr(sec, key) is not None:
                 out[key] = getattr(sec, key)
     out.update({k: v for k, v in overrides.items() if v is not None})

@@ -119,16 +119,27 @@ def _same_grids(a: list[np.ndarray] | None, b: list[np.ndarray] | None) -> bool:
 
 
 def _market_world(w: Any, spec: Any, grid: int | None) -> list[str]:
-    b = spec.buyers[0]
     out = []
     if list(w.states) != list(spec.states):
         out.append(f"states {w.states} (the spec: {list(spec.states)})")
-    if list(w.actions) != list(b.actions):
+    b = spec.buyers[0]
+    if w.actions is not None and list(w.actions) != list(b.actions):
         out.append(f"actions {w.actions} (the spec: {list(b.actions)})")
-    if not _same(w.payoffs, b.payoffs):
+    if w.payoffs is not None and not _same(w.payoffs, b.payoffs):
         out.append("payoffs")
+    if w.buyer_actions is not None and [list(a) for a in w.buyer_actions] != [list(x.actions) for x in spec.buyers]:
+        out.append("the buyers' actions")
+    if w.buyer_payoffs is not None and (len(w.buyer_payoffs) != spec.n_bidders or not all(
+            _same(p, x.payoffs) for p, x in zip(w.buyer_payoffs, spec.buyers, strict=False))):
+        out.append("the buyers' payoffs")
+    if w.externality is not None and not _same(w.externality, spec.externality):
+        out.append(f"externality {w.externality} (the spec: {spec.externality})")
     if w.type_kind is not None and w.type_kind != b.type.kind:
         out.append(f"type kind {w.type_kind} (the spec: {b.type.kind})")
+    if w.type_models is not None and w.type_models != [x.type.model_dump(mode="json") for x in spec.buyers]:
+        out.append("the buyers' types (kind, distributions or common prior)")
+    if all(x is None for x in (w.type_points, w.type_probs, w.beliefs, w.scales)):
+        return out  # a rule for every report, not a table of types
     spaces = market_spaces(spec, grid)
     if spaces is None:
         out.append("finite types, but the spec's type prior is continuous and the artifact records no grid")
