@@ -13,6 +13,7 @@ import torch
 from auctionc import cats, ir
 from auctionc.backends.bundleflow import baselines as BL
 from auctionc.backends.bundleflow.bundle_menu import BundleMenuMechanism
+from auctionc.backends.bundleflow.candidates import NAMES
 from auctionc.backends.bundleflow.flow_menu import bundle_values, max_items_for_memory, memory_bytes
 from auctionc.cats import XorBatch, XorValuation
 from auctionc.mechanism import load_mechanism
@@ -142,15 +143,24 @@ def test_compile_end_to_end_cache_and_resume(tmp_path) -> None:
     st = r.stats
     assert st["train_samples"] == 380 and st["test_samples"] == 20 and st["iterations"] == 60
     assert st["flow"]["cached"] is False and list((tmp_path / "flows").glob("*.pt"))
-    assert set(st["baselines"]) == {"grand_bundle", "item_pricing", "bundle_rochetnet"}
+    assert set(st["baselines"]) == {"grand_bundle", "item_pricing", "fixed_rochetnet"}
     assert st["revenue"] > 0
+    # every candidate is scored on the same held-out valuations; the artifact is the eligible
+    # one of highest revenue, each eligible one passed the verifier on fresh reports
+    cands = st["candidates"]
+    assert set(cands) == {"bundleflow", "grand_bundle", "item_pricing", "fixed_rochetnet"}
+    assert all(c["eligible"] for c in cands.values())  # 10 items: item pricing is listed as a menu
+    assert all(c["check"]["ok"] and c["check"]["max_regret"] == 0.0 for c in cands.values())
+    assert st["chosen"] == max(cands, key=lambda k: cands[k]["revenue"])
+    assert cands["bundleflow"]["revenue"] == pytest.approx(st["revenue"])
     # the revenue reported is the artifact's own argmax revenue on the test valuations
     test = cats.sample_valuations("regions", 10, 400, seed=3, bids=30)[380:]
     _, pay = r.mechanism.allocate_and_pay(test)
-    assert pay.mean() == pytest.approx(st["revenue"])
-    assert "BundleFlow" in r.report_sections[1][1] and "item pricing" in r.report_sections[1][1]
+    assert pay.mean() == pytest.approx(st["artifact_revenue"]) == pytest.approx(cands[st["chosen"]]["revenue"])
+    table = r.report_sections[0][1]
+    assert "BundleFlow" in table and "item pricing" in table and f"Chosen: **{NAMES[st['chosen']]}**" in table
     r.mechanism.save(tmp_path / "art")
-    assert (tmp_path / "art" / "bundleflow_state.pt").exists()
+    assert (tmp_path / "art" / "bundleflow_state.pt").exists() == (st["chosen"] == "bundleflow")
     # second run: the flow comes from the cache, the menu from the checkpoint
     r2 = run_backend("bundleflow", spec, {**opts, "baselines": False}, seed=1, out_dir=tmp_path / "out", resume=True)
     assert r2.stats["flow"]["cached"] is True and r2.stats["resumed_from"] == 60

@@ -35,8 +35,12 @@ class BundleFlowBackend(Backend):
         "batch": OptionSpec(int, 256, "valuations per training step", min=1),
         "lr": OptionSpec(float, 0.02, "Adam learning rate of prices and mixture weights", min=0.0),
         "lr_support": OptionSpec(float, 0.005, "Adam learning rate of the support points' initial positions", min=0.0),
-        "sharpness_start": OptionSpec(float, 50.0, "softmax sharpness at the first step (values scaled to mean 1)", min=0.0),
-        "sharpness_end": OptionSpec(float, 500.0, "softmax sharpness at the last step", min=0.0),
+        "schedule": OptionSpec(str, "geometric", "softmax sharpness schedule: geometric (sharpness_start to sharpness_end "
+                               "over the run) or paper (the BundleFlow authors': 0.001 per unit of value, x1.05 every 200 steps, "
+                               "capped at 0.2)", choices=("geometric", "paper")),
+        "sharpness_start": OptionSpec(float, 50.0, "geometric schedule: softmax sharpness at the first step (values scaled to mean 1)",
+                                      min=0.0),
+        "sharpness_end": OptionSpec(float, 500.0, "geometric schedule: softmax sharpness at the last step", min=0.0),
         "warmup": OptionSpec(int, 200, "price-only warm-up steps on the initial bundles (init = bids)", min=0),
         "init": OptionSpec(str, "bids", "menu start: bids (bid bundles, warm-up prices) or items (the bundles item pricing sells, at item prices)",
                            choices=("items", "bids")),
@@ -51,9 +55,14 @@ class BundleFlowBackend(Backend):
                                     "(valuations, menu, one training step) passes this", min=0.01, limit=True),
         "eval_every": OptionSpec(int, 100, "steps between test evaluations and checkpoints", min=1),
         "chunk": OptionSpec(int, 4096, "bundles per chunk when computing XOR values (bounds memory)", min=1),
-        "baselines": OptionSpec(bool, True, "run item pricing, grand bundle, bundle RochetNet and (small m) the LP"),
-        "rochetnet_menu": OptionSpec(int, 512, "menu size of the bundle RochetNet baseline", min=1),
-        "rochetnet_steps": OptionSpec(int, 1000, "training steps of the bundle RochetNet baseline", min=1),
+        "baselines": OptionSpec(bool, True, "run item pricing, the fixed-bundle RochetNet and (small m) the LP; grand-bundle pricing always runs"),
+        "rochetnet_menu": OptionSpec(int, 512, "menu size of the RochetNet baselines (fixed-bundle and Bundle-RochetNet)", min=1),
+        "rochetnet_steps": OptionSpec(int, 1000, "training steps of the fixed-bundle RochetNet baseline", min=1),
+        "bundle_rochetnet_steps": OptionSpec(int, 0, "training steps of Bundle-RochetNet (learned per-item allocation "
+                                             "probabilities; the paper's baseline), a further candidate; 0: not run", min=0),
+        "candidate_check_samples": OptionSpec(int, 200, "fresh CATS reports on which the verifier checks every eligible "
+                                              "candidate before the choice (0: only the chosen one is verified, by compile)",
+                                              min=0),
         "lp_max_items": OptionSpec(int, 6, "run the exact menu LP baseline up to this many items", min=0, max=10),
         "lp_samples": OptionSpec(int, 80, "training valuations in the exact LP baseline", min=2),
     }
@@ -144,18 +153,44 @@ class BundleFlowBackend(Backend):
                                           help="pass another path with -o cache_dir=PATH",
                                           where="solve.options.cache_dir").with_span(spec)) from None
 
+    @staticmethod
+    def _check_candidates(cands: list[Any], spec: Any, samples: int, seed: int, progress: Any) -> dict[str, dict[str, Any]]:
+        """The verifier's certificate of every eligible candidate on ``samples`` fresh CATS
+        reports (the same reports for each: one seed); a candidate that fails is no longer
+        eligible.  The chosen one is verified again, in full, by ``compile``."""
+        if samples <= 0:
+            return {}
+        from auctionc.verifier import verify
+
+        out: dict[str, dict[str, Any]] = {}
+        ok = [c for c in cands if c.eligible]
+        with progress.task("checking the candidates", len(ok)) as task:
+            for k, c in enumerate(ok):
+                cert = verify(c.mechanism, spec, samples=samples, seed=seed + 1, metric_samples=2)
+                out[c.key] = {"ok": bool(cert.ok), "max_regret": float(cert.max_regret),
+                              "max_ir_violation": float(cert.max_ir_violation), "samples": samples,
+                              "seconds": float(cert.seconds)}
+                if not cert.ok:
+                    c.why_not = (f"the verifier did not confirm it on {samples} fresh reports (regret {cert.max_regret:.3g}, "
+                                 f"IR violation {cert.max_ir_violation:.3g})")
+                task.update(completed=k + 1)
+        return out
+
     def compile(self, spec: AuctionSpec, options: dict[str, Any], ctx: RunContext) -> CompileResult:
         opts, seed = options, ctx.seed
         import numpy as np
         import torch
         from auctionc.backends.bundleflow.baselines import (
-            bundle_rochetnet,
+            fixed_rochetnet,
             grand_bundle,
             item_pricing,
             lp_menu,
         )
+        from auctionc.backends.bundleflow import candidates as C
         from auctionc.backends.bundleflow.bundle_menu import BundleMenuMechanism
+        from auctionc.backends.bundleflow.bundle_rochetnet import RochetConfig, train_bundle_rochetnet
         from auctionc.backends.bundleflow.flow import load_or_train
+        from auctionc.backends.bundleflow.relaxation import Schedule
         from auctionc.backends.bundleflow.train import TrainConfig, train_menu
         from auctionc.cats import CatsOptionError, check_options, sample_valuations
 
@@ -199,8 +234,8 @@ class BundleFlowBackend(Backend):
         timings["flow_s"] = time.perf_counter() - t0
 
         cfg = TrainConfig(menu=opts["menu"], support=opts["support"], steps=opts["steps"], batch=opts["batch"],
-                          lr=opts["lr"], lr_support=opts["lr_support"], sharpness_start=opts["sharpness_start"],
-                          sharpness_end=opts["sharpness_end"], euler_steps=opts["euler_steps"],
+                          lr=opts["lr"], lr_support=opts["lr_support"],
+                          schedule=Schedule(opts["schedule"], opts["sharpness_start"], opts["sharpness_end"]), euler_steps=opts["euler_steps"],
                           eval_every=opts["eval_every"], chunk=opts["chunk"], seed=seed, warmup_steps=opts["warmup"],
                           init=opts["init"])
         # item pricing is both a baseline and the menu's starting point (option init)
@@ -221,14 +256,34 @@ class BundleFlowBackend(Backend):
         timings["menu_s"] = res.seconds
 
         baselines: dict[str, Any] = {}
+        brn = None
         if opts["baselines"]:
             with progress.task("baselines", 1) as task:
                 baselines["grand_bundle"] = gb
                 baselines["item_pricing"] = ip
-                baselines["bundle_rochetnet"] = bundle_rochetnet(train, test, opts["rochetnet_menu"], opts["rochetnet_steps"], seed=seed)
+                baselines["fixed_rochetnet"] = fixed_rochetnet(train, test, opts["rochetnet_menu"], opts["rochetnet_steps"],
+                                                               seed=seed, schedule=cfg.schedule)
                 if m <= opts["lp_max_items"]:
                     baselines["lp"] = lp_menu(train, test, opts["lp_samples"])
                 task.update(completed=1)
+        if opts["bundle_rochetnet_steps"] > 0:
+            with progress.task("Bundle-RochetNet", 1) as task:
+                rc = RochetConfig(menu=opts["rochetnet_menu"], steps=opts["bundle_rochetnet_steps"], batch=opts["batch"],
+                                  lr=opts["lr"], init="random", eval_every=opts["eval_every"], seed=seed, schedule=cfg.schedule)
+                brn = train_bundle_rochetnet(train, test, rc)
+                task.update(completed=1)
+
+        mech_bf = BundleMenuMechanism(res.bundles, res.probs, res.prices, side_state=res.state)
+        cands = [C.bundleflow_candidate(mech_bf, test, res.seconds, res.cpu_seconds), C.grand_candidate(gb, test)]
+        if ip is not None:
+            cands.append(C.item_candidate(ip, test))
+        if "fixed_rochetnet" in baselines:
+            cands.append(C.fixed_candidate(baselines["fixed_rochetnet"], test))
+        if brn is not None:
+            cands.append(C.rochetnet_candidate(brn, test))
+        checks = self._check_candidates(cands, spec, opts["candidate_check_samples"], seed, progress)
+        chosen = C.best(cands)
+        mech = chosen.mechanism if chosen is not None else mech_bf
 
         seconds = time.perf_counter() - t_all
         final = res.revenue
@@ -238,23 +293,30 @@ class BundleFlowBackend(Backend):
             "menu_seconds": res.seconds, "resumed_from": res.resumed_from,
             "selected_step": res.state.get("selected_step"),
             "seconds_to_2pct": within["seconds"] if within else None, "steps_to_2pct": within["step"] if within else None,
-            "baselines": {k: {kk: vv for kk, vv in v.items() if kk != "prices"} for k, v in baselines.items()},
+            "baselines": {k: {kk: vv for kk, vv in v.items() if kk not in ("prices", "bundles")} for k, v in baselines.items()},
+            "chosen": chosen.key if chosen is not None else "bundleflow",
+            "artifact_revenue": chosen.revenue if chosen is not None else final,
+            "candidates": {c.key: C.summary(c, checks.get(c.key)) for c in cands},
             "flow": {**flow_info, "cached": cached}, "timings": timings,
             "train_samples": len(train), "test_samples": len(test), "items": m, "distribution": val.distribution,
             "cats": {"distribution": val.distribution, "goods": m, "bids": n_bids, "seed": cats_seed, **cats_opts},
         }
+        if brn is not None:
+            stats["bundle_rochetnet"] = {"revenue": brn.revenue, "steps": brn.steps, "seconds": brn.seconds,
+                                         "selected_step": brn.selected_step,
+                                         "history": [{k: h[k] for k in ("step", "test_revenue")} for h in brn.history]}
         best_base = max((b["revenue"] for k, b in baselines.items() if k in ("item_pricing", "grand_bundle")), default=None)
         if best_base:
             stats["ratio_to_best_pricing"] = final / best_base
         claim = {"kind": "exact_by_construction",
                  "reason": "single-bidder menu with a null element and argmax choice"}
-        mech = BundleMenuMechanism(res.bundles, res.probs, res.prices, side_state=res.state)
         files: dict[str, str] = {}
         if out is not None:
             files["checkpoint"] = str(out / "bundleflow_ckpt.pt")
-        choices = mech.choose(test)
-        sections = [("BundleFlow menu", _menu_section(mech, choices)),
-                     ("Baselines (same test valuations)", _baseline_section(final, res, baselines, len(test)))]
+        choices = mech_bf.choose(test)
+        welfare = float(test.grand_values().mean())
+        sections = [("Mechanisms compared (same held-out valuations)", C.table(cands, chosen, welfare, checks)),
+                    ("BundleFlow menu", _menu_section(mech_bf, choices))]
         history = {k: [h[k] for h in res.history] for k in ("step", "test_revenue", "train_revenue")} if res.history else None
         return CompileResult(mechanism=mech, stats=stats, history=history, claim=claim,
                              report_sections=sections, files=files)
@@ -285,15 +347,3 @@ def _menu_section(mech: Any, choices: Any) -> str:
                  f"{mech.menu_size} elements x {mech.bundles.shape[1]} support bundles.")
     return "\n".join(lines)
 
-
-def _baseline_section(final: float, res: Any, baselines: dict[str, Any], n_test: int) -> str:
-    lines = [f"Revenue on {n_test} test valuations.", "", "| mechanism | revenue | ratio to BundleFlow | seconds |",
-             "|---|---|---|---|", f"| BundleFlow | {final:.2f} | 1.000 | {res.seconds:.1f} |"]
-    names = {"item_pricing": "item pricing (search)", "grand_bundle": "grand bundle", "bundle_rochetnet": "bundle RochetNet",
-             "lp": "exact LP on the training sample"}
-    for k, b in baselines.items():
-        r = b.get("revenue")
-        ratio = f"{r / final:.3f}" if r and final else "-"
-        lines.append(f"| {names.get(k, k)} | {r:.2f} | {ratio} | {b['seconds']:.1f} |" if r is not None
-                     else f"| {names.get(k, k)} | failed: {b.get('status')} | - | {b['seconds']:.1f} |")
-    return "\n".join(lines)

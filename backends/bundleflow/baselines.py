@@ -3,9 +3,10 @@
 * grand bundle: the best single price for all items (v(all items) is the largest bid);
 * item pricing: one price per item, found by a uniform-price line search then coordinate
   search over multiplicative moves; the bidder buys the bid bundle of highest utility;
-* bundle RochetNet: a menu of deterministic bundles (drawn from the bundles bid on in the
-  training set, plus the grand bundle) with prices learned by the softmax relaxation and
-  evaluated with argmax;
+* fixed-bundle RochetNet: a menu of deterministic bundles (drawn from the bundles bid on in
+  the training set, plus the grand bundle) with prices learned by the softmax relaxation and
+  evaluated with argmax (the allocations are not learned: Bundle-RochetNet, which learns
+  them, is ``bundle_rochetnet.py``);
 * exact LP (small m only): the revenue-optimal menu over the training sample, one (lottery
   over all 2^m bundles, price) per sampled valuation with every IC and IR constraint
   (HiGHS through scipy), evaluated with argmax on the test set.
@@ -79,17 +80,20 @@ def candidate_bundles(train: XorBatch, limit: int, rng: np.random.Generator) -> 
     return np.vstack([np.ones((1, m), dtype=np.uint8), uniq])
 
 
-def bundle_rochetnet(train: XorBatch, test: XorBatch, menu: int = 256, steps: int = 2000, lr: float = 0.05,
-                     seed: int = 0, lam: tuple[float, float] = (5.0, 500.0)) -> dict[str, Any]:
+def fixed_rochetnet(train: XorBatch, test: XorBatch, menu: int = 256, steps: int = 2000, lr: float = 0.05,
+                    seed: int = 0, schedule: Any = None) -> dict[str, Any]:
+    """``schedule``: a ``relaxation.Schedule`` (its scale is set here); None: the warm-up's."""
     from auctionc.backends.bundleflow.bundle_menu import choose
-    from auctionc.backends.bundleflow.train import warm_prices
+    from auctionc.backends.bundleflow.relaxation import Schedule
+    from auctionc.backends.bundleflow.train import WARMUP, warm_prices
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     rng = np.random.default_rng(seed)
     bundles = candidate_bundles(train, menu, rng)
     table = train.values_of(bundles)
     scale = float(table[:, 0].mean()) or 1.0
-    p = warm_prices(table / scale, steps, seed, lam, lr) * scale
+    schedule = WARMUP if schedule is None else Schedule(**{**schedule.__dict__, "scale": scale})
+    p = warm_prices(table / scale, steps, seed, schedule, lr) * scale
     j = len(p)
     b3 = bundles[:, None, :]
     probs = np.ones((j, 1))
@@ -97,7 +101,8 @@ def bundle_rochetnet(train: XorBatch, test: XorBatch, menu: int = 256, steps: in
     idx_train = choose(b3, probs, p, train.bundles, train.values)
     rev = float(np.where(idx_test >= 0, p[np.maximum(idx_test, 0)], 0).mean())
     train_rev = float(np.where(idx_train >= 0, p[np.maximum(idx_train, 0)], 0).mean())
-    return {"revenue": rev, "train_revenue": train_rev, "menu": j, "steps": steps, "seconds": time.perf_counter() - t0}
+    return {"revenue": rev, "train_revenue": train_rev, "menu": j, "steps": steps, "seconds": time.perf_counter() - t0,
+            "cpu_seconds": time.process_time() - c0, "bundles": bundles, "prices": p}
 
 
 def lp_menu(train: XorBatch, test: XorBatch, samples: int = 100) -> dict[str, Any]:

@@ -16,8 +16,6 @@ per chunk of A bundles, so memory is bounded by ``chunk`` whatever J * support i
 
 from __future__ import annotations
 
-import math
-
 import torch
 from auctionc.backends.bundleflow.flow import FlowField
 from auctionc.backends.bundleflow.sizes import max_items_for_memory, memory_bytes  # noqa: F401 - re-exported
@@ -83,9 +81,3 @@ class BundleMenu(nn.Module):
         u = torch.cat([u, torch.zeros(u.shape[0], 1)], dim=1)
         choice = torch.softmax(u * lam, dim=1)[:, :-1]
         return (choice @ self.prices()).mean()
-
-
-def sharpness(step: int, total: int, start: float, end: float) -> float:
-    if total <= 1:
-        return end
-    return start * math.exp(math.log(end / start) * min(step, total) / total)

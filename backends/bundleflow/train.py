@@ -13,7 +13,8 @@ import torch
 from auctionc.backends.bundleflow.baselines import candidate_bundles
 from auctionc.backends.bundleflow.bundle_menu import choose
 from auctionc.backends.bundleflow.flow import FlowField
-from auctionc.backends.bundleflow.flow_menu import BundleMenu, sharpness
+from auctionc.backends.bundleflow.flow_menu import BundleMenu
+from auctionc.backends.bundleflow.relaxation import Schedule
 from auctionc.cats.xor import XorBatch
 from auctionc.outputs import run_identity
 
@@ -31,20 +32,26 @@ class TrainConfig:
     steps: int = 1000
     batch: int = 256
     lr: float = 0.02
-    sharpness_start: float = 50.0
-    sharpness_end: float = 500.0
+    schedule: Schedule = field(default_factory=Schedule)
+    """The softmax relaxation's sharpness (its ``scale`` is set from the training values)."""
     euler_steps: int = 5
     eval_every: int = 100
     chunk: int = 4096
     seed: int = 0
     lr_support: float = 0.005
     warmup_steps: int = 500
+    select_samples: int = 4000
+    """Training valuations (a fixed subsample) on which the returned menu is selected."""
     init: str = "bids"
     """``items``: start from the bundles item pricing sells on the training set at their item
     prices (needs ``item_prices``); ``bids``: bundles bid on, priced by a warm-up."""
 
 
-def warm_prices(table: np.ndarray, steps: int, seed: int, lam: tuple[float, float] = (5.0, 500.0),
+WARMUP = Schedule("geometric", 5.0, 500.0)
+"""The price-only warm-up's sharpness: fast, since only prices move."""
+
+
+def warm_prices(table: np.ndarray, steps: int, seed: int, schedule: Schedule = WARMUP,
                 lr: float = 0.05, batch: int = 1024) -> np.ndarray:
     """Prices for a menu of fixed deterministic bundles, by the softmax-relaxed revenue
     (RochetNet with the allocations frozen); ``table`` is (N, J) values, normalised."""
@@ -56,7 +63,7 @@ def warm_prices(table: np.ndarray, steps: int, seed: int, lam: tuple[float, floa
     for it in range(steps):
         rows = torch.randint(0, t.shape[0], (b,), generator=gen)
         u = torch.cat([t[rows] - prices.clamp_min(0)[None], torch.zeros(b, 1)], 1)
-        w = torch.softmax(u * sharpness(it, steps, *lam), 1)[:, :-1]
+        w = torch.softmax(u * schedule.at(it, steps), 1)[:, :-1]
         loss = -(w @ prices.clamp_min(0)).mean()
         opt.zero_grad()
         loss.backward()
@@ -76,6 +83,9 @@ class TrainResult:
     history: list[dict[str, float]] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
     resumed_from: int = 0
+    cpu_seconds: float = 0.0
+    warmup: dict[str, float] = field(default_factory=dict)
+    """The price-only warm-up's steps and seconds (included in ``seconds``)."""
 
 
 def items_init(train: XorBatch, item_prices: np.ndarray, menu: int, rng: np.random.Generator,
@@ -156,7 +166,9 @@ def train_menu(
     gen = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
+    w0, c0 = time.perf_counter(), time.process_time()
     scale = float(train.grand_values().mean()) or 1.0
+    schedule = Schedule(**{**cfg.schedule.__dict__, "scale": scale})
     m = train.n_items
     # every element starts as one bundle bid on in the training data (all its support points
     # at that corner), priced by a short price-only warm-up on the fixed bundles; the flow
@@ -175,7 +187,9 @@ def train_menu(
                             {"params": [menu.raw_price], "lr": cfg.lr}])
     bids = torch.tensor(train.bundles, dtype=torch.float32)
     vals = torch.tensor(train.values / scale, dtype=torch.float32)
-    start, history, elapsed0 = 0, [], 0.0
+    warm = {"seconds": time.perf_counter() - w0, "cpu_seconds": time.process_time() - c0,
+            "steps": cfg.warmup_steps if cfg.init != "items" or item_prices is None else 0}
+    start, history, elapsed0, cpu0 = 0, [], warm["seconds"], warm["cpu_seconds"]
     ckpt = Path(out_dir) / CKPT if out_dir is not None else None
     identity = run_identity(out_dir)
     if resume and ckpt is not None and ckpt.exists():
@@ -185,24 +199,32 @@ def train_menu(
             opt.load_state_dict(doc["opt"])
             gen.set_state(doc["gen"])
             start, history, elapsed0 = doc["step"], doc["history"], doc["seconds"]
+            cpu0 = doc.get("cpu_seconds", 0.0)
     resumed_from = start
-    t0 = time.perf_counter() - elapsed0
-    # model selection on the training set only (argmax revenue), so a relaxation step that
-    # hurts the real revenue is never the one returned; the test set stays untouched
+    # model selection on a fixed subsample of the training set (argmax revenue), so a
+    # relaxation step that hurts the real revenue is never the one returned; the test set
+    # stays untouched
     best: dict[str, Any] = {"train_revenue": -1.0}
+    select = train[rng.choice(len(train), min(cfg.select_samples, len(train)), replace=False)]
 
     def snapshot(step: int) -> float:
-        rev, _ = _evaluate(menu, train, scale, cfg.chunk)
+        rev, _ = _evaluate(menu, select, scale, cfg.chunk)
         if rev > best["train_revenue"]:
             best.update(train_revenue=rev, step=step, menu={k: v.detach().clone() for k, v in menu.state_dict().items()
                                                              if not k.startswith("flow.")})
         return rev
 
-    snapshot(start)
+    tr0 = snapshot(start)
+    if start == 0:  # the starting menu is the first point of the learning curve
+        history.append({"step": 0, "steps_with_warmup": warm["steps"], "seconds": elapsed0, "cpu_seconds": cpu0,
+                        "test_revenue": _evaluate(menu, test, scale, cfg.chunk)[0], "train_revenue": tr0,
+                        "soft_revenue": float("nan"), "sharpness": schedule.at(0, cfg.steps)})
+    # the clocks count training only (the warm-up included), not the evaluations
+    clock = {"wall": time.perf_counter() - elapsed0, "cpu": time.process_time() - cpu0}
     n = len(train)
     for step in range(start + 1, cfg.steps + 1):
         rows = torch.randint(0, n, (min(cfg.batch, n),), generator=gen)
-        lam = sharpness(step, cfg.steps, cfg.sharpness_start, cfg.sharpness_end)
+        lam = schedule.at(step, cfg.steps)
         loss = -menu.soft_revenue(bids[rows], vals[rows], lam)
         opt.zero_grad()
         loss.backward()
@@ -210,23 +232,26 @@ def train_menu(
         if not torch.isfinite(loss):
             raise FloatingPointError(f"the soft revenue became {float(loss)} at step {step}")
         if step % cfg.eval_every == 0 or step == cfg.steps:
+            seconds, cpu = time.perf_counter() - clock["wall"], time.process_time() - clock["cpu"]
             tr_now = snapshot(step)
             rev, _ = _evaluate(menu, test, scale, cfg.chunk)
-            rec = {"step": step, "seconds": time.perf_counter() - t0, "test_revenue": rev, "train_revenue": tr_now,
-                   "soft_revenue": -float(loss.detach()) * scale, "sharpness": lam}
+            rec = {"step": step, "steps_with_warmup": step + warm["steps"], "seconds": seconds, "cpu_seconds": cpu,
+                   "test_revenue": rev, "train_revenue": tr_now, "soft_revenue": -float(loss.detach()) * scale,
+                   "sharpness": lam}
             history.append(rec)
             if on_step is not None:
                 on_step(step, rec)
+            clock["wall"], clock["cpu"] = time.perf_counter() - seconds, time.process_time() - cpu
             if ckpt is not None:
                 ckpt.parent.mkdir(parents=True, exist_ok=True)
                 tmp = ckpt.with_suffix(".tmp")
                 torch.save({"menu": menu.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(), "step": step,
-                            "history": history, "seconds": time.perf_counter() - t0,
+                            "history": history, "seconds": seconds, "cpu_seconds": cpu,
                             "shape": [cfg.menu, cfg.support, m], "identity": identity}, tmp)
                 tmp.replace(ckpt)
         elif on_step is not None:
             on_step(step, {})
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - clock["wall"], time.process_time() - clock["cpu"]
     if best.get("menu") is not None:
         menu.load_state_dict(best["menu"], strict=False)
     with torch.no_grad():
@@ -242,4 +267,4 @@ def train_menu(
              "flow": {k: v.detach().clone() for k, v in flow.state_dict().items()}, "scale": scale,
              "flow_shape": [flow.m, flow.hidden]}
     state["selected_step"] = best.get("step", cfg.steps)
-    return TrainResult(b, p, prices, rev, tr_rev, cfg.steps, seconds, history, state, resumed_from)
+    return TrainResult(b, p, prices, rev, tr_rev, cfg.steps, seconds, history, state, resumed_from, cpu, warm)
