@@ -258,7 +258,7 @@ def verify(
     restarts: int | None = typer.Option(None, "--restarts", metavar="N", help="Random restarts per sample (default 20)."),
     seed: int | None = typer.Option(None, "--seed", metavar="N", help="Random seed (default 0)."),
     budget: int | None = typer.Option(None, "--budget", metavar="N", help="At most this many mechanism evaluations in the misreport search (fewer profiles)."),
-    metric_samples: int | None = typer.Option(None, "--metric-samples", metavar="N", help="Budget of profiles for revenue and welfare on continuous priors (default 1000000)."),
+    metric_samples: int | None = typer.Option(None, "--metric-samples", metavar="N", help="Budget of profiles for revenue and welfare on continuous priors (default 1000000; 10000 valuations of a CATS generator)."),
     allow_spec_mismatch: bool = typer.Option(False, "--allow-spec-mismatch", help="Verify although the artifact records another spec hash (a spec that was only reformatted)."),
     sets: list[str] | None = SET_OPT,
     out: Path | None = typer.Option(None, "--out", metavar="DIR", help="Where to write verify_report.md/.html (default: beside the artifact)."),

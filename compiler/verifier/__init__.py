@@ -25,7 +25,7 @@ from ..diagnostics import Diagnostic
 from ..errors import UsageError
 from ..progress import Progress
 from .certificate import EXIT_NOT_VERIFIED, Certificate, Check
-from .settings import METRIC_SAMPLES, PRECISION, Settings, settings_from_spec
+from .settings import PRECISION, Settings, settings_from_spec
 
 
 def verify(
@@ -43,7 +43,7 @@ def verify(
     interim_types: int = 100,
     interim_others: int = 500,
     budget: int | None = None,
-    metric_samples: int = METRIC_SAMPLES,
+    metric_samples: int | None = None,
     precision: float = PRECISION,
     allow_spec_mismatch: bool = False,
 ) -> Certificate:
@@ -71,7 +71,7 @@ def verify(
     reporter = progress if isinstance(progress, Progress) else Progress.auto(bool(progress))
     settings = Settings(samples=int(samples), steps=int(steps), restarts=int(restarts), seed=int(seed),
                         tolerance=tolerance, device=device, interim=interim, interim_types=int(interim_types),
-                        interim_others=int(interim_others), budget=budget, metric_samples=int(metric_samples),
+                        interim_others=int(interim_others), budget=budget, metric_samples=None if metric_samples is None else int(metric_samples),
                         precision=float(precision), allow_spec_mismatch=allow_spec_mismatch, progress=reporter)
     cert = verify_market(mechanism, spec, settings) if spec.kind == "market" else verify_auction(mechanism, spec, settings)
     cert.seconds = time.perf_counter() - t0

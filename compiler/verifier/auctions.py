@@ -29,7 +29,7 @@ from .estimate import adaptive_metrics
 from .evaluation import EvaluationError, Evaluator
 from .interim import interim_regret
 from .search import planned_samples, search_regret
-from .settings import SANITY_SAMPLES, Settings
+from .settings import CATS_METRIC_SAMPLES, SANITY_SAMPLES, Settings
 from .spec_spaces import (
     Draws,
     auction_spaces,
@@ -216,7 +216,7 @@ def _continuous(mech, spec, settings, ev, kind_struct, tol, checks, notes, detai
     per = regrets.mean(axis=1)
     ci = float(per.mean() + Z95 * per.std(ddof=1) / np.sqrt(len(per))) if len(per) > 1 else None
     if not est["precision_reached"]:
-        notes.append(f"revenue and welfare: the budget of {settings.metric_samples:,} profiles ended before the 95% "
+        notes.append(f"revenue and welfare: the budget of {settings.metric_budget():,} profiles ended before the 95% "
                      f"half-width reached {settings.precision:.2%} of the estimate")
     per_bidder = [{**pb, "mean_utility": u} for pb, u in zip(res.per_bidder, est["per_bidder_utility"], strict=True)]
     return Certificate(
@@ -249,7 +249,11 @@ def _cats(mech, spec, settings, ev, kind_struct, st, tol, checks, notes, details
         _, p = ev(b)
         return {"revenue": p[:, 0], "welfare": best + p[:, 0], "utility": best[:, None]}
 
-    est = adaptive_metrics(batch, settings)
+    est = adaptive_metrics(batch, settings, default_budget=CATS_METRIC_SAMPLES)
+    if not est["precision_reached"]:
+        notes.append(f"revenue and welfare: the budget of {settings.metric_budget(CATS_METRIC_SAMPLES):,} CATS valuations "
+                     f"ended before the 95% half-width reached {settings.precision:.2%} of the estimate "
+                     "(--metric-samples buys more)")
     checks += _incentive_checks(0.0, max(0.0, -min(est["min_utility"])), tol,
                                 "by construction (misreports only pick other menu elements, confirmed above)")
     return Certificate(kind=kind_struct, checks=checks, max_regret=0.0, mean_regret=0.0, max_ir_violation=0.0,

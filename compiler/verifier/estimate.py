@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .certificate import Z95, sampled_metric
-from .settings import Settings
+from .settings import METRIC_SAMPLES, Settings
 
 FIRST_BATCH = 20_000
 MAX_BATCH = 200_000
@@ -52,10 +52,10 @@ class _Running:
 
 
 def adaptive_metrics(batch: BatchFn, settings: Settings, headline: tuple[str, ...] = ("revenue", "welfare"),
-                     label: str = "verify: revenue and welfare") -> dict[str, Any]:
+                     label: str = "verify: revenue and welfare", default_budget: int = METRIC_SAMPLES) -> dict[str, Any]:
     """``{"metrics": {...}, "per_bidder_utility": [...], "min_utility": [...], "samples": n}``."""
     rng = np.random.default_rng([settings.seed, 101])
-    budget = max(2, int(settings.metric_samples))
+    budget = max(2, settings.metric_budget(default_budget))
     run = _Running()
     size = min(FIRST_BATCH, budget)
     task = settings.reporter.task(label, total=budget)

@@ -232,7 +232,7 @@ def _estimate(mech, spec, settings, ev, world: World, tol, checks, notes, detail
                Check("obedience", ob_max <= tol, f"max gain of disobeying a recommendation {ob_max:.3g} "
                                                  f"(mean {float(disobey.mean()):.3g})")]
     if not est["precision_reached"]:
-        notes.append(f"revenue and welfare: the budget of {settings.metric_samples:,} profiles ended before the 95% "
+        notes.append(f"revenue and welfare: the budget of {settings.metric_budget():,} profiles ended before the 95% "
                      f"half-width reached {settings.precision:.2%} of the estimate")
     notes.append("the certificate is estimated: regret, IR and obedience are measured on sampled profiles, not proved")
     cert = Certificate(
