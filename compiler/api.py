@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -377,7 +378,9 @@ def simulate(spec: Any, llm: bool = False, model: str | None = None, options: di
     ctx = RunContext(out_dir=out_dir, resume=bool(kwargs.pop("resume", False)),
                      progress=_progress(kwargs.pop("progress", False)))
     force = bool(kwargs.pop("force", False))
-    with claim(out_dir, spec, force=force, purpose="simulate"), ctx.progress.stage("simulate"):
+    # A dry run writes nothing, so it neither needs the output directory nor may refuse it.
+    held = nullcontext() if kwargs.get("dry_run") else claim(out_dir, spec, force=force, purpose="simulate")
+    with held, ctx.progress.stage("simulate"):
         # the seed stays a run setting: None means the spec's simulate { seed }
         return the_plan.backend.simulate(spec, the_plan.options, ctx, llm=llm, model=model, **kwargs)
 
