@@ -33,8 +33,13 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return _digest(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
 
 
-def server_model_file(api_base: str, timeout: float = 2.0) -> str | None:
-    """The model file a llama.cpp server on this machine reports at ``/props``, or None."""
+def server_model_file(api_base: str, timeout: float = 60.0) -> str | None:
+    """The model file a llama.cpp server on this machine reports at ``/props``, or None.
+
+    The wait is long because the answer is part of every cache key: a busy one-thread server
+    (still generating a reply whose client gave up) answers late, and a short timeout made
+    the identity, and so every key, differ from one run to the next.  A server that is not
+    there refuses the connection at once."""
     root = api_base.rstrip("/")
     root = root[: -len("/v1")] if root.endswith("/v1") else root
     try:
