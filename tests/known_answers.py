@@ -53,6 +53,14 @@ def learned(rel: float, optimum: float, why: str, options: dict[str, Any], *, sl
     return Budget(rel * optimum, why, options, {"samples": 2000, "steps": 5, "restarts": 1}, slow)
 
 
+_MENU_ON_TWO_ATOMS = (
+    "a known shortfall, not a target: on two belief atoms the learned menu of experiments stops at a "
+    "local optimum (measured 2026-11-30 with the defaults: 0.1993 of 0.23, 0.0995 of 0.1429, 0.4040 of "
+    "0.417, 0.2491 of 0.25); the budget holds it there so that a regression shows, and the exact lp "
+    "backend, which the planner prefers for finite type spaces, solves these cases"
+)
+
+
 def _single_item(n: int, value: str, name: str) -> str:
     who = "bidder b" if n == 1 else f"bidders {n}"
     return f"""auction {name} {{
@@ -147,8 +155,10 @@ KNOWN_ANSWERS: list[KnownAnswer] = [
     ),
     *[
         KnownAnswer(f"two_types_market_{k}", text, opt,
-                    f"{FIGURES}#data-markets: the two-type closed form at (theta_L, theta_H, f_H) = {args}", {"lp": EXACT})
-        for k, args in enumerate([(0.2, 0.7, 0.5), (0.1, 0.8, 0.5), (0.3, 0.55, 0.9), (0.25, 0.6, 0.3)])
+                    f"{FIGURES}#data-markets: the two-type closed form at (theta_L, theta_H, f_H) = {args}",
+                    {"lp": EXACT, "menu": learned(rel, opt, _MENU_ON_TWO_ATOMS, {})})
+        for k, (args, rel) in enumerate([((0.2, 0.7, 0.5), 0.15), ((0.1, 0.8, 0.5), 0.32),
+                                         ((0.3, 0.55, 0.9), 0.05), ((0.25, 0.6, 0.3), 0.02)])
         for text, opt in [_two_type_market(*args)]
     ],
     KnownAnswer(

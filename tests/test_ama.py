@@ -157,5 +157,5 @@ def test_command_line_architecture_counts_when_planning():
         api.compile(spec, options={"architecture": "lottery_amma"}, verify=False)
     d = e.value.diagnostics[0]
     assert d.code == "E0604" and d.suggestion == "lottery_ama"
-    assert d.message == "option 'architecture' of backend menu must be one of gemnet, lottery_ama, not 'lottery_amma'"
+    assert d.message == "option 'architecture' of backend menu must be one of gemnet, lottery_ama, experiments, experiment_network, not 'lottery_amma'"
 

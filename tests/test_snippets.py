@@ -32,6 +32,20 @@ _SETUP = re.compile(r"(^|/)pip install|python3 -m venv|bash scripts/test\.sh|mkd
 pytestmark = pytest.mark.slow
 
 
+def _has_llm_proxy(path: Path) -> bool:
+    """Whether ``path`` is an assignment spec whose students' proxy is an LLM (a model call each)."""
+    return _is_assignment(path) and re.search(r"\bproxy\s+llm\b", path.read_text(encoding="utf-8")) is not None
+
+
+def _is_assignment(path: Path) -> bool:
+    """Whether ``path`` holds an assignment spec (its first word after comments)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return False
+    words = re.sub(r"#[^\n]*", "", text).split()
+    return bool(words) and words[0] == "assignment"
+
 def blocks(page: Path) -> list[tuple[int, str, str, str]]:
     """(line, language, attributes, body) of every fenced block of a page."""
     text = page.read_text(encoding="utf-8")
@@ -88,10 +102,15 @@ def with_budget(command: str, cwd: Path) -> str:
     elif sub == "verify":
         extra += ["--samples", "300", "--misreport-steps", "20"]
     elif sub == "simulate" and "--dry-run" not in words:
-        extra += ["--dry-run"] if ("--llm" in words or "--model" in words) else ["--rounds", "2"]
+        if "--llm" in words or "--model" in words or _has_llm_proxy(cwd / words[2]):
+            extra += ["--dry-run"]
+        elif _is_assignment(cwd / words[2]):
+            extra += ["--set", "n=10"]  # an assignment plays instances, not rounds: ten students
+        else:
+            extra += ["--rounds", "2"]
     elif sub == "sweep":
         extra += ["--dry-run"]
-    for flag in ("--samples", "--rounds"):
+    for flag in ("--samples", "--rounds", "--set"):
         # the budget's value replaces the page's
         while flag in words and flag in extra:
             i = words.index(flag)
