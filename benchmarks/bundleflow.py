@@ -175,7 +175,7 @@ def summary_table(rows: list[dict]) -> str:
              "/ grand bundle | BF share of welfare | B-RN steps to 2% / BF's | BF train s (CPU s) | published |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for (dist, m), rs in sorted(groups.items()):
-        def med(fn):
+        def med(fn, rs=rs):
             vals = [v for v in (fn(r) for r in rs) if v is not None]
             return statistics.median(vals) if vals else None
 

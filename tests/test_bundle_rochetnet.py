@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 from auctionc import cats
 from auctionc.backends.bundleflow import candidates as C
-from auctionc.backends.bundleflow.bundle_rochetnet import RochetConfig, exact_values, hard_revenue, train_bundle_rochetnet
+from auctionc.backends.bundleflow.bundle_rochetnet import (
+    RochetConfig,
+    exact_values,
+    hard_revenue,
+    train_bundle_rochetnet,
+)
 from auctionc.backends.bundleflow.relaxation import PAPER, Schedule
 from auctionc.cats import XorBatch
 

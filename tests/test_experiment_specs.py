@@ -31,4 +31,4 @@ def test_no_plan_dry_run(tmp_path):
     spec = load_file(ROOT / "examples" / "experiments" / "fpsb_ipv_no_plan.auction")
     res = api.simulate(spec, dry_run=True, out_dir=tmp_path)
     assert res.dry_run["calls"] == 450  # 10 sessions x 15 rounds x 3 bidders, one bid call each
-    assert f"| `fpsb_ipv_no_plan.auction` | 450 |" in DOC
+    assert "| `fpsb_ipv_no_plan.auction` | 450 |" in DOC

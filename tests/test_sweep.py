@@ -466,8 +466,7 @@ LAB = """auction lab {
 def local_model():
     try:
         import xllamacpp  # noqa: F401
-        from auctionc.llm.local_server import find_local_gguf
-        from auctionc.llm.local_server import free_port, server_reachable
+        from auctionc.llm.local_server import find_local_gguf, free_port, server_reachable
     except ImportError:
         pytest.skip("xllamacpp is not installed: run tests/setup_local_llm.sh")
     if find_local_gguf() is None:

@@ -180,13 +180,13 @@ class BundleFlowBackend(Backend):
         opts, seed = options, ctx.seed
         import numpy as np
         import torch
+        from auctionc.backends.bundleflow import candidates as C
         from auctionc.backends.bundleflow.baselines import (
             fixed_rochetnet,
             grand_bundle,
             item_pricing,
             lp_menu,
         )
-        from auctionc.backends.bundleflow import candidates as C
         from auctionc.backends.bundleflow.bundle_menu import BundleMenuMechanism
         from auctionc.backends.bundleflow.bundle_rochetnet import RochetConfig, train_bundle_rochetnet
         from auctionc.backends.bundleflow.flow import load_or_train

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from auctionc.backends.bundleflow.bundle_menu import BundleMenuMechanism, choose
+from auctionc.backends.bundleflow.bundle_menu import BundleMenuMechanism
 from auctionc.cats.xor import XorBatch
 from auctionc.valuation import MAX_BUNDLE_ITEMS
 

@@ -55,7 +55,7 @@ class FormatBackend(Backend):
 
         if spec.mechanism.name in SIMULATED_ONLY:
             return Verdict.no(f"{spec.mechanism.name} is played day by day and has no sealed-report artifact to verify",
-                              f"run it with `auctionc simulate` (add a simulate {{ }} section)")
+                              "run it with `auctionc simulate` (add a simulate { } section)")
         from auctionc.errors import SpecError
         from auctionc.mechanism.format_mechanism import format_mechanism
 

@@ -23,8 +23,8 @@ from auctionc.errors import BackendError
 from . import call_rates
 from .call_budget import BudgetExhausted, CallBudget
 from .endpoints import is_loopback, server_reachable
-from .model_identity import model_identity
 from .local_server import DEFAULT_LOCAL_MODEL
+from .model_identity import model_identity
 from .pricing import litellm_module
 from .reply_cache import ResponseCache, cache_key
 from .reply_text import default_instruction, read_reply

@@ -36,7 +36,6 @@ from .sections import (
     solve,
     verify_budget,
 )
-from .values import number
 
 
 def _spec(cx: Context) -> ir.AuctionSpec | ir.MarketSpec | ir.AssignmentSpec | None:

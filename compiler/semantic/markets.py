@@ -7,9 +7,9 @@ from typing import Any
 from .. import ir
 from ..diagnostics import Span, did_you_mean
 from ..dsl import ast
+from ..dsl.vocabulary import BELIEF_DISTRIBUTIONS
 from .agents import analyze_agent
 from .context import MAX_BIDDERS, Context, Fail, fmt, head_span, keyword
-from ..dsl.vocabulary import BELIEF_DISTRIBUTIONS
 from .values import check_sum, count, number, plain_dist, support_bounds
 
 
