@@ -584,11 +584,12 @@ THUMB_WIDTH = 480
 
 
 def _thumbnail(src: Path, dest: Path) -> None:
-    """A smaller copy of ``src`` for the card (matplotlib's thumbnail, no upscaling)."""
-    from matplotlib import image
+    """A smaller copy of ``src`` for the card (Pillow; matplotlib's own thumbnail is deprecated)."""
+    from PIL import Image
 
-    width = image.imread(src).shape[1]
-    image.thumbnail(str(src), str(dest), scale=min(1.0, THUMB_WIDTH / width))
+    with Image.open(src) as im:
+        im.thumbnail((THUMB_WIDTH, THUMB_WIDTH))
+        im.save(dest, optimize=True)
 
 
 def main(argv: list[str] | None = None) -> int:
