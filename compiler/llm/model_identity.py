@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
+import urllib.error
 import urllib.request
 from functools import lru_cache
 from pathlib import Path
@@ -36,17 +38,25 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 def server_model_file(api_base: str, timeout: float = 60.0) -> str | None:
     """The model file a llama.cpp server on this machine reports at ``/props``, or None.
 
-    The wait is long because the answer is part of every cache key: a busy one-thread server
-    (still generating a reply whose client gave up) answers late, and a short timeout made
-    the identity, and so every key, differ from one run to the next.  A server that is not
-    there refuses the connection at once."""
+    The answer is part of every cache key, so it must not depend on when it is asked: a
+    server that accepts connections while it still loads its model answers 503, and is asked
+    again until it answers or ``timeout`` seconds pass (a first run asked during loading got
+    no file, its rerun got one, and no reply was ever found in the cache); a busy one-thread
+    server answers late, hence the long wait.  A server that is not there refuses at once."""
     root = api_base.rstrip("/")
     root = root[: -len("/v1")] if root.endswith("/v1") else root
-    try:
-        with urllib.request.urlopen(root + "/props", timeout=timeout) as resp:  # noqa: S310 - loopback only
-            doc = json.loads(resp.read(1_000_000))
-    except (OSError, ValueError):
-        return None
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(root + "/props", timeout=timeout) as resp:  # noqa: S310 - loopback only
+                doc = json.loads(resp.read(1_000_000))
+            break
+        except urllib.error.HTTPError as e:
+            if e.code != 503 or time.monotonic() >= deadline:
+                return None
+            time.sleep(0.25)
+        except (OSError, ValueError):
+            return None
     path = doc.get("model_path") if isinstance(doc, dict) else None
     return path if isinstance(path, str) and Path(path).is_file() else None
 
