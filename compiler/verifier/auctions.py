@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import valuation as V
 from .certificate import Z95, Certificate, Check, exact_metric
-from .claims import claim_check
+from .claims import add_claim_check
 from .enumeration import enumerate_auction, objective_value
 from .estimate import adaptive_metrics
 from .evaluation import EvaluationError, Evaluator
@@ -114,7 +114,7 @@ def _certify(mech, spec, settings, ev, tol, grid, checks, notes, details) -> Cer
     if ex is not None:
         cert = _exact(ex, kind_struct or "exact_by_enumeration", tol, checks, notes, details)
         cert.scope = f"the spec's finite prior ({ex['profiles']:,} profiles enumerated)"
-        _claim(mech, spec, cert, ex, cert.scope, tol)
+        add_claim_check(mech, spec, cert, ex, cert.scope, tol)
         return cert
     disc = auction_spaces(spec, grid) if grid else None
     exd = enumerate_auction(ev, spec, disc, names, search_misreports) if disc is not None else None
@@ -125,16 +125,10 @@ def _certify(mech, spec, settings, ev, tol, grid, checks, notes, details) -> Cer
     else:
         cert = _continuous(mech, spec, settings, ev, kind_struct, tol, checks, notes, details)
     if exd is not None:
-        _claim(mech, spec, cert, exd, f"the spec's prior discretised on the backend's {grid}-cell grid", tol)
+        add_claim_check(mech, spec, cert, exd, f"the spec's prior discretised on the backend's {grid}-cell grid", tol)
     else:
-        _claim(mech, spec, cert, None, cert.scope, tol)
+        add_claim_check(mech, spec, cert, None, cert.scope, tol)
     return cert
-
-
-def _claim(mech, spec, cert, exact, scope, tol) -> None:
-    c = claim_check(mech.meta, spec, cert.kind, exact, scope, tol, cert.notes, cert.details)
-    if c is not None:
-        cert.checks.append(c)
 
 
 def _incentive_checks(regret: float, ir: float, tol: float, how: str) -> list[Check]:

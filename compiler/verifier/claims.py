@@ -61,3 +61,10 @@ def claim_check(meta: Any, spec: Any, kind: str, exact: dict[str, Any] | None, s
         return Check("claim", False, "the backend's claim disagrees with the verifier: " + "; ".join(problems))
     what = ", ".join(agreed) if agreed else "its certificate kind"
     return Check("claim", True, f"the backend's claim agrees with the verifier on {scope}: {what}")
+
+
+def add_claim_check(mech: Any, spec: Any, cert: Any, exact: dict[str, Any] | None, scope: str, tol: float) -> None:
+    """Append the ``claim`` check to ``cert`` when the backend claims something."""
+    c = claim_check(mech.meta, spec, cert.kind, exact, scope, tol, cert.notes, cert.details)
+    if c is not None:
+        cert.checks.append(c)

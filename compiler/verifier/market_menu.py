@@ -30,7 +30,7 @@ from ..mechanism.datamarket_menu import best_actions, choose, entry_values, garb
 from ..mechanism.market_space import MarketTypes, sample_types, type_weights
 from ..mechanism.market_space import point as vec
 from .certificate import Certificate, Check, exact_metric
-from .claims import claim_check
+from .claims import add_claim_check
 from .estimate import adaptive_metrics
 from .settings import CONFIRM_SAMPLES, SANITY_SAMPLES
 from .spec_spaces import market_spaces
@@ -173,8 +173,6 @@ def certify_menu(mech, spec, settings, ev, U, tol, grid, checks, notes, details)
         worst={"bidder": name, **san["worst"]} if san["max"] > tol else None, samples=len(x),
         search="menu structure (argmax over the entries, relabelled by best actions), confirmed on sampled types",
         notes=notes, details=details, tolerance=tol, regrets=san["regrets"])
-    c = claim_check(mech.meta, spec, cert.kind, exact, scope if finite is not None else
-                    f"the spec's type prior discretised on the backend's {grid}-cell grid", tol, cert.notes, cert.details)
-    if c is not None:
-        cert.checks.append(c)
+    add_claim_check(mech, spec, cert, exact, scope if finite is not None else
+                    f"the spec's type prior discretised on the backend's {grid}-cell grid", tol)
     return cert

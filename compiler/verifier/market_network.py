@@ -32,7 +32,7 @@ from .. import ir
 from ..mechanism.market_space import report_box, sample_types
 from .auctions import invalid
 from .certificate import Z95, Certificate, Check
-from .claims import claim_check
+from .claims import add_claim_check
 from .estimate import adaptive_metrics
 from .evaluation import EvaluationError, Evaluator
 from .settings import Settings
@@ -242,7 +242,5 @@ def _estimate(mech, spec, settings, ev, world: World, tol, checks, notes, detail
         per_bidder=per_bidder, worst=worst, samples=B, steps=ROUNDS, restarts=settings.restarts,
         search=f"grid ({GRID}) + prior draws + refinement per buyer, then the best action per recommendation",
         notes=notes, details=details, tolerance=tol, regrets=gain)
-    c = claim_check(mech.meta, spec, cert.kind, None, cert.scope, tol, cert.notes, cert.details)
-    if c is not None:
-        cert.checks.append(c)
+    add_claim_check(mech, spec, cert, None, cert.scope, tol)
     return cert

@@ -34,7 +34,7 @@ from ..mechanism.market_space import sample_types, type_weights
 from ..mechanism.structures import ExperimentMenu
 from .auctions import invalid
 from .certificate import Certificate, Check, exact_metric
-from .claims import claim_check
+from .claims import add_claim_check
 from .estimate import adaptive_metrics
 from .evaluation import EvaluationError, Evaluator
 from .settings import Settings
@@ -172,7 +172,7 @@ def _certify(mech, spec, settings, ev, U, tol, grid, checks, notes, details) -> 
                          "max_ir_violation": ex["max_ir_violation"], "expected_utility_over_outside": ex["buyer_surplus"]}],
             worst={"bidder": name, **ex["worst"]} if ex["max_regret"] > tol else None, search="enumeration",
             notes=notes, details=details, tolerance=tol, regrets=ex["regrets"])
-        _claim(mech, spec, cert, ex, scope, tol)
+        add_claim_check(mech, spec, cert, ex, scope, tol)
         return cert
     disc = market_spaces(spec, grid) if grid else None
     if disc is not None:
@@ -231,13 +231,9 @@ def _certify(mech, spec, settings, ev, U, tol, grid, checks, notes, details) -> 
         samples=len(x), search=f"every buyable entry ({how}), then the best action per signal",
         notes=notes, details=details, tolerance=tol, regrets=gain[:, None])
     if exd is not None:
-        _claim(mech, spec, cert, exd, f"the spec's type prior discretised on the backend's {grid}-cell grid", tol)
+        add_claim_check(mech, spec, cert, exd, f"the spec's type prior discretised on the backend's {grid}-cell grid", tol)
     else:
-        _claim(mech, spec, cert, None, cert.scope, tol)
+        add_claim_check(mech, spec, cert, None, cert.scope, tol)
     return cert
 
 
-def _claim(mech, spec, cert, exact, scope, tol) -> None:
-    c = claim_check(mech.meta, spec, cert.kind, exact, scope, tol, cert.notes, cert.details)
-    if c is not None:
-        cert.checks.append(c)
