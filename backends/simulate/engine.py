@@ -448,16 +448,12 @@ def run_simulation(
 
 
 def _cache_file(out_dir: Path, name: Any, user_path: str | Path | None, spec: Any) -> Path:
-    """The reply cache: the caller's path (``--cache``), else the spec's ``cache`` setting as a
-    file inside the output directory (a spec cannot write elsewhere), else the default."""
-    if user_path is not None:
-        return Path(user_path)
-    if not name:
-        return out_dir / "llm_cache.sqlite"
-    from auctionc.confine import OutsideFolder, confined
+    """The reply cache (``cache_location``); a spec's file outside the output directory is E0808."""
+    from auctionc.confine import OutsideFolder
+    from auctionc.llm.reply_cache import cache_location
 
     try:
-        return confined(out_dir, str(name), what="simulate { cache }")
+        return cache_location(out_dir, name, user_path)
     except OutsideFolder as e:
         raise PlanError(_err("E0808", f"{e}: the spec's cache file must lie in the output directory",
                              "write a file name such as cache \"replies.sqlite\", or pass the path on the command "

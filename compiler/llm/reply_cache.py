@@ -11,6 +11,20 @@ from pathlib import Path
 from typing import Any
 
 
+def cache_location(out_dir: Path, name: Any, user_path: str | Path | None) -> Path:
+    """The reply cache file: the caller's path (``--cache``), else the spec's ``cache`` setting
+    as a file inside the output directory, else the default there.  A spec cannot write
+    elsewhere: a name that leaves ``out_dir`` raises ``OutsideFolder`` (each caller reports it
+    with its own code)."""
+    if user_path is not None:
+        return Path(user_path)
+    if not name:
+        return out_dir / "llm_cache.sqlite"
+    from ..confine import confined
+
+    return confined(out_dir, str(name), what="simulate { cache }")
+
+
 def cache_key(model: str, params: dict[str, Any], messages: list[dict[str, str]], replicate: dict[str, Any]) -> str:
     """The key of one call: the model's identity (``model_identity``: the name, and for a
     local server the hash of its model file), the parameters that shape the reply, the
