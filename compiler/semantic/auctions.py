@@ -10,7 +10,7 @@ from ..diagnostics import Span, did_you_mean
 from ..dsl import ast
 from ..dsl.vocabulary import CATS_DISTRIBUTIONS, VALUATION_KINDS
 from .agents import analyze_agent
-from .context import MAX_BIDDERS, MAX_COUNT, Context, Fail, Scalar, head_span, keyword
+from .context import MAX_COUNT, Context, Fail, Scalar, head_span, keyword, over_member_limit
 from .values import count, plain_dist, scalar, value_expr
 
 
@@ -104,14 +104,7 @@ def bidders(cx: Context, body: tuple[ast.Stmt, ...]) -> list[ir.Bidder]:
             members = [(f"bidder_{numbered + i}", s.span) for i in range(1, n + 1)]
             numbered += n
             group = f"group_{group_no}"
-        if total + len(members) > MAX_BIDDERS:
-            cx.error(
-                "E0307",
-                f"too many bidders: this block brings them to {total + len(members):,}, more than the "
-                f"{MAX_BIDDERS:,} a spec may have",
-                s.count.span if s.count is not None else s.span,
-                help="every stage holds a value per bidder per sampled profile; use fewer bidders",
-            )
+        if over_member_limit(cx, s, total + len(members), "bidders"):
             break
         total += len(members)
         parts = cx.guard(lambda s=s: bidder_body(cx, s))

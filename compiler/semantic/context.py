@@ -125,3 +125,17 @@ def head_span(s: Any, kw: str) -> Span:
     """The span of a statement's leading keyword."""
     sp = s.span
     return Span(sp.file, sp.line, sp.col, sp.line, sp.col + len(kw))
+
+
+def over_member_limit(cx: Context, s: Any, total: int, noun: str) -> bool:
+    """Report (E0307) when a block of bidders or buyers brings the spec past MAX_BIDDERS;
+    ``total`` is the count with this block, ``noun`` the plural ("bidders", "buyers")."""
+    if total <= MAX_BIDDERS:
+        return False
+    cx.error(
+        "E0307",
+        f"too many {noun}: this block brings them to {total:,}, more than the {MAX_BIDDERS:,} a spec may have",
+        s.count.span if s.count is not None else s.span,
+        help=f"every stage holds a value per {noun[:-1]} per sampled profile; use fewer {noun}",
+    )
+    return True

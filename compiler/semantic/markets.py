@@ -9,7 +9,7 @@ from ..diagnostics import Span, did_you_mean
 from ..dsl import ast
 from ..dsl.vocabulary import BELIEF_DISTRIBUTIONS
 from .agents import analyze_agent
-from .context import MAX_BIDDERS, Context, Fail, fmt, head_span, keyword
+from .context import Context, Fail, fmt, head_span, keyword, over_member_limit
 from .values import check_sum, count, number, plain_dist, support_bounds
 
 
@@ -53,14 +53,7 @@ def buyers(cx: Context, body: tuple[ast.Stmt, ...]) -> list[ir.Buyer]:
                 continue
             members = [(f"buyer_{numbered + i}", s.span) for i in range(1, n + 1)]
             numbered += n
-        if total + len(members) > MAX_BIDDERS:
-            cx.error(
-                "E0307",
-                f"too many buyers: this block brings them to {total + len(members):,}, more than the "
-                f"{MAX_BIDDERS:,} a spec may have",
-                s.count.span if s.count is not None else s.span,
-                help="every stage holds a value per buyer per sampled profile; use fewer buyers",
-            )
+        if over_member_limit(cx, s, total + len(members), "buyers"):
             break
         total += len(members)
         parts = cx.guard(lambda s=s: buyer_body(cx, s, top_prior)) if cx.states else None
