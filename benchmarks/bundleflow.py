@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from auctionc.backends.bundleflow import candidates as C
 from auctionc.backends.bundleflow.baselines import fixed_rochetnet, grand_bundle, item_pricing
+from auctionc.backends.bundleflow.bundle_menu import choose
 from auctionc.backends.bundleflow.bundle_rochetnet import RochetConfig, hard_revenue, train_bundle_rochetnet
 from auctionc.backends.bundleflow.flow import load_or_train
 from auctionc.backends.bundleflow.relaxation import Schedule
@@ -106,7 +107,7 @@ def run_cell(dist: str, m: int, seed: int, cfg: dict, methods: tuple[str, ...]) 
                          lr_support=cfg["lr_support"], eval_every=cfg["eval_every"], seed=seed,
                          warmup_steps=cfg["warmup"], schedule=sched)
         res = train_menu(flow, train, test, tc)
-        pay = np.where((idx := C.choose(res.bundles, res.probs, res.prices, test.bundles, test.values)) >= 0,
+        pay = np.where((idx := choose(res.bundles, res.probs, res.prices, test.bundles, test.values)) >= 0,
                        res.prices[np.maximum(idx, 0)], 0.0)
         put("bundleflow", pay, res.seconds, res.cpu_seconds, train_revenue=res.train_revenue,
             steps=cfg["steps"] + res.warmup["steps"], selected_step=res.state["selected_step"], history=res.history,

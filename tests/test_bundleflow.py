@@ -149,7 +149,7 @@ def test_compile_end_to_end_cache_and_resume(tmp_path) -> None:
     # one of highest revenue, each eligible one passed the verifier on fresh reports
     cands = st["candidates"]
     assert set(cands) == {"bundleflow", "grand_bundle", "item_pricing", "fixed_rochetnet"}
-    assert all(c["eligible"] for c in cands.values())  # 10 items: item pricing is listed as a menu
+    assert all(c["eligible"] for c in cands.values())  # item pricing as posted prices, the rest as listed menus
     assert all(c["check"]["ok"] and c["check"]["max_regret"] == 0.0 for c in cands.values())
     assert st["chosen"] == max(cands, key=lambda k: cands[k]["revenue"])
     assert cands["bundleflow"]["revenue"] == pytest.approx(st["revenue"])

@@ -1,7 +1,7 @@
 """The adversarial corpus: hand-edited artifacts (the spec left as it was) must be refused.
 
 For each artifact family (tables, one-bidder menus, affine maximizers, GemNet, bundle menus,
-data markets, standard formats) a known strategy-proof artifact is written the way
+posted item prices, data markets, standard formats) a known strategy-proof artifact is written the way
 ``auctionc compile`` writes it, then edited: a perturbed payment or price, broken feasibility
 or stochasticity, edited world data (grids, beliefs, payoffs, items), a structure or claim
 that does not hold, a swapped spec.  ``auctionc verify`` must come back ``ok: false`` naming
@@ -123,6 +123,13 @@ def bundle_artifact(d: Path) -> Path:
     return save(mech, cats_spec(), d, claim={"kind": "exact_by_construction"})
 
 
+def item_price_artifact(d: Path) -> Path:
+    from auctionc.backends.bundleflow.item_prices import ItemPriceMechanism
+
+    mech = ItemPriceMechanism(np.random.default_rng(1).uniform(20, 60, 10))
+    return save(mech, cats_spec(), d, claim={"kind": "exact_by_construction"})
+
+
 def compiled(spec, backend: str, d: Path, **opts) -> Path:
     api.compile(spec, backend, opts, out=d, verify=False)
     return d
@@ -134,10 +141,11 @@ BUILDERS: dict[str, Callable[[Path], Path]] = {
     "affine_maximizer": ama_artifact,
     "gemnet": gemnet_artifact,
     "bundle_menu": bundle_artifact,
+    "item_prices": item_price_artifact,
     "datamarket": lambda d: compiled(market_spec(), "lp", d),
     "format": lambda d: compiled(format_spec(), "format", d),
 }
-EXTRA = {"bundle_menu": ["--metric-samples", "2000"]}
+EXTRA = {"bundle_menu": ["--metric-samples", "2000"], "item_prices": ["--metric-samples", "2000"]}
 
 
 @pytest.fixture(scope="module")
@@ -239,6 +247,10 @@ CASES = [
     ("bundle_menu", "perturbed price", doc_edit(_set(["data", "elements", 1, "price"], float("inf"))), "finite_payments"),
     ("bundle_menu", "edited world data", doc_edit(_set(["data", "items"], 12)), "shapes"),
     ("bundle_menu", "swapped spec", spec_swap(cats_spec("cats2")), "spec_hash"),
+    ("item_prices", "perturbed price", doc_edit(_set(["data", "prices", 3], float("nan"))), "finite_payments"),
+    ("item_prices", "edited world data", doc_edit(lambda doc: doc["data"].update(items=12, prices=[30.0] * 12)),
+     "shapes"),
+    ("item_prices", "swapped spec", spec_swap(cats_spec("cats2")), "spec_hash"),
     ("datamarket", "perturbed price", doc_edit(_set(["data", "prices", 0], 5.0)), "IR"),
     ("datamarket", "broken stochasticity (columns sum to 2)", doc_edit(_column_sums_two), "stochastic_experiments"),
     ("datamarket", "broken stochasticity (negative entry)", doc_edit(_negative_entry), "stochastic_experiments"),
@@ -337,6 +349,7 @@ MALFORMED = [
     ("gemnet", _pickled_weights, "gemnet artifact"),
     ("bundle_menu", doc_edit(_set(["data", "elements", 0, "support", 0], [-1])), "an item index outside"),
     ("datamarket", doc_edit(_set(["data", "experiments", 0], [[1.0, 0.0]])), "datamarket artifact"),
+    ("item_prices", doc_edit(_set(["data", "prices"], [1.0, 2.0])), "item prices: 2 prices for 10 items"),
 ]
 
 

@@ -3,14 +3,13 @@ choice of the artifact among them.
 
 Every candidate is a one-bidder menu with a null element (the bidder takes the element of
 highest expected utility, or nothing), so each is IC and IR by construction.  The verifier
-certifies such a menu from its listed elements (``bundle_menu``: every element's support
-bundles, probabilities and price).  A candidate is *eligible* as the artifact only when it
-can be listed so:
+certifies a listed menu from its elements (``bundle_menu``: every element's support
+bundles, probabilities and price) and posted item prices from the prices (``item_prices``:
+the menu of all 2^m bundles at additive prices, which at many items cannot be listed).  A
+candidate is *eligible* as the artifact only when the verifier can take it so:
 
-* BundleFlow, the fixed-bundle RochetNet and grand-bundle pricing always can;
-* item pricing is a menu of all 2^m bundles at additive prices: listed up to
-  ``MAX_BUNDLE_ITEMS`` (12) items, beyond that it is reported but not eligible (the verifier
-  has no rule for posted item prices; it checks listed menus);
+* BundleFlow, the fixed-bundle RochetNet and grand-bundle pricing are listed menus;
+* item pricing is an ``item_prices`` artifact at any number of items;
 * Bundle-RochetNet's elements are product lotteries (each item with its own probability):
   one is listed exactly when its probabilities are 0 or 1 outside at most ``max_fractional``
   items (coordinates within ``snap`` of 0 or 1 are rounded there first; the listed menu's
@@ -27,8 +26,8 @@ from typing import Any
 
 import numpy as np
 from auctionc.backends.bundleflow.bundle_menu import BundleMenuMechanism
+from auctionc.backends.bundleflow.item_prices import ItemPriceMechanism, xor_choice
 from auctionc.cats.xor import XorBatch
-from auctionc.valuation import MAX_BUNDLE_ITEMS
 
 Z95 = 1.959963984540054
 NAMES = {"bundleflow": "BundleFlow", "bundle_rochetnet": "Bundle-RochetNet", "fixed_rochetnet": "fixed-bundle RochetNet",
@@ -40,7 +39,7 @@ class Candidate:
     key: str
     payments: np.ndarray
     """Payment of every held-out valuation (0 for the null element)."""
-    mechanism: BundleMenuMechanism | None
+    mechanism: BundleMenuMechanism | ItemPriceMechanism | None
     why_not: str | None = None
     """Why it cannot be the artifact (None: eligible)."""
     seconds: float = 0.0
@@ -92,28 +91,15 @@ def grand_candidate(gb: dict[str, Any], test: XorBatch) -> Candidate:
 
 
 def item_payments(prices: np.ndarray, data: XorBatch) -> np.ndarray:
-    """What the bidder pays under item prices: its best bid bundle at the sum of its items'
-    prices (ties to the dearer bundle), or nothing."""
-    cost = data.bundles.astype(float) @ prices
-    u = data.values - cost
-    k = np.argmax(u + 1e-9 * cost, axis=1)
-    rows = np.arange(len(data))
-    return np.where(u[rows, k] >= -1e-9, cost[rows, k], 0.0)
+    """What the bidder pays under posted item prices (``item_prices``' rule)."""
+    return xor_choice(np.asarray(prices, float), data)[1]
 
 
 def item_candidate(ip: dict[str, Any], test: XorBatch) -> Candidate:
     prices = np.asarray(ip["prices"], float)
-    m = len(prices)
-    mech, why = None, None
-    if m <= MAX_BUNDLE_ITEMS:
-        every = np.array(list(itertools.product((0, 1), repeat=m))[1:], dtype=np.uint8)
-        mech = BundleMenuMechanism(every[:, None, :], np.ones((len(every), 1)), every.astype(float) @ prices)
-    else:
-        why = (f"a menu of all 2^{m} bundles at additive prices cannot be listed for the verifier (up to "
-               f"{MAX_BUNDLE_ITEMS} items it is)")
-    pay = menu_payments(mech, test) if mech is not None else item_payments(prices, test)
-    return Candidate("item_pricing", pay, mech, why, seconds=ip["seconds"], cpu_seconds=ip.get("cpu_seconds", ip["seconds"]),
-                     extra={"prices": prices.tolist()})
+    mech = ItemPriceMechanism(prices)
+    return Candidate("item_pricing", item_payments(prices, test), mech, seconds=ip["seconds"],
+                     cpu_seconds=ip.get("cpu_seconds", ip["seconds"]), extra={"prices": prices.tolist()})
 
 
 def fixed_candidate(res: dict[str, Any], test: XorBatch) -> Candidate:

@@ -34,6 +34,17 @@ class OneBidderMenu:
 
 
 @dataclass(frozen=True)
+class PostedItemPrices:
+    """One bidder buys the bundle of highest value minus the sum of its items' ``prices
+    (m,)``, or nothing; ties within ``tie_tol`` go to the dearer bundle.  It is the menu of
+    all 2^m bundles at additive prices, given by its prices because at many items the list
+    cannot be written out."""
+
+    prices: np.ndarray
+    tie_tol: float = 1e-9
+
+
+@dataclass(frozen=True)
 class AffineMaximizer:
     """Choose the outcome ``k`` maximising ``sum_i weights[i] * v_i . outcomes[k, i] + boosts[k]``
     (ties: lowest index) and charge bidder ``i`` the weighted Clarke payment
@@ -70,7 +81,7 @@ class ExperimentMenu:
     tie_tol: float = 1e-9
 
 
-Structure = OneBidderMenu | AffineMaximizer | MenusOfOthers | ExperimentMenu
+Structure = OneBidderMenu | PostedItemPrices | AffineMaximizer | MenusOfOthers | ExperimentMenu
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from .spec_spaces import (
     recorded_grid,
     value_box,
 )
-from .structure import StructureResult, cats_utilities, check_structure
+from .structure import StructureResult, check_structure, favourite_utility
 from .validity import (
     offered_figures,
     outcome_checks,
@@ -231,15 +231,15 @@ def _cats(mech, spec, settings, ev, kind_struct, st, tol, checks, notes, details
     """CATS bid lists have no array form: only a structural certificate applies, and the
     misreports of a one-bidder menu are its other elements, which the confirmation covers."""
     if kind_struct is None:
-        checks.append(Check("IC", False, "CATS valuations can be verified only through a one-bidder menu's structure, "
-                                         "which does not hold here"))
+        checks.append(Check("IC", False, "CATS valuations can be verified only through a one-bidder menu's "
+                                         "or posted item prices' structure, which does not hold here"))
         return Certificate(kind="estimated", checks=checks, max_regret=None, mean_regret=None, max_ir_violation=None,
                            max_obedience_violation=None, feasibility_violation=None, metrics={}, notes=notes,
                            details=details, tolerance=tol, scope="the spec's CATS generator")
 
     def batch(size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         b = draw_cats(spec, size, int(rng.integers(2**31)))
-        best = cats_utilities(st, b).max(axis=1, initial=0.0)
+        best = favourite_utility(st, b)
         _, p = ev(b)
         return {"revenue": p[:, 0], "welfare": best + p[:, 0], "utility": best[:, None]}
 

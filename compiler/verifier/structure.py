@@ -6,6 +6,13 @@ sampled reports.
   when a null element (nothing at price <= 0) is offered.  The verifier looks for the null
   element in the list itself and checks, on sampled reports, that every outcome is a listed
   element (or the null one) of highest utility, utilities computed from the listed numbers.
+* ``PostedItemPrices``: one bidder, every bundle at the sum of its items' prices, argmax
+  choice: the menu of all 2^m bundles, given by its m prices.  The verifier computes each
+  sampled report's favourite bundle from the prices itself (for XOR bids the best bundle
+  is a bid bundle plus every subsidised item, which it proves below; for bundle-value
+  arrays it tries all 2^m bundles) and confirms that the artifact sells a bundle of that
+  utility at its additive price.  IC and IR hold for every report: a misreport only picks
+  another bundle of the same list, and the empty bundle costs 0.
 * ``AffineMaximizer``: the verifier checks positive finite weights and finite boosts (the
   outcomes' feasibility is a validity check), recomputes the choice and the weighted Clarke
   payments from the parameters on sampled reports and compares them with the artifact's.
@@ -23,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ..mechanism.structures import AffineMaximizer, MenusOfOthers, OneBidderMenu
+from ..mechanism.structures import AffineMaximizer, MenusOfOthers, OneBidderMenu, PostedItemPrices
 from .certificate import Check
 from .evaluation import Evaluator
 from .settings import CONFIRM_SAMPLES, Settings
@@ -45,6 +52,8 @@ class StructureResult:
 def check_structure(ev: Evaluator, mech: Any, spec: Any, st: Any, settings: Settings, tol: float) -> StructureResult:
     if isinstance(st, OneBidderMenu):
         return _one_bidder_menu(ev, spec, st, settings, tol)
+    if isinstance(st, PostedItemPrices):
+        return _posted_item_prices(ev, spec, st, settings, tol)
     if isinstance(st, AffineMaximizer):
         return _affine_maximizer(ev, spec, st, settings, tol)
     if isinstance(st, MenusOfOthers):
@@ -144,6 +153,83 @@ def _one_bidder_menu(ev: Evaluator, spec: Any, st: OneBidderMenu, settings: Sett
     res.checks.append(Check("structure", True, f"one bidder, {len(prices)} fixed elements"
                             + (" and the null element the rule always offers" if st.null_by_rule else " including a null element")
                             + ", argmax choice: IC and IR for every report by construction"))
+    return res
+
+
+def posted_best_utility(prices: np.ndarray, batch: Any) -> np.ndarray:
+    """``(B,)``: each XOR valuation's utility for its favourite bundle at additive ``prices``.
+
+    Why the bid bundles suffice: for any bundle S let c be the largest bid inside it (so
+    v(S) = v_c) and N the items of negative price.  Then p(S) >= p(c | N), because S holds
+    c, and c | N adds to S only items of negative price while S may hold more of the rest;
+    so u(S) <= v_c - p(c | N).  A bundle holding no bid is worth 0 and costs at least p(N).
+    The best utility is therefore max(-p(N), max over bids c of v_c - p(c | N))."""
+    p = np.asarray(prices, float)
+    neg = (p < 0).astype(np.uint8)
+    cost = (batch.bundles | neg[None, None, :]).astype(float) @ p
+    return np.maximum((batch.values - cost).max(axis=1, initial=-np.inf), -float(p[neg == 1].sum()))
+
+
+def favourite_utility(st: Any, batch: Any) -> np.ndarray:
+    """``(B,)``: each CATS valuation's utility for its favourite outcome of a one-bidder
+    structure (0 for nothing), from the structure's own numbers."""
+    if isinstance(st, PostedItemPrices):
+        return posted_best_utility(st.prices, batch)
+    return cats_utilities(st, batch).max(axis=1, initial=0.0)
+
+
+def _bundle_values(batch: Any, bundles: np.ndarray) -> np.ndarray:
+    """``(B,)``: valuation b's value for its own bundle ``bundles[b]`` (the largest bid inside)."""
+    outside = np.einsum("bkm,bm->bk", batch.bundles.astype(float), 1.0 - bundles)
+    return np.maximum(np.where(outside < 0.5, batch.values, 0.0).max(axis=1), 0.0)
+
+
+def _posted_item_prices(ev: Evaluator, spec: Any, st: PostedItemPrices, settings: Settings, tol: float) -> StructureResult:
+    res = StructureResult()
+    p = np.asarray(st.prices, float)
+    problems = []
+    if spec.n_bidders != 1:
+        problems.append(f"posted prices for one bidder, but the spec has {spec.n_bidders} bidders")
+    if p.ndim != 1 or len(p) != spec.n_items:
+        problems.append(f"{p.size} item prices, but the spec has {spec.n_items} items")
+    elif not np.isfinite(p).all():
+        problems.append("an item price is not finite")
+    if problems:
+        res.checks.append(Check("structure", False, "; ".join(problems)))
+        return res
+    if not is_cats(spec):
+        # bundle-value reports (m <= 12): the same rule as the listed menu of every non-empty
+        # bundle at its additive price, with the null element by rule
+        m = len(p)
+        masks = ((np.arange(1, 2**m)[:, None] >> np.arange(m)) & 1).astype(float)
+        listed = OneBidderMenu(np.eye(2**m)[1:], masks @ p, null_by_rule=True, tie_tol=st.tie_tol)
+        sub = _one_bidder_menu(ev, spec, listed, settings, tol)
+        if sub.kind is not None:
+            sub.checks[-1] = Check("structure", True, f"posted prices for {m} items: every bundle at the sum of its "
+                                   "items' prices and nothing at 0, argmax choice: IC and IR for every report by construction")
+        return sub
+    batch = draw_cats(spec, min(settings.samples, CONFIRM_SAMPLES), settings.seed)
+    alloc, pay = ev(batch)
+    a, pay = alloc[:, 0], pay[:, 0]
+    bundles = np.clip(np.round(a), 0, 1)
+    scale = 1.0 + float(np.abs(p).sum())
+    stray = int(((np.abs(a - bundles).max(axis=1) > MATCH_TOL) | (np.abs(pay - bundles @ p) > 1e-9 * scale)).sum())
+    gap_all = posted_best_utility(p, batch) - (_bundle_values(batch, bundles) - pay)
+    short = int((gap_all > 2 * st.tie_tol + 1e-12 * scale).sum())
+    gap = float(gap_all.max(initial=0.0))
+    res.details["item_prices"] = {"items": int(len(p)), "confirmed_on": len(batch),
+                                  "negative_prices": int((p < 0).sum())}
+    ok = stray == 0 and short == 0
+    res.checks.append(Check("structure_confirmed", ok,
+                            f"on {len(batch):,} sampled reports every outcome is a whole bundle at the sum of its items' "
+                            "prices, of the highest utility any bundle gives" if ok else
+                            f"on {len(batch):,} sampled reports, {stray} outcomes are not a bundle at its additive price "
+                            f"and {short} are not the bidder's favourite bundle (largest shortfall {gap:.3g})"))
+    if not ok:
+        return res
+    res.kind = "exact_by_construction"
+    res.checks.append(Check("structure", True, f"posted prices for {len(p)} items: every bundle at the sum of its items' "
+                            "prices and nothing at 0, argmax choice: IC and IR for every report by construction"))
     return res
 
 
