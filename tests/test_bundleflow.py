@@ -137,7 +137,7 @@ def test_backend_module_does_not_import_torch() -> None:
 def test_compile_end_to_end_cache_and_resume(tmp_path) -> None:
     opts = {"samples": 400, "menu": 32, "support": 3, "steps": 60, "warmup": 60, "eval_every": 20, "flow_iterations": 40,
             "flow_hidden": 16, "rochetnet_menu": 32, "rochetnet_steps": 60, "cache_dir": str(tmp_path / "flows")}
-    spec = _spec("regions", 10)
+    spec = _spec("regions", 16)  # over 12 items: item pricing cannot be a listed menu of 2^16 bundles
     r = run_backend("bundleflow", spec, opts, seed=1, out_dir=tmp_path / "out")
     assert r.claim["kind"] == "exact_by_construction"
     st = r.stats
@@ -150,11 +150,12 @@ def test_compile_end_to_end_cache_and_resume(tmp_path) -> None:
     cands = st["candidates"]
     assert set(cands) == {"bundleflow", "grand_bundle", "item_pricing", "fixed_rochetnet"}
     assert all(c["eligible"] for c in cands.values())  # item pricing as posted prices, the rest as listed menus
+    assert cands["item_pricing"]["check"]["ok"] and cands["item_pricing"]["why_not"] is None
     assert all(c["check"]["ok"] and c["check"]["max_regret"] == 0.0 for c in cands.values())
     assert st["chosen"] == max(cands, key=lambda k: cands[k]["revenue"])
     assert cands["bundleflow"]["revenue"] == pytest.approx(st["revenue"])
     # the revenue reported is the artifact's own argmax revenue on the test valuations
-    test = cats.sample_valuations("regions", 10, 400, seed=3, bids=30)[380:]
+    test = cats.sample_valuations("regions", 16, 400, seed=3, bids=30)[380:]
     _, pay = r.mechanism.allocate_and_pay(test)
     assert pay.mean() == pytest.approx(st["artifact_revenue"]) == pytest.approx(cands[st["chosen"]]["revenue"])
     table = r.report_sections[0][1]
