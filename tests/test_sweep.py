@@ -30,7 +30,7 @@ from auctionc.sweep.grid import (
     parse_seeds,
     parse_sets,
 )
-from auctionc.sweep.table import ResultsTable
+from auctionc.sweep.results_table import ResultsTable
 
 ROOT = Path(__file__).resolve().parent.parent
 

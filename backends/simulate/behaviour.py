@@ -85,8 +85,8 @@ def equilibrium_bids(fmt: ir.Format, model: InfoModel, obs: np.ndarray, risk_ave
 def predicted_revenue(spec: ir.AuctionSpec, model: InfoModel, fmt: ir.Format, records: list[RoundRecord],
                       rules: format_rules.ClockRules | None, seed: int) -> float | None:
     """Mean revenue of risk-neutral equilibrium bidders on the same value draws."""
-    from auctionc.backends.simulate.agents import RuleAgent
     from auctionc.backends.simulate.engine import _play_round
+    from auctionc.backends.simulate.strategies import RuleAgent
 
     try:
         agents = [RuleAgent(ir.BNE(), fmt, model, seed) for _ in spec.bidders]

@@ -8,8 +8,8 @@ from typing import Any
 
 from auctionc import ir
 from auctionc.backends.simulate import rules as format_rules
-from auctionc.backends.simulate.agents import Agent, RoundView, RuleAgent
 from auctionc.backends.simulate.llm_agent import LLMAgent
+from auctionc.backends.simulate.strategies import Agent, RoundView, RuleAgent
 from auctionc.backends.simulate.theory import info_model
 
 COMPLETION_TOKENS = {"reflection": 80, "plan": 80, "bid": 12, "bid_only": 12, "combined": 150}

@@ -27,11 +27,11 @@ from auctionc import ir
 from auctionc import valuation as V
 from auctionc.backends.simulate import rules as format_rules
 from auctionc.backends.simulate import value_draws
-from auctionc.backends.simulate.agents import Agent, RoundView, RuleAgent
 from auctionc.backends.simulate.ebay import EbayRules, play_ebay
 from auctionc.backends.simulate.llm_agent import LLMAgent
 from auctionc.backends.simulate.population import make_agent
 from auctionc.backends.simulate.records import RoundRecord, SimulationResult
+from auctionc.backends.simulate.strategies import Agent, RoundView, RuleAgent
 from auctionc.backends.simulate.theory import SUPPORTED_FORMATS, InfoModel, info_model
 from auctionc.backends.simulate.workload import MAX_ROUNDS, MAX_TICKS, check_work
 from auctionc.diagnostics import Diagnostic

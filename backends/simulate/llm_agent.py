@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from auctionc import ir
-from auctionc.backends.simulate.agents import Agent, RoundView, Turn
 from auctionc.backends.simulate.ebay import EBAY_INCREMENTS, MAX_DAYS, DayView, EbayRules
 from auctionc.backends.simulate.llm import LLMConfig
 from auctionc.backends.simulate.prompt_set import LANGUAGES, Intervention, PromptSet
 from auctionc.backends.simulate.replies import Step, format_instruction, make_step, parse_reply
+from auctionc.backends.simulate.strategies import Agent, RoundView, Turn
 from auctionc.backends.simulate.templates import currency_name, money
 from auctionc.llm.model_calls import LLMEngine
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from auctionc import ir
-from auctionc.backends.simulate.agents import Agent, RuleAgent
 from auctionc.backends.simulate.ebay import EbayRules
 from auctionc.backends.simulate.llm import llm_config
 from auctionc.backends.simulate.llm_agent import LLMAgent, Setting
 from auctionc.backends.simulate.prompt_set import PromptSet, check_intervention, folder_files
+from auctionc.backends.simulate.strategies import Agent, RuleAgent
 from auctionc.backends.simulate.theory import InfoModel, NoClosedForm
 from auctionc.diagnostics import Diagnostic
 from auctionc.errors import PlanError

@@ -23,7 +23,7 @@ from ..progress import Progress
 from . import llm_cache
 from .cell import DONE_STATUSES, STATUS_ERROR, STATUS_FAILED, STATUS_OK, unpack
 from .grid import Cell, Grid, build_grid, check_entries, parse_backends, parse_seeds, parse_sets
-from .table import E_TABLE, ResultsTable
+from .results_table import E_TABLE, ResultsTable
 
 MANIFEST = "sweep.json"
 CELLS = "cells"
@@ -373,7 +373,7 @@ def dry_run(config: SweepConfig) -> tuple[Grid, dict[str, Any], str]:
     """The grid, the estimate and its text; nothing is run, locked or removed."""
     import os
 
-    from .estimate import estimate, render
+    from .cost_estimate import estimate, render
 
     grid, directory = prepare(config)
     rows = {} if config.fresh else ResultsTable(directory).load().rows

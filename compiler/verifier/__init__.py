@@ -58,7 +58,7 @@ def verify(
     ``interim_types`` own types against ``interim_others`` draws of the others (default: when
     the spec asks for ``IC(bayesian)`` or reports have at most two coordinates).
     ``allow_spec_mismatch`` verifies an artifact recorded for another spec hash."""
-    from .auctions import verify_auction
+    from .auction_verify import verify_auction
     from .market_verify import verify_market
 
     t0 = time.perf_counter()

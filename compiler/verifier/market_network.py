@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import ir
 from ..mechanism.market_space import report_box, sample_types
-from .auctions import invalid
+from .auction_verify import invalid
 from .certificate import Z95, Certificate, Check
 from .claims import add_claim_check
 from .estimate import adaptive_metrics

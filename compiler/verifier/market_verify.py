@@ -32,7 +32,7 @@ from ..mechanism.datamarket import MarketTypes, joint_values
 from ..mechanism.market_space import point as vec
 from ..mechanism.market_space import sample_types, type_weights
 from ..mechanism.structures import ExperimentMenu
-from .auctions import invalid
+from .auction_verify import invalid
 from .certificate import Certificate, Check, exact_metric
 from .claims import add_claim_check
 from .estimate import adaptive_metrics

@@ -2,9 +2,9 @@
 against the published figures of docs/published-figures.md (Ravindranath, Jiang and Parkes
 2023, read from their released code) and against the exact LP on the same finite types.
 
-    nice -n 5 .venv/bin/python benchmarks/markets.py                 # every setting
-    nice -n 5 .venv/bin/python benchmarks/markets.py --only uniform,mixture --steps 1500
-    nice -n 5 .venv/bin/python benchmarks/markets.py --json results.json
+    nice -n 5 .venv/bin/python benchmarks/data_markets.py                 # every setting
+    nice -n 5 .venv/bin/python benchmarks/data_markets.py --only uniform,mixture --steps 1500
+    nice -n 5 .venv/bin/python benchmarks/data_markets.py --json results.json
 
 One buyer: the learned menu trained on the continuous prior (test revenue on 200,000 fresh
 types, argmax choice), the exact LP on the prior discretised on ``grid`` cells per

@@ -2,9 +2,9 @@
 docs/published-figures.md (menus, Myerson, multi-bidder): median test revenue over seeds (argmax choice, fresh test profiles),
 seconds, and the certificate.
 
-    .venv/bin/python benchmarks/menu.py            # every setting, 3 seeds
-    .venv/bin/python benchmarks/menu.py --quick    # one seed, the one-bidder settings and 2x1
-    .venv/bin/python benchmarks/menu.py --only mv,gem2x2 --seeds 1
+    .venv/bin/python benchmarks/menu_backend.py            # every setting, 3 seeds
+    .venv/bin/python benchmarks/menu_backend.py --quick    # one seed, the one-bidder settings and 2x1
+    .venv/bin/python benchmarks/menu_backend.py --only mv,gem2x2 --seeds 1
 
 Torch runs on one thread so that timings on a shared machine mean something; they are still
 pessimistic when the machine is loaded.
@@ -197,7 +197,7 @@ def main() -> None:
 
         out = Path(args.markdown)
         out.parent.mkdir(parents=True, exist_ok=True)
-        head = (f"Command: `benchmarks/menu.py {' '.join(a for a in __import__('sys').argv[1:])}`; "
+        head = (f"Command: `benchmarks/menu_backend.py {' '.join(a for a in __import__('sys').argv[1:])}`; "
                 f"{seeds} seed(s), torch on one thread, shared 2-core CPU (timings pessimistic).\n\n")
         out.write_text(head + "\n".join(md) + "\n")
 
