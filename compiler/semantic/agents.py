@@ -18,13 +18,7 @@ from .values import bind, number
 def analyze_agent(cx: Context, s: ast.AgentStmt) -> Any:
     k = s.kind.text
     if k not in AGENT_KINDS:
-        raise cx.fail(
-            "E0207",
-            f"unknown agent '{k}'",
-            s.kind.span,
-            help="agents: " + ", ".join(AGENT_KINDS),
-            suggestion=did_you_mean(k, AGENT_KINDS),
-        )
+        raise cx.unknown("E0207", "agent", k, s.kind.span, AGENT_KINDS)
     args = s.args or ()
     if k == "crra":
         b = bind(cx, ast.Call(s.kind, args, s.span), ("r",), 1, "crra")
@@ -53,13 +47,7 @@ def analyze_agent(cx: Context, s: ast.AgentStmt) -> Any:
     for key, a in opts.items():
         assert a.name is not None
         if key not in LLM_OPTIONS:
-            raise cx.fail(
-                "E0210",
-                f"agent llm has no option '{key}'",
-                a.name.span,
-                help="options of llm: " + ", ".join(LLM_OPTIONS),
-                suggestion=did_you_mean(key, LLM_OPTIONS),
-            )
+            raise cx.no_option("agent llm", key, a.name.span, LLM_OPTIONS, listed_as="llm")
         if key in vals:
             raise cx.fail("E0202", f"option '{key}' of agent llm is given twice", a.name.span)
         v = typed_option(cx, a, LLM_OPTIONS[key], "agent llm")

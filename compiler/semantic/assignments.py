@@ -10,7 +10,6 @@ docs/assignment.md lists every default and where it comes from.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from typing import Any
 
 from .. import ir
@@ -53,16 +52,6 @@ GRID_DENSITY = 25 / 49
 another number of courses gets the smallest square grid with at most this density."""
 
 _ASSIGNMENT_TOP = (ast.Param, ast.MechanismStmt)
-
-
-def _unknown(cx: Context, code: str, what: str, name: str, span: Span | None, known: Iterable[str], *,
-             listing: str | None = None) -> Fail:
-    """The form of "unknown X 'name'" the other sections use: the known names listed under
-    ``listing`` (default: ``what`` + "s") and the closest one suggested."""
-    names = list(known)
-    shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
-    return cx.fail(code, f"unknown {what} '{name}'", span, help=f"{listing or what + 's'}: {shown}",
-                   suggestion=did_you_mean(name, names))
 
 
 def check_no_assignment_blocks(cx: Context, body: tuple[ast.Stmt, ...], kind: str) -> None:
@@ -185,7 +174,7 @@ def _named(cx: Context, value: ast.Expr | ast.DictLit, what: str, kinds: tuple[s
         raise cx.fail("E0304", f"{what} is a name such as {kinds[0]}, or a call such as {example}",
                       value.span)
     if name not in kinds:
-        raise _unknown(cx, "E0442", code_what, name, sp, kinds, listing=listing)
+        raise cx.unknown("E0442", code_what, name, sp, kinds, listing=listing)
     return name, args, value  # type: ignore[return-value]
 
 
@@ -196,9 +185,7 @@ def _options(cx: Context, owner: str, args: dict[str, ast.Arg], types: dict[str,
         assert a.name is not None
         cx.spans[f"{path}.{key}"] = a.span
         if key not in types:
-            cx.error("E0210", f"{owner} has no option '{key}'", a.name.span,
-                     help=f"options of {owner}: {', '.join(types) or 'none'}",
-                     suggestion=did_you_mean(key, types))
+            cx.no_option(owner, key, a.name.span, types)
             failed = True
             continue
         v = cx.guard(lambda a=a, key=key: _typed(cx, a, types[key], owner))
@@ -309,7 +296,7 @@ def _seats(cx: Context, v: ast.Expr | ast.DictLit, names: tuple[str, ...]) -> tu
             out.append(got)
         return None, tuple(out)
     if isinstance(v, ast.Call):
-        raise _unknown(cx, "E0442", "seat rule", v.callee.text, v.callee.span, ("supply_ratio",),
+        raise cx.unknown("E0442", "seat rule", v.callee.text, v.callee.span, ("supply_ratio",),
                          help="write seats 25, seats supply_ratio(1.25) or seats { course_1: 30, ... }")
     each = count(cx, v, "seats", limit=10**9)
     if each < 1:
@@ -468,7 +455,7 @@ def _mechanism(cx: Context, s: ast.MechanismStmt) -> ir.AssignmentMechanism:
     n = s.name.text
     cx.spans["mechanism"] = s.span
     if n not in ASSIGNMENT_MECHANISMS:
-        raise _unknown(cx, "E0442", "assignment mechanism", n, s.name.span, ASSIGNMENT_MECHANISMS)
+        raise cx.unknown("E0442", "assignment mechanism", n, s.name.span, ASSIGNMENT_MECHANISMS)
     args = named_args(cx, s.args, n, f"{n}(budget_spread = 0.04)")
     vals = _options(cx, n, args, ASSIGNMENT_MECHANISM_OPTIONS[n], "mechanism.options")
     _in(cx, vals, "budget_spread", 0, 1, n, args)

@@ -194,13 +194,7 @@ def per_item(cx: Context, who: str, values: list[ast.Value], values_all: list[as
         else:
             item = v.item.text
             if item not in cx.items:
-                cx.error(
-                    "E0205",
-                    f"unknown item '{item}'",
-                    v.item.span,
-                    help="items of this auction: " + ", ".join(cx.items[:12]) + (", ..." if len(cx.items) > 12 else ""),
-                    suggestion=did_you_mean(item, cx.items),
-                )
+                cx.unknown("E0205", "item", item, v.item.span, cx.items, listing="items of this auction")
                 failed = True
                 continue
         if item in explicit or (values_all and item in out and item not in explicit):
@@ -395,13 +389,7 @@ def cats(cx: Context, s: ast.ValuationCats) -> ir.Cats:
     first = positional[0].value
     dist = first.value if isinstance(first, ast.String) else first.name  # type: ignore[union-attr]
     if dist not in CATS_DISTRIBUTIONS:
-        raise cx.fail(
-            "E0214",
-            f"unknown CATS distribution '{dist}'",
-            first.span,
-            help="CATS distributions: " + ", ".join(CATS_DISTRIBUTIONS),
-            suggestion=did_you_mean(dist, CATS_DISTRIBUTIONS),
-        )
+        raise cx.unknown("E0214", "CATS distribution", dist, first.span, CATS_DISTRIBUTIONS)
     if len(positional) > 1:
         raise cx.fail("E0304", "the options of cats are named", positional[1].span, help='write cats("regions", bids = 10)')
     opts: dict[str, Scalar] = {}

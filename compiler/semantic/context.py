@@ -7,12 +7,12 @@ The analysis goes on after an error wherever the rest does not depend on the bro
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import ir
-from ..diagnostics import Diagnostic, Span
+from ..diagnostics import Diagnostic, Span, did_you_mean
 from ..dsl import ast
 
 Scalar = bool | int | float | str
@@ -81,6 +81,24 @@ class Context:
     def fail(self, *args: Any, **kw: Any) -> Fail:
         self.error(*args, **kw)
         return Fail()
+
+    def unknown(self, code: str, what: str, name: str, span: Span | None, known: Iterable[str], *,
+                listing: str | None = None, limit: int = 12) -> Fail:
+        """"unknown X 'name'": the known names listed under ``listing`` (default: ``what`` +
+        "s"; the first ``limit``, then "...") and the closest one suggested."""
+        names = list(known)
+        shown = ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
+        return self.fail(code, f"unknown {what} '{name}'", span, help=f"{listing or what + 's'}: {shown}",
+                         suggestion=did_you_mean(name, names))
+
+    def no_option(self, owner: str, key: str, span: Span | None, known: Iterable[str], *,
+                  listed_as: str | None = None) -> Fail:
+        """E0210, "X has no option 'key'": the options listed (under ``listed_as``, default
+        ``owner``) and the closest one suggested."""
+        names = list(known)
+        return self.fail("E0210", f"{owner} has no option '{key}'", span,
+                         help=f"options of {listed_as or owner}: {', '.join(names) or 'none'}",
+                         suggestion=did_you_mean(key, names))
 
     def guard(self, fn: Callable[[], Any]) -> Any:
         try:

@@ -251,13 +251,7 @@ def belief_part(cx: Context, t: ast.TypeBelief) -> ir.BeliefType | ir.DirichletB
         return dirichlet(cx, t.expr)
     st = t.state.text
     if st not in cx.states:
-        raise cx.fail(
-            "E0211",
-            f"unknown state '{st}'",
-            t.state.span,
-            help=f"states: {', '.join(cx.states)}",
-            suggestion=did_you_mean(st, cx.states),
-        )
+        raise cx.unknown("E0211", "state", st, t.state.span, cx.states)
     if len(cx.states) != 2:
         raise cx.fail(
             "E0414",

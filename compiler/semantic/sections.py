@@ -223,13 +223,7 @@ def mechanism_format(cx: Context, s: ast.MechanismStmt) -> ir.Format:
     n = s.name.text
     cx.spans["mechanism"] = s.span
     if n not in FORMATS:
-        raise cx.fail(
-            "E0206",
-            f"unknown format '{n}'",
-            s.name.span,
-            help="formats: " + ", ".join(FORMATS),
-            suggestion=did_you_mean(n, FORMATS),
-        )
+        raise cx.unknown("E0206", "format", n, s.name.span, FORMATS, limit=len(FORMATS))
     allowed = FORMAT_OPTIONS[n]
     opts = named_args(cx, s.args, n, f"{n}({allowed[0]} = ...)")
     vals: dict[str, Any] = {}
@@ -238,13 +232,7 @@ def mechanism_format(cx: Context, s: ast.MechanismStmt) -> ir.Format:
         assert a.name is not None
         cx.spans[f"mechanism.options.{k}"] = a.span
         if k not in allowed:
-            cx.error(
-                "E0210",
-                f"{n} has no option '{k}'",
-                a.name.span,
-                help=f"options of {n}: {', '.join(allowed)}",
-                suggestion=did_you_mean(k, allowed),
-            )
+            cx.no_option(n, k, a.name.span, allowed)
             failed = True
             continue
         v = cx.guard(lambda a=a, k=k: typed_option(cx, a, FORMAT_OPTION_TYPES[k], n))
