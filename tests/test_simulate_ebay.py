@@ -163,3 +163,25 @@ def test_compile_refuses_ebay():
     with pytest.raises(AuctionError) as e:
         api.compile(spec, backend="simulate")
     assert e.value.diagnostics[0].code == "E0808" and "day by day" in e.value.diagnostics[0].message
+
+
+@pytest.mark.parametrize("increments,reserve", [("flat", 3.0), ("ebay", 4.5)])
+def test_continuous_theory_equals_nested_quadrature_of_the_price_rule(increments, reserve):
+    # the vectorised integral against scipy's adaptive quadrature of EbayRules.price itself,
+    # the inner integral told where the price has kinks (x + increment, the reserve)
+    from scipy import integrate
+
+    r = rules(increments=increments, increment=1.0, reserve=reserve)
+    hi = 10.0
+
+    def inner(y: float, x: float) -> float:
+        p, leader = r.price([y, x])
+        return p if r.sold([y, x], p, leader) else 0.0
+
+    def outer(x: float) -> float:  # two U[0, hi] values: joint density 2 / hi^2 on x < y
+        kinks = [k for k in (x + r.step(x), reserve) if x < k < hi]
+        return 2 / hi**2 * integrate.quad(inner, x, hi, args=(x,), points=kinks or None, epsabs=1e-10)[0]
+
+    want, _ = integrate.quad(outer, 0, hi, points=[reserve, hi - 1.0], epsabs=1e-9, limit=200)
+    got = expected_truthful_revenue(r, ir.Uniform(low=0, high=hi), 2)
+    assert got == pytest.approx(want, rel=1e-6)

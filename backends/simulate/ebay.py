@@ -232,39 +232,65 @@ def expected_truthful_revenue_discrete(rules: EbayRules, lo: int, hi: int, n: in
     return total
 
 
+THEORY_GRID = 20_001
+"""Grid points over the prior's support in ``expected_truthful_revenue`` (midpoint rule)."""
+
+
+def _steps(rules: EbayRules, price: np.ndarray) -> np.ndarray:
+    """``EbayRules.step`` at every entry of ``price``."""
+    if rules.increments == "flat":
+        return np.full_like(price, rules.increment)
+    idx = np.maximum(np.searchsorted(np.asarray(_STARTS), price, side="right") - 1, 0)
+    return np.asarray([s for _, s in EBAY_INCREMENTS])[idx]
+
+
+def _price_sold(rules: EbayRules, y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``EbayRules.price`` and ``sold`` for the top maximum bid ``y`` >= the second ``x``
+    (a value <= 0 places no bid), entry by entry."""
+    m1, m2 = np.maximum(y, 0.0), np.maximum(x, 0.0)
+    p = np.where(m2 > 0, np.minimum(m1, m2 + _steps(rules, m2)), rules.start)
+    if rules.increments == "ebay" and rules.reserve > 0:
+        p = np.where(m1 >= rules.reserve, np.maximum(p, rules.reserve), p)
+    p = np.where(m2 > 0, np.maximum(p, rules.start), p)
+    sold = (m1 > 0) & ((m1 >= rules.reserve) if rules.increments == "ebay" else (p >= rules.reserve))
+    return p, sold
+
+
 def expected_truthful_revenue(rules: EbayRules, dist: ir.Distribution, n: int) -> float | None:
     """Expected revenue of truthful proxies for values i.i.d. from a continuous ``dist``:
     E[price(v(1), v(2))] over the two highest values, whose joint density is
-    n(n-1) F(x)^(n-2) f(x) f(y) on x < y; nested quadrature, the inner one told where the
-    price has a kink (x + increment, the reserve).  None for priors without a density here."""
+    n(n-1) F(x)^(n-2) f(x) f(y) on x < y.  For a second-highest value x the price in the top
+    value y is y up to x + increment and constant beyond (the reserve and the start add
+    breakpoints), so the inner integral over y is exact from the cdf F and the partial
+    expectation M(t) = int y f(y) dy between breakpoints; M and the outer integral over x use
+    the midpoint rule on ``THEORY_GRID`` points.  Agrees with nested adaptive quadrature to
+    1e-9 relative for smooth densities and the flat increment, to about 5e-7 with eBay's
+    table (its steps jump inside grid cells).  None for priors without a density here."""
     from auctionc import distributions as D
-    from scipy import integrate
 
-    if D.is_finite(dist):
+    if D.is_finite(dist) or n < 2:
         return None
     lo, hi = D.support(dist)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return None
-
-    def pdf(t: float) -> float:
-        return float(D.pdf(dist, np.array([t]))[0])
-
-    def inner(y: float, x: float) -> float:
-        maxes = [y if y > 0 else 0.0, x if x > 0 else 0.0] + [0.0] * (n - 2)
-        price, leader = rules.price(maxes)
-        return price * pdf(y) if rules.sold(maxes, price, leader) else 0.0
-
-    def outer(x: float) -> float:
-        weight = n * (n - 1) * float(D.cdf(dist, np.array([x]))[0]) ** (n - 2) * pdf(x)
-        if weight <= 0 or x >= hi:
-            return 0.0
-        kinks = [k for k in (x + rules.step(x), rules.reserve) if x < k < hi]
-        val, _ = integrate.quad(inner, x, hi, args=(x,), points=kinks or None, epsabs=1e-9, limit=200)
-        return weight * val
-
-    kinks = [k for k in (rules.reserve, hi - rules.step(lo)) if lo < k < hi]
-    val, _ = integrate.quad(outer, lo, hi, points=kinks or None, epsabs=1e-8, limit=200)
-    return float(val)
+    g = np.linspace(lo, hi, THEORY_GRID)
+    h = np.diff(g)
+    x = (g[1:] + g[:-1]) / 2  # the density is never read at the support's ends
+    f = np.asarray(D.pdf(dist, x), float)
+    cdf = np.asarray(D.cdf(dist, g), float)
+    partial = np.concatenate([[0.0], np.cumsum(x * f * h)])
+    cuts = np.stack([x, x + _steps(rules, np.maximum(x, 0.0)), np.full_like(x, rules.reserve),
+                     np.full_like(x, rules.start), np.zeros_like(x), np.full_like(x, hi)], axis=1)
+    cuts = np.sort(np.clip(cuts, x[:, None], hi), axis=1)
+    a, b = cuts[:, :-1], cuts[:, 1:]
+    mid = (a + b) / 2
+    p, sold = _price_sold(rules, mid, np.broadcast_to(x[:, None], mid.shape))
+    linear = np.abs(p - mid) <= 1e-12 * (1 + np.abs(mid))  # the price is the top value itself here
+    seg = np.where(linear, np.interp(b, g, partial) - np.interp(a, g, partial),
+                   p * (np.interp(b, g, cdf) - np.interp(a, g, cdf)))
+    inner = (seg * sold * (b > a)).sum(axis=1)
+    weight = n * (n - 1) * np.asarray(D.cdf(dist, x), float) ** (n - 2) * f
+    return float(np.sum(weight * inner * h))
 
 
 def theory_lines(rules: EbayRules, model_kind: str, n: int) -> list[str]:
