@@ -180,8 +180,9 @@ def favourite_utility(st: Any, batch: Any) -> np.ndarray:
 
 def _bundle_values(batch: Any, bundles: np.ndarray) -> np.ndarray:
     """``(B,)``: valuation b's value for its own bundle ``bundles[b]`` (the largest bid inside)."""
-    outside = np.einsum("bkm,bm->bk", batch.bundles.astype(float), 1.0 - bundles)
-    return np.maximum(np.where(outside < 0.5, batch.values, 0.0).max(axis=1), 0.0)
+    missing = (1 - bundles.astype(np.uint8))[:, None, :]
+    fits = ~(batch.bundles.astype(np.uint8) & missing).any(axis=2)  # (B, K): no bid item outside the bundle
+    return np.maximum(np.where(fits, batch.values, 0.0).max(axis=1), 0.0)
 
 
 def _posted_item_prices(ev: Evaluator, spec: Any, st: PostedItemPrices, settings: Settings, tol: float) -> StructureResult:
