@@ -16,12 +16,11 @@ values ``(B, 1, 2**m)`` indexed by bitmask.  The allocation is the element's ite
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from auctionc.cats.xor import XorBatch, XorValuation
+from auctionc.cats.xor import XorBatch
 from auctionc.mechanism.base import ArtifactError, ArtifactMeta, Mechanism, register_artifact, validated
 from auctionc.mechanism.structures import OfferedOutcomes, OneBidderMenu, WorldFacts
 from auctionc.valuation import MAX_BUNDLE_ITEMS
@@ -133,18 +132,9 @@ class BundleMenuMechanism(Mechanism):
         """``(J, m)``: each element's probability of allocating each item."""
         return np.einsum("js,jsm->jm", self.probs, self.bundles.astype(float))
 
-    def _as_batch(self, bids: Any) -> XorBatch | None:
-        if isinstance(bids, XorBatch):
-            return bids
-        if isinstance(bids, XorValuation):
-            return XorBatch.from_valuations([bids], self.n_items)
-        if isinstance(bids, Sequence) and bids and isinstance(bids[0], XorValuation):
-            return XorBatch.from_valuations(list(bids), self.n_items)
-        return None
-
     def choose(self, bids: Any) -> np.ndarray:
         """Chosen element per report (-1: null)."""
-        batch = self._as_batch(bids)
+        batch = XorBatch.of(bids, self.n_items)
         if batch is not None:
             return choose(self.bundles, self.probs, self.prices, batch.bundles, batch.values)
         arr = np.asarray(bids, dtype=float)
@@ -159,16 +149,17 @@ class BundleMenuMechanism(Mechanism):
         return _argmax(exp_val, self.prices)
 
     def allocate_and_pay(self, bids: Any) -> tuple[np.ndarray, np.ndarray]:
-        idx = self.choose(bids)
+        batch = XorBatch.of(bids, self.n_items)
+        idx = self.choose(bids if batch is None else batch)
         pay = np.where(idx >= 0, self.prices[np.maximum(idx, 0)], 0.0)[:, None]
-        if self._as_batch(bids) is not None:
+        if batch is not None:
             marg = np.vstack([self.item_marginals(), np.zeros((1, self.n_items))])
             return marg[idx][:, None, :], pay
         table = np.vstack([self.bundle_table(), np.zeros((1, 2**self.n_items))])
         return table[idx][:, None, :], pay
 
     def expected_utility(self, bids: Any) -> np.ndarray:
-        batch = self._as_batch(bids)
+        batch = XorBatch.of(bids, self.n_items)
         if batch is None:
             raise TypeError("expected_utility takes XOR reports")
         idx = self.choose(batch)

@@ -18,12 +18,11 @@ Loading needs numpy and pydantic only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from auctionc.cats.xor import XorBatch, XorValuation
+from auctionc.cats.xor import XorBatch
 from auctionc.mechanism.base import ArtifactError, ArtifactMeta, Mechanism, register_artifact, validated
 from auctionc.mechanism.structures import OfferedOutcomes, PostedItemPrices, WorldFacts
 from auctionc.valuation import MAX_BUNDLE_ITEMS
@@ -90,17 +89,8 @@ class ItemPriceMechanism(Mechanism):
         m = self.n_items
         return WorldFacts(n_bidders=1, outcome_space="bundles", n_items=m, dim=2**m if m <= MAX_BUNDLE_ITEMS else None)
 
-    def _as_batch(self, bids: Any) -> XorBatch | None:
-        if isinstance(bids, XorBatch):
-            return bids
-        if isinstance(bids, XorValuation):
-            return XorBatch.from_valuations([bids], self.n_items)
-        if isinstance(bids, Sequence) and bids and isinstance(bids[0], XorValuation):
-            return XorBatch.from_valuations(list(bids), self.n_items)
-        return None
-
     def allocate_and_pay(self, bids: Any) -> tuple[np.ndarray, np.ndarray]:
-        batch = self._as_batch(bids)
+        batch = XorBatch.of(bids, self.n_items)
         if batch is not None:
             if batch.n_items != self.n_items:
                 raise ValueError(f"reports over {batch.n_items} items, prices for {self.n_items}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -71,6 +72,18 @@ class XorBatch:
             bundles[i, : len(v.values)] = v.bundles
             values[i, : len(v.values)] = v.values
         return cls(bundles, values)
+
+    @classmethod
+    def of(cls, bids: Any, m: int) -> XorBatch | None:
+        """``bids`` as a batch when it is XOR reports over ``m`` items (a batch, one
+        valuation or a list of them); None for anything else (array reports)."""
+        if isinstance(bids, XorBatch):
+            return bids
+        if isinstance(bids, XorValuation):
+            return cls.from_valuations([bids], m)
+        if isinstance(bids, Sequence) and bids and isinstance(bids[0], XorValuation):
+            return cls.from_valuations(list(bids), m)
+        return None
 
     def __len__(self) -> int:
         return int(self.values.shape[0])

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -66,14 +67,10 @@ def verify_auction(mech: Any, spec: Any, settings: Settings) -> Certificate:
         figures = offered_figures(mech, spec, ev)
         checks.append(_probe(ev, spec, settings))
         checks += outcome_checks(ev, spec, figures, tol)
-    if not all(c.ok for c in checks):
-        return invalid(checks, notes, tol)
-    try:
-        cert = _certify(mech, spec, settings, ev, tol, grid, checks, notes, details)
-    except EvaluationError as e:
-        return invalid([*checks, Check("evaluation", False, str(e))], notes, tol)
-    # the validity of everything evaluated on the way (the enumeration, search and estimate)
-    cert.checks = with_final_outcome_checks(cert.checks, ev, spec, figures, tol)
+    cert = certified(checks, notes, tol, ev, spec, figures,
+                     lambda: _certify(mech, spec, settings, ev, tol, grid, checks, notes, details))
+    if cert.kind == "invalid":
+        return cert
     cert.feasibility_violation = ev.feasibility_violation
     cert.details["evaluated_profiles"] = ev.rows
     return cert
@@ -84,6 +81,22 @@ def invalid(checks: list[Check], notes: list[str], tol: float) -> Certificate:
     return Certificate(kind="invalid", checks=checks, max_regret=None, mean_regret=None, max_ir_violation=None,
                        max_obedience_violation=None, feasibility_violation=None, metrics={}, scope="none (invalid artifact)",
                        notes=notes, tolerance=tol, search="none")
+
+
+def certified(checks: list[Check], notes: list[str], tol: float, ev: Evaluator, spec: Any,
+              figures: dict[str, float], certify: Callable[[], Certificate]) -> Certificate:
+    """The certificate once the validity ``checks`` are in: ``invalid`` when one failed or
+    the artifact's evaluation fails on the way, else ``certify()``'s, with the range,
+    feasibility and finiteness checks recomputed over everything evaluated on the way (the
+    enumeration, the search, the estimate).  Auctions and both market paths end so."""
+    if not all(c.ok for c in checks):
+        return invalid(checks, notes, tol)
+    try:
+        cert = certify()
+    except EvaluationError as e:
+        return invalid([*checks, Check("evaluation", False, str(e))], notes, tol)
+    cert.checks = with_final_outcome_checks(cert.checks, ev, spec, figures, tol)
+    return cert
 
 
 def _probe(ev: Evaluator, spec: Any, settings: Settings) -> Check:

@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import ir
 from ..mechanism.market_space import report_box, sample_types
-from .auction_verify import invalid
+from .auction_verify import certified, invalid
 from .certificate import Z95, Certificate, Check
 from .claims import add_claim_check
 from .estimate import adaptive_metrics
@@ -41,7 +41,6 @@ from .validity import (
     outcome_checks,
     shape_check,
     spec_hash_check,
-    with_final_outcome_checks,
     world_check,
 )
 
@@ -153,14 +152,8 @@ def verify_several(mech: Any, spec: Any, settings: Settings) -> Certificate:
     except EvaluationError as e:
         checks.append(Check("evaluation", False, str(e)))
     checks += outcome_checks(ev, spec, figures, tol)
-    if not all(c.ok for c in checks):
-        return invalid(checks, notes, tol)
-    try:
-        cert = _estimate(mech, spec, settings, ev, world, tol, checks, notes, details)
-    except EvaluationError as e:
-        return invalid([*checks, Check("evaluation", False, str(e))], notes, tol)
-    cert.checks = with_final_outcome_checks(cert.checks, ev, spec, figures, tol)
-    return cert
+    return certified(checks, notes, tol, ev, spec, figures,
+                     lambda: _estimate(mech, spec, settings, ev, world, tol, checks, notes, details))
 
 
 def _stats(x: np.ndarray) -> dict[str, float]:

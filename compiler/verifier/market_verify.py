@@ -32,7 +32,7 @@ from ..mechanism.datamarket import MarketTypes, joint_values
 from ..mechanism.market_space import point as vec
 from ..mechanism.market_space import sample_types, type_weights
 from ..mechanism.structures import ExperimentMenu
-from .auction_verify import invalid
+from .auction_verify import certified
 from .certificate import Certificate, Check, exact_metric
 from .claims import add_claim_check
 from .estimate import adaptive_metrics
@@ -44,7 +44,6 @@ from .validity import (
     outcome_checks,
     shape_check,
     spec_hash_check,
-    with_final_outcome_checks,
     world_check,
 )
 
@@ -134,19 +133,14 @@ def verify_market(mech: Any, spec: Any, settings: Settings) -> Certificate:
         except EvaluationError as e:
             checks.append(Check("evaluation", False, str(e)))
         checks += outcome_checks(ev, spec, figures, tol)
-    if not all(c.ok for c in checks):
-        return invalid(checks, notes, tol)
-    try:
+    def certify() -> Certificate:
         if isinstance(mech.structure(), ExperimentMenu):
             from .market_menu import certify_menu
 
-            cert = certify_menu(mech, spec, settings, ev, U, tol, grid, checks, notes, details)
-        else:
-            cert = _certify(mech, spec, settings, ev, U, tol, grid, checks, notes, details)
-    except EvaluationError as e:
-        return invalid([*checks, Check("evaluation", False, str(e))], notes, tol)
-    cert.checks = with_final_outcome_checks(cert.checks, ev, spec, figures, tol)
-    return cert
+            return certify_menu(mech, spec, settings, ev, U, tol, grid, checks, notes, details)
+        return _certify(mech, spec, settings, ev, U, tol, grid, checks, notes, details)
+
+    return certified(checks, notes, tol, ev, spec, figures, certify)
 
 
 def _checks(ex: dict[str, Any], tol: float, how: str) -> list[Check]:
